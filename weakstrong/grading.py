@@ -122,10 +122,11 @@ _NUM_PAT = r"(?<![\w.])(-|−)?\s?(?:\\?\$\s?)?((?:\d{1,3}(?:,\d{3})+(?![\d,])|\
 _NUM_RE = re.compile(_NUM_PAT)
 _HASH_RE = re.compile(r"####\s*(?:\\?\$\s?)?" + r"(-|−)?\s?((?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+)(?:\.\d+)?|\.\d+)")
 _ANSWER_IS_RE = re.compile(
-    r"(?:answer\s*(?:is|:|=)|^\s*A:)[\s:=]*(?:\*\*)?\s*(?:\\\(|\$)?\s*(?:\\boxed\{)?\s*" + _NUM_PAT,
+    r"(?:(?<![\w/])answer\s*(?:is|:)|^\s*A:)[\s:]*(?:\*\*)?\s*(?:\\\(|\$)?\s*(?:\\boxed\{)?\s*" + _NUM_PAT,
     re.IGNORECASE | re.MULTILINE,
 )
 _CALC_RE = re.compile(r"<<[^<>]*>>")
+_STILL_WORKING_RE = re.compile(r"[^\n.=]{0,40}?(?:[=*/×÷+<>^]|\\times|\\cdot|\s-\s)")
 _EOS_RE = re.compile(r"(?:\s*(?:</s>|<\|endoftext\|>|<\|eot_id\|>|<\|im_end\|>|<eos>|<end_of_turn>))+\s*$")
 _FINISHED_RE = re.compile(r"[.!?。](?:\s|[*\"'”’)$\]])*$")
 
@@ -164,7 +165,8 @@ def _extract_gsm8k(text: str) -> str | None:
     if "####" in text:
         return None
     body = _CALC_RE.sub("", text)
-    matches = list(_ANSWER_IS_RE.finditer(body))
+    # "The answer is 15 gallons * 8 = ..." is still working, not an answer
+    matches = [m for m in _ANSWER_IS_RE.finditer(body) if not _STILL_WORKING_RE.match(body, m.end())]
     if matches:
         m = matches[-1]
         return _fmt_number(m.group(1), m.group(2))
