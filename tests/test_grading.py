@@ -237,12 +237,30 @@ EQUIV = [
     (r"\frac{2\cdot 10^4}{\pi}", r"\frac{20000}{\pi}", T),
     ("2^{10}", "1024", T),
     ("2^{10}", "1023", F),
+    ("i", r"\sqrt{-1}", T),
+    ("i^2", "-1", T),
+    ("(x,y)=(2,3)", "(2,3)", T),
+    ("(2,3)", "x=2, y=3", T),
+    ("(3,2)", "x=2, y=3", F),
+    (r"-2 \le x \le 7", r"x \in [-2,7]", T),
+    ("2x + y = 0", "y = -2x", T),
+    ("x + y = 0", "y = -2x", F),
+    (r"\emptyset", r"\{\}", T),
+    (r"-\infty", r"\infty", F),
+    (r"\binom{5}{2}", "10", T),
+    ("5!", "120", T),
+    (r"\log_2 8", "3", T),
+    ("(" * 400 + "1" + ")" * 400, "1", T),
     # --- GSM8K-style numbers ---
     ("1000", "1,000", T),
     (r"\$1,000.00", "1000", T),
     ("1000 dollars", "1,000", T),
     ("72", "72", T),
     ("72.5", "72", F),
+    ("1 000", "1000", T),
+    (r"\frac{7}{3}", "2.33", T),
+    ("2.33", r"\frac{7}{3}", F),
+    ("2.333333", r"\frac{7}{3}", T),
     ("-72", "72", F),
 ]
 
@@ -367,6 +385,20 @@ def test_heavy_grade_many_in_time_and_marks_timeouts():
     # (100000!)! cannot be decided in 2 s: it must be cut off and flagged
     assert out[HEAVY.index(r"(100000!)!")]["timed_out"] is True
     assert not out[-1]["timed_out"]
+
+
+def test_adversarial_extraction_is_linear():
+    # thousands of unclosed boxes, braces and separators: extraction and the in-process
+    # fast path stay linear in the text length
+    texts = [r"\boxed{" * 30000, "{" * 100_000 + r"\boxed{1}", " " * 100_000 + "x", ("1 cm" * 25_000),
+             (r"\boxed{1} and " * 20_000), "." + "*" * 100_000]
+    start = time.monotonic()
+    for text in texts:
+        for style in ("math", "gsm8k"):
+            answer = extract_answer(text, style)
+            if answer is not None:
+                grading._fast(answer, "5")
+    assert time.monotonic() - start < 2.0
 
 
 def test_garbage_completion():

@@ -82,18 +82,38 @@ def _match_brace(text: str, i: int) -> int:
     return -1
 
 
+def _brace_pairs(text: str) -> dict[int, int]:
+    """{index of "{": index of its "}"} for the whole text in one pass (escaped braces skipped)."""
+    pairs, stack = {}, []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            stack.append(i)
+        elif c == "}" and stack:
+            pairs[stack.pop()] = i
+        i += 1
+    return pairs
+
+
 def _boxes(text: str) -> list[tuple[int, int, str | None]]:
     """Every ``\\boxed``/``\\fbox`` as (start, end, content); content None when unclosed."""
     out = []
+    pairs = None
     for m in _BOX_RE.finditer(text):
         pos = m.end()
         if pos < len(text) and text[pos] == "{":
-            close = _match_brace(text, pos)
+            if pairs is None:
+                pairs = _brace_pairs(text)
+            close = pairs.get(pos, -1)
             if close < 0:
                 out.append((m.start(), len(text), None))
             else:
                 out.append((m.start(), close + 1, text[pos + 1 : close]))
-        else:  # "\boxed 5" form: one token
+        else:  # "\\boxed 5" form: one token
             tok = re.match(r"[^\s$]+", text[pos : pos + MAX_ANSWER_CHARS])
             if tok and m.group(1):
                 out.append((m.start(), pos + tok.end(), tok.group(0)))
@@ -139,9 +159,10 @@ def _looks_finished(text: str) -> bool:
     A text that stops on a number, a word, an operator or an open ``<<`` annotation is
     taken as cut off, so its last number is not an answer.
     """
-    if _EOS_RE.search(text):
+    tail = text[-300:]
+    if _EOS_RE.search(tail):
         return True
-    return bool(_FINISHED_RE.search(text.rstrip()))
+    return bool(_FINISHED_RE.search(tail.rstrip()))
 
 
 def _fmt_number(sign: str | None, digits: str) -> str:
@@ -171,7 +192,7 @@ def _extract_gsm8k(text: str) -> str | None:
         m = matches[-1]
         return _fmt_number(m.group(1), m.group(2))
     boxed = _extract_math(body)
-    if boxed is not None:
+    if boxed is not None and len(boxed) <= MAX_ANSWER_CHARS:
         num = _number(_key(_clean(boxed)[0]))
         if num is not None and num.value.denominator == 1:
             return str(num.value.numerator)
@@ -286,6 +307,8 @@ def _unwrap_text(s: str) -> str:
 @lru_cache(maxsize=65536)
 def _clean(raw: str) -> tuple[str, bool]:
     """Cleaned answer string (single spaces kept) and whether it is a text answer."""
+    if len(raw) > MAX_ANSWER_CHARS:
+        return raw, False
     s = _strip_delims(raw)
     m = _WHOLE_TEXT_RE.match(s)
     is_text = bool(m) and not re.search(r"\d", m.group(1)) if m else False
@@ -467,7 +490,7 @@ def _wrapped(s: str) -> tuple[str, str, str] | None:
     """(open, inner, close) when one bracket pair encloses the whole string."""
     if s.startswith("\\{") and s.endswith("\\}"):
         start, open_ = 1, "\\{"
-    elif s[:1] in "([":
+    elif s and s[0] in "([":
         start, open_ = 0, s[0]
     else:
         return None
@@ -543,6 +566,9 @@ def _node(raw: str) -> tuple:
         if ops in (("\\in",), ("\\approx",)) or (ops == ("=",) and _VAR_RE.match(_key(sides[0]))):
             if ops == ("=",):
                 return ("assign", s, (_key(sides[0]).lower(), _node(sides[1])))
+            return _node(sides[1])
+        lhs = _wrapped(_key(sides[0]))
+        if ops == ("=",) and lhs and all(_VAR_RE.match(v) for v in lhs[1].split(",")):  # (x,y)=(2,3)
             return _node(sides[1])
         if ops == ("=",) and _VAR_RE.match(_key(sides[1])):
             return ("assign", s, (_key(sides[1]).lower(), _node(sides[0])))
@@ -699,9 +725,13 @@ def _sympy_setup() -> None:
 def _to_sympy(s: str):
     _sympy_setup()
     try:
-        return latex2sympy(s, normalization_config=_NORM, conversion_config=_CONV)
+        x = latex2sympy(s, normalization_config=_NORM, conversion_config=_CONV)
     except Exception:  # noqa: BLE001 - any parse failure means "cannot tell", graded False
         return None
+    i = sympy.Symbol("i")
+    if hasattr(x, "free_symbols") and i in x.free_symbols:  # the imaginary unit, as in 6+9i
+        x = x.xreplace({i: sympy.I})
+    return x
 
 
 _PREC = 40
@@ -1019,7 +1049,11 @@ def _run_bounded(jobs: list[tuple[int, str, str]], timeout: float, workers: int,
 def _fast(prediction: str | None, gold: str) -> bool | None:
     if prediction is None or gold is None:
         return False
-    return _compare(_node(prediction), _node(gold), deep=False)
+    try:
+        return _compare(_node(prediction), _node(gold), deep=False)
+    except Exception:  # noqa: BLE001 - e.g. RecursionError on absurd nesting: a bounded worker decides
+        log.debug("fast path failed on %r vs %r", prediction[:80], gold[:80], exc_info=True)
+        return None
 
 
 def is_equivalent(prediction: str, gold: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
