@@ -63,25 +63,6 @@ _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])(\s*)")
 _BOX_JOIN_RE = re.compile(r"^(?:\s|[,;$]|\\[,;:!]|\\quad|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b)*$")
 
 
-def _match_brace(text: str, i: int) -> int:
-    """Index of the ``}`` closing the ``{`` at ``text[i]``, or -1; escaped braces are skipped."""
-    depth = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
 def _brace_pairs(text: str) -> dict[int, int]:
     """{index of "{": index of its "}"} for the whole text in one pass (escaped braces skipped)."""
     pairs, stack = {}, []
@@ -97,6 +78,11 @@ def _brace_pairs(text: str) -> dict[int, int]:
             pairs[stack.pop()] = i
         i += 1
     return pairs
+
+
+def _match_brace(text: str, i: int) -> int:
+    """Index of the ``}`` closing the ``{`` at ``text[i]``, or -1."""
+    return _brace_pairs(text).get(i, -1)
 
 
 def _boxes(text: str) -> list[tuple[int, int, str | None]]:
