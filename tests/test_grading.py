@@ -462,3 +462,16 @@ def test_fast_path_needs_no_worker():
     assert is_equivalent("1,000", "1000") and not is_equivalent("0.5", "50")
     assert grading._fast("1,000", "1000") is True
     assert len(grading._idle) == before
+
+
+def test_single_calls_from_many_threads():
+    # workers are forked from the caller: concurrent callers must neither deadlock nor time out
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [(rf"\frac{{{i}}}{{\sqrt2}}", rf"\frac{{{i}\sqrt2}}{{2}}") for i in range(1, 40)]
+    start = time.monotonic()
+    with ThreadPoolExecutor(8) as ex:
+        verdicts = list(ex.map(lambda pair: is_equivalent(*pair, timeout=LIMIT), pairs))
+    assert all(verdicts)
+    assert time.monotonic() - start < BOUND
+    assert len(grading._idle) <= (os.cpu_count() or 1)

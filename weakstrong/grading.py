@@ -916,12 +916,20 @@ def _context():
         return _ctx
 
 
+_spawn_lock = threading.Lock()
+
+
 class _Worker:
     def __init__(self) -> None:
         ctx = _context()
+        if ctx.get_start_method() == "fork":
+            # Import sympy and warm the LaTeX parser here, once, so that a forked worker
+            # imports nothing (no import lock can be inherited half-held) and starts warm.
+            _to_sympy("1")
         parent, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="weakstrong-grader")
-        self.proc.start()
+        with _spawn_lock:  # one fork at a time: no thread of ours is inside a fork when another forks
+            self.proc.start()
         child.close()
         self.conn = parent
         self.tag = None
@@ -955,8 +963,13 @@ def _checkout(n: int) -> list[_Worker]:
 
 
 def _checkin(workers: list[_Worker]) -> None:
+    """Keep finished workers for reuse, at most one per core; stop the rest."""
     with _idle_lock:
         _idle.extend(w for w in workers if w.alive())
+        surplus = _idle[os.cpu_count() or 1 :]
+        del _idle[os.cpu_count() or 1 :]
+    for w in surplus:
+        w.kill()
 
 
 @atexit.register
