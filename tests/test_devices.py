@@ -204,3 +204,45 @@ def test_run_command_reports_missing_devices(gpus):
                           env=_env(lock_dir, 1), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3
     assert "needs 4 GPU(s) but the machine has 1" in proc.stderr
+
+
+def test_local_profile_caps_gpus_and_jobs_get_distinct_devices(tmp_path):
+    """profiles/local with --resources gpu=2 on a fake 2-GPU machine: 1-GPU jobs run two at a time, each on
+    its own device; a 2-GPU job gets both; a 4-GPU job is scaled down to the cap."""
+    snakemake = REPO / ".venv" / "bin" / "snakemake"
+    if not snakemake.exists():
+        pytest.skip("no .venv/bin/snakemake")
+    wd = tmp_path / "wf"
+    wd.mkdir()
+    (wd / "Snakefile").write_text(textwrap.dedent(f"""
+        GPUS = {{"a": 1, "b": 1, "c": 1, "d": 1, "pair": 2, "big": 4}}
+
+        rule all:
+            input: expand("out/{{name}}.txt", name=GPUS)
+
+        rule job:
+            output: "out/{{name}}.txt"
+            resources: gpu=lambda wc: GPUS[wc.name]
+            shell:
+                "{sys.executable} -m weakstrong.devices run --gpus {{resources.gpu}} -- "
+                "sh -c 'echo {{resources.gpu}} $CUDA_VISIBLE_DEVICES $(date +%s.%N) > {{output}}; sleep 1; "
+                "echo $(date +%s.%N) >> {{output}}'"
+    """))
+    env = _env(tmp_path / "locks", 2)
+    proc = subprocess.run([str(snakemake), "--profile", str(REPO / "profiles" / "local"), "--resources", "gpu=2",
+                           "--cores", "4"], cwd=wd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = {}
+    for name in ("a", "b", "c", "d", "pair", "big"):
+        first, second = (wd / "out" / f"{name}.txt").read_text().splitlines()
+        gpus, devices, start = first.split()
+        runs[name] = (int(gpus), devices.split(","), float(start), float(second))
+    assert [runs[n][0] for n in ("a", "pair", "big")] == [1, 2, 2]  # big was scaled down to the cap
+    assert all(runs[n][1] == ["0", "1"] for n in ("pair", "big"))
+    overlaps = 0
+    for i, (n1, (_, dev1, s1, e1)) in enumerate(runs.items()):  # overlapping jobs never share a device
+        for n2, (_, dev2, s2, e2) in list(runs.items())[i + 1:]:
+            if s1 < e2 and s2 < e1:
+                overlaps += 1
+                assert not set(dev1) & set(dev2), (n1, n2, runs)
+    assert overlaps >= 1, runs  # two 1-GPU jobs did run side by side
