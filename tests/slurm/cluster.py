@@ -63,8 +63,9 @@ def ensure_installed(log=print) -> str | None:
     if not shutil.which("apt-get"):
         return "Slurm is not installed and apt-get is not available"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update"],
-                ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]):
+    wait_for_lock = ["-o", "DPkg::Lock::Timeout=300"]  # another apt run on this machine finishes first
+    for cmd in (["apt-get", *wait_for_lock, "update"],
+                ["apt-get", *wait_for_lock, "install", "-y", "--no-install-recommends", *PACKAGES]):
         log(f"[slurm] {' '.join(cmd)}")
         proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=900)
