@@ -1,0 +1,256 @@
+# Config validation, derived globals, wildcard constraints and input helpers for every rule.
+
+import json
+
+from weakstrong import config as ws_config
+from weakstrong import study
+
+
+try:
+    ws_config.validate(config, schema_path=workflow.source_path("../schemas/config.schema.yaml"))
+except ws_config.ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+
+RESULTS = config.get("paths", {}).get("results", "results")
+LOGS = config.get("paths", {}).get("logs", "logs")
+BENCHMARKS = config.get("paths", {}).get("benchmarks", "benchmarks")
+SEED = config["seed"]
+SOURCES = config.get("sources", ["wc", "se"])
+LR_LABELS = {study.lr_label(lr): lr for lr in config["finetune"]["lrs"]}
+EXPERIMENTS = study.experiments(config)
+TOY_MODELS = study.toy_models(config)
+SPLITS = ["train", "validation", "test"]
+
+
+def _choices(names):
+    return "|".join(re.escape(str(name)) for name in names)
+
+
+wildcard_constraints:
+    dataset=_choices(config["datasets"]),
+    generator=_choices(config["models"]),
+    model=_choices(config["models"]),
+    student=_choices(config["models"]),
+    pair=_choices(config["generator_pairs"]),
+    budget=_choices(config["budgets"]),
+    source=_choices(["wc", "se", "gold"]),
+    lr=_choices(LR_LABELS),
+    split=_choices(SPLITS),
+    shard=r"\d+",
+
+
+def rule_resources(rule_name):
+    """Standard resources of a rule: the config's per-rule entry over its default."""
+    merged = dict(config["resources"]["default"])
+    merged.update(config["resources"].get(rule_name, {}))
+    return merged
+
+
+def threads_of(rule_name):
+    return rule_resources(rule_name).get("threads", 1)
+
+
+def resources_of(rule_name):
+    res = rule_resources(rule_name)
+    return {"mem_mb": res.get("mem_mb", 4000), "runtime": res.get("runtime", 60), "gpu": res.get("gpu", 0)}
+
+
+def model_path(model):
+    """Where a model's weights are: the toy rule's output or the configured hub id / local path."""
+    if model in TOY_MODELS:
+        return f"{RESULTS}/models/{model}"
+    return config["models"][model]["source"]
+
+
+def model_inputs(model):
+    """A rule depends on a model only if the workflow builds it."""
+    return [model_path(model)] if model in TOY_MODELS else []
+
+
+def dataset_style(dataset):
+    return config["datasets"][dataset]["style"]
+
+
+# --- data and toy models ----------------------------------------------------------------------------
+
+def get_prepare_dataset_params(wildcards):
+    return {"dataset": config["datasets"][wildcards.dataset], "name": wildcards.dataset, "seed": SEED}
+
+
+def get_toy_corpus_params(wildcards):
+    toy_datasets = {name: d for name, d in config["datasets"].items() if "toy" in d["source"]}
+    return {"datasets": toy_datasets, "corpus": config["toy_corpus"], "seed": SEED}
+
+
+def get_train_toy_model_params(wildcards):
+    spec = config["models"][wildcards.model]["toy"]
+    return {"spec": spec, "seed": SEED + sorted(config["models"]).index(wildcards.model)}
+
+
+# --- sampling -------------------------------------------------------------------------------------
+
+def sampling_shards():
+    return list(range(config["sampling"]["shards"]))
+
+
+def get_sample_solutions_input(wildcards):
+    return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(wildcards.generator)}
+
+
+def get_sample_solutions_params(wildcards):
+    sampling = config["sampling"]
+    return {
+        "model": model_path(wildcards.generator),
+        "backend": study.model_backend(config, wildcards.generator, sampling["backend"]),
+        "samples_per_question": study.max_samples(config, wildcards.dataset, wildcards.generator),
+        "few_shot": config["datasets"][wildcards.dataset]["few_shot"],
+        "temperature": sampling["temperature"], "top_k": sampling.get("top_k", -1),
+        "top_p": sampling.get("top_p", 1.0), "max_tokens": sampling["max_tokens"],
+        "shards": sampling["shards"], "shard": int(wildcards.shard), "seed": SEED,
+        "openai_api": config.get("openai_api", {}),
+    }
+
+
+def get_gather_samples_input(wildcards):
+    return expand(f"{RESULTS}/samples/{wildcards.dataset}/{wildcards.generator}/shard-{{shard}}.jsonl",
+                  shard=sampling_shards())
+
+
+# --- finetuning data, metrics ---------------------------------------------------------------------
+
+def graded_file(dataset, generator):
+    return f"{RESULTS}/graded/{dataset}/{generator}.jsonl"
+
+
+def get_build_sft_data_input(wildcards):
+    if wildcards.source == "gold":
+        return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl"}
+    generator = study.generator_of(config, wildcards.pair, wildcards.source)
+    return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
+            "graded": graded_file(wildcards.dataset, generator)}
+
+
+def get_build_sft_data_params(wildcards):
+    if wildcards.source == "gold":
+        return {"per_question": 1}
+    return {"per_question": study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)}
+
+
+def get_measure_data_input(wildcards):
+    return {"problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
+            "se": graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, "se")),
+            "wc": graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, "wc"))}
+
+
+def get_measure_data_params(wildcards):
+    return {"k_se": config["budgets"][wildcards.budget], "ratio": study.samples_ratio(config, wildcards.pair),
+            "style": dataset_style(wildcards.dataset),
+            "cost_ratio": study.cost_ratio(config, wildcards.pair), "match": config["generator_pairs"][wildcards.pair]["match"]}
+
+
+# --- finetuning, selection, evaluation ------------------------------------------------------------
+
+def experiment_dir(stage, w):
+    return f"{RESULTS}/{stage}/{w.dataset}/{w.pair}/{w.budget}"
+
+
+def get_finetune_input(wildcards):
+    return {"sft": f"{experiment_dir('sft', wildcards)}/{wildcards.source}.jsonl",
+            "validation": f"{RESULTS}/data/{wildcards.dataset}/validation.jsonl",
+            "model": model_inputs(wildcards.student)}
+
+
+def get_finetune_params(wildcards):
+    ft = config["finetune"]
+    return {
+        "base_model": model_path(wildcards.student), "style": dataset_style(wildcards.dataset),
+        "lr": LR_LABELS[wildcards.lr], "steps": ft["steps"], "batch_size": ft["batch_size"],
+        "gradient_accumulation": ft.get("gradient_accumulation", 1), "checkpoints": ft["checkpoints"],
+        "max_length": ft.get("max_length", 1024), "validation_problems": ft.get("validation_problems", 500),
+        "max_tokens": config["evaluation"]["max_tokens"], "seed": SEED,
+    }
+
+
+def get_select_checkpoint_input(wildcards):
+    base = f"{experiment_dir('finetune', wildcards)}/{wildcards.student}/{wildcards.source}"
+    return [f"{base}/lr-{lr}" for lr in LR_LABELS]
+
+
+def get_evaluate_input(wildcards):
+    return {"selection": f"{experiment_dir('selection', wildcards)}/{wildcards.student}/{wildcards.source}.json",
+            "test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl"}
+
+
+def evaluation_params(dataset, model_backend):
+    ev = config["evaluation"]
+    return {"style": dataset_style(dataset), "backend": model_backend, "max_tokens": ev["max_tokens"],
+            "maj_k": ev.get("maj_k", 0), "seed": SEED}
+
+
+def get_evaluate_params(wildcards):
+    return evaluation_params(wildcards.dataset, config["evaluation"]["backend"])
+
+
+def get_evaluate_base_input(wildcards):
+    return {"test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl",
+            "train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(wildcards.model)}
+
+
+def get_evaluate_base_params(wildcards):
+    params = evaluation_params(wildcards.dataset,
+                               study.model_backend(config, wildcards.model, config["evaluation"]["backend"]))
+    params.update(model=model_path(wildcards.model), few_shot=config["datasets"][wildcards.dataset]["few_shot"],
+                  openai_api=config.get("openai_api", {}))
+    return params
+
+
+# --- targets --------------------------------------------------------------------------------------
+
+def finetune_cells():
+    """(experiment, student, source) for every finetuning result of the study."""
+    return [(exp, student, source) for exp in EXPERIMENTS
+            for student in config["generator_pairs"][exp.pair]["students"] for source in SOURCES]
+
+
+def evaluation_files():
+    return [f"{RESULTS}/evaluation/{e.dataset}/{e.pair}/{e.budget}/{student}/{source}.json"
+            for e, student, source in finetune_cells()]
+
+
+def finetune_dirs():
+    return [f"{RESULTS}/finetune/{e.dataset}/{e.pair}/{e.budget}/{student}/{source}/lr-{lr}"
+            for e, student, source in finetune_cells() for lr in LR_LABELS]
+
+
+def metrics_files():
+    return [f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json" for e in EXPERIMENTS]
+
+
+def base_evaluation_files():
+    """Held-out accuracy of every generator and student before finetuning, per dataset."""
+    cells = []
+    for exp in EXPERIMENTS:
+        spec = config["generator_pairs"][exp.pair]
+        for model in [spec["weak"], spec["strong"], *spec["students"]]:
+            path = f"{RESULTS}/evaluation/{exp.dataset}/base/{model}.json"
+            if path not in cells:
+                cells.append(path)
+    return cells
+
+
+def get_make_table1_input(wildcards):
+    return {"evaluations": evaluation_files(), "base": base_evaluation_files()}
+
+
+def get_make_table1_params(wildcards):
+    cells = [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget, "student": student, "source": source,
+              "setting": study.setting(config, e.pair, student, source),
+              "path": f"{RESULTS}/evaluation/{e.dataset}/{e.pair}/{e.budget}/{student}/{source}.json"}
+             for e, student, source in finetune_cells()]
+    return {"cells": cells}
+
+
+def get_make_table2_params(wildcards):
+    return {"cells": [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget,
+                       "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json"} for e in EXPERIMENTS]}

@@ -1,0 +1,58 @@
+# Stage 1: the problems (train / validation / test in one schema) and, for the toy world, the corpus and
+# tiny models pre-trained from scratch.
+
+
+rule prepare_dataset:
+    output:
+        train=f"{RESULTS}/data/{{dataset}}/train.jsonl",
+        validation=f"{RESULTS}/data/{{dataset}}/validation.jsonl",
+        test=f"{RESULTS}/data/{{dataset}}/test.jsonl",
+    params:
+        get_prepare_dataset_params,
+    log:
+        f"{LOGS}/prepare_dataset/{{dataset}}.log",
+    threads: 1
+    resources:
+        **resources_of("prepare_dataset"),
+    conda:
+        "../envs/weakstrong.yaml"
+    script:
+        "../scripts/prepare_dataset.py"
+
+
+rule build_toy_corpus:
+    output:
+        corpus=f"{RESULTS}/models/toy_corpus.jsonl",
+        tokenizer=directory(f"{RESULTS}/models/toy_tokenizer"),
+    params:
+        get_toy_corpus_params,
+    log:
+        f"{LOGS}/build_toy_corpus.log",
+    threads: 1
+    resources:
+        **resources_of("build_toy_corpus"),
+    conda:
+        "../envs/weakstrong.yaml"
+    script:
+        "../scripts/build_toy_corpus.py"
+
+
+rule train_toy_model:
+    input:
+        corpus=rules.build_toy_corpus.output.corpus,
+        tokenizer=rules.build_toy_corpus.output.tokenizer,
+    output:
+        directory(f"{RESULTS}/models/{{model}}"),
+    params:
+        get_train_toy_model_params,
+    log:
+        f"{LOGS}/train_toy_model/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/train_toy_model/{{model}}.tsv"
+    threads: threads_of("train_toy_model")
+    resources:
+        **resources_of("train_toy_model"),
+    conda:
+        "../envs/weakstrong.yaml"
+    script:
+        "../scripts/train_toy_model.py"

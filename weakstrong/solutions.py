@@ -1,0 +1,76 @@
+"""Synthetic solutions: draw them (one shard per job), grade them, and keep the correct ones for SFT."""
+
+from __future__ import annotations
+
+import zlib
+
+from weakstrong.prompts import STOP, few_shot_prompt, pick_exemplars
+from weakstrong.sampling import SamplingParams
+
+
+def shard_of(problems: list[dict], shard: int, shards: int) -> list[dict]:
+    """Problems of one shard: every ``shards``-th problem, so shards have equal size and mixed difficulty."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} outside 0..{shards - 1}")
+    return problems[shard::shards]
+
+
+def shard_seed(seed: int, generator: str, dataset: str, shard: int) -> int:
+    """Distinct, reproducible random streams per (generator, dataset, shard)."""
+    return (seed * 1_000_003 + zlib.crc32(f"{generator}/{dataset}".encode()) + shard) % (2**31 - 1)
+
+
+def draw_samples(generate_fn, problems: list[dict], train: list[dict], *, generator: str, backend: str,
+                 few_shot: int, samples_per_question: int, temperature: float, top_k: int, top_p: float,
+                 max_tokens: int, seed: int) -> list[dict]:
+    """``samples_per_question`` few-shot completions per problem, each recorded with how it was drawn."""
+    exemplars = pick_exemplars(train, few_shot, seed=0) if few_shot else []
+    exemplar_ids = {e["id"] for e in exemplars}
+    prompts = [few_shot_prompt(p["question"], exemplars) for p in problems]
+    params = SamplingParams(n=samples_per_question, temperature=temperature, top_k=top_k, top_p=top_p,
+                            max_tokens=max_tokens, seed=seed, stop=(STOP,))
+    outputs = generate_fn(prompts, params)
+    records = []
+    for problem, samples in zip(problems, outputs):
+        for index, sample in enumerate(samples):
+            records.append({
+                "problem_id": problem["id"], "sample_index": index, "generator": generator, "backend": backend,
+                "completion": sample["text"], "prompt_tokens": sample["prompt_tokens"],
+                "completion_tokens": sample["completion_tokens"], "finish_reason": sample["finish_reason"],
+                "few_shot_ids": sorted(exemplar_ids), **params.record()})
+    return records
+
+
+def grade_samples(samples: list[dict], problems: list[dict], style: str, *, workers: int | None = None,
+                  timeout: float = 5.0) -> list[dict]:
+    """Add the extracted answer and verdict to each sample.  A completion cut off by the token limit is
+    never credited: its final answer was not produced by the model."""
+    from weakstrong.grading import grade_many
+
+    gold = {p["id"]: p["answer"] for p in problems}
+    missing = {s["problem_id"] for s in samples} - set(gold)
+    if missing:
+        raise ValueError(f"samples refer to {len(missing)} unknown problem ids, e.g. {sorted(missing)[:3]}")
+    verdicts = grade_many([s["completion"] for s in samples], [gold[s["problem_id"]] for s in samples], style,
+                          timeout=timeout, workers=workers, progress=True)
+    graded = []
+    for sample, verdict in zip(samples, verdicts):
+        correct = verdict["correct"] and sample.get("finish_reason") != "length"
+        graded.append({**sample, "extracted_answer": verdict["extracted_answer"],
+                       "gold_answer": gold[sample["problem_id"]], "correct": correct,
+                       "grading_timed_out": verdict["timed_out"]})
+    return graded
+
+
+def sft_examples(graded: list[dict], problems: list[dict], per_question: int) -> list[dict]:
+    """Correct solutions among the first ``per_question`` samples of each problem (the budget's share)."""
+    questions = {p["id"]: p["question"] for p in problems}
+    return [{"problem_id": g["problem_id"], "sample_index": g["sample_index"],
+             "question": questions[g["problem_id"]], "solution": g["completion"].strip()}
+            for g in graded if g["sample_index"] < per_question and g["correct"]]
+
+
+def gold_examples(problems: list[dict]) -> list[dict]:
+    """The human-written solutions: the paper's baseline, free to 'sample'."""
+    return [{"problem_id": p["id"], "sample_index": 0, "question": p["question"], "solution": p["solution"]}
+            for p in problems]

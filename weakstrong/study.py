@@ -1,0 +1,127 @@
+"""What the configuration implies: sample counts, settings and the list of experiments.
+
+Equation 1 of the paper: sampling costs 2P FLOPs per token, so at equal compute
+``samples_WC = (P_SE / P_WC) * samples_SE``.  Pairs matched on price use the price ratio instead.  The ratio
+is rounded to a whole number of samples per question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+SETTINGS = ("knowledge distillation", "self-improvement", "weak-to-strong")
+
+
+def model_parameters(config: dict, model: str) -> float:
+    """Parameter count: declared for real models, computed from the architecture for toy ones."""
+    spec = config["models"][model]
+    if "toy" in spec:
+        from weakstrong.models import count_toy_parameters
+        return float(count_toy_parameters(spec["toy"], config["toy_corpus"]["vocab_size"]))
+    if "parameters" not in spec:
+        raise KeyError(f"config key 'models.{model}.parameters' is needed to compare compute")
+    return float(spec["parameters"])
+
+
+def cost_ratio(config: dict, pair: str) -> float:
+    """How many times more a SE sample costs than a WC sample (unrounded)."""
+    spec = config["generator_pairs"][pair]
+    weak, strong = spec["weak"], spec["strong"]
+    if spec["match"] == "price":
+        models = config["models"]
+        return models[strong]["price_per_million_tokens"] / models[weak]["price_per_million_tokens"]
+    return model_parameters(config, strong) / model_parameters(config, weak)
+
+
+def samples_ratio(config: dict, pair: str) -> int:
+    return max(1, round(cost_ratio(config, pair)))
+
+
+def samples_per_question(config: dict, pair: str, budget: str, source: str) -> int:
+    """Per-question sample count of a source ('se' or 'wc') at a budget."""
+    se = config["budgets"][budget]
+    if source == "se":
+        return se
+    if source == "wc":
+        return samples_ratio(config, pair) * se
+    raise ValueError(f"source {source!r} is not sampled (expected 'se' or 'wc')")
+
+
+def generator_of(config: dict, pair: str, source: str) -> str:
+    return config["generator_pairs"][pair]["strong" if source == "se" else "weak"]
+
+
+def setting(config: dict, pair: str, student: str, source: str) -> str:
+    """The paper's setting for training ``student`` on ``source`` data of a pair.
+
+    The WC model on WC data is self-improvement, on SE data distillation; the SE model on WC data is
+    weak-to-strong, on its own data self-improvement; any other student is distilled into.
+    """
+    spec = config["generator_pairs"][pair]
+    if source == "gold":
+        return "gold"
+    if student == spec["weak"]:
+        return "self-improvement" if source == "wc" else "knowledge distillation"
+    if student == spec["strong"]:
+        return "weak-to-strong" if source == "wc" else "self-improvement"
+    return "knowledge distillation"
+
+
+def max_samples(config: dict, dataset: str, generator: str) -> int:
+    """Samples per question to draw once from a generator: the most any budget needs (a budget of k takes
+    the first k samples of each question; samples are i.i.d., so this equals separate sampling)."""
+    counts = [samples_per_question(config, pair, budget, source)
+              for pair, spec in config["generator_pairs"].items() if dataset in spec["datasets"]
+              for budget in spec["budgets"] for source in ("se", "wc")
+              if generator_of(config, pair, source) == generator]
+    if not counts:
+        raise ValueError(f"model {generator!r} generates nothing for dataset {dataset!r}")
+    return max(counts)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    dataset: str
+    pair: str
+    budget: str
+
+
+def experiments(config: dict) -> list[Experiment]:
+    return [Experiment(d, p, b) for p, spec in config["generator_pairs"].items()
+            for d, b in product(spec["datasets"], spec["budgets"])]
+
+
+def generators(config: dict) -> list[tuple[str, str]]:
+    """(dataset, generator) pairs to sample from."""
+    seen = []
+    for exp in experiments(config):
+        for source in ("wc", "se"):
+            key = (exp.dataset, generator_of(config, exp.pair, source))
+            if key not in seen:
+                seen.append(key)
+    return seen
+
+
+def lr_label(lr: float) -> str:
+    """Stable text for a learning rate in paths: 1e-06, 0.0003."""
+    return f"{lr:g}"
+
+
+def toy_models(config: dict) -> list[str]:
+    return [name for name, spec in config["models"].items() if "toy" in spec]
+
+
+def model_backend(config: dict, model: str, default: str) -> str:
+    return config["models"][model].get("backend", default)
+
+
+def sampling_ledger(se_samples: list[dict], wc_samples: list[dict], *, k_se: int, ratio: int,
+                    cost_ratio: float, match: str) -> dict:
+    """What the budget's samples actually cost: generated tokens of each side and, weighting a SE token by
+    ``cost_ratio`` (P_SE/P_WC for compute, price ratio for price), WC's cost relative to SE's."""
+    se_tokens = sum(s["completion_tokens"] for s in se_samples if s["sample_index"] < k_se)
+    wc_tokens = sum(s["completion_tokens"] for s in wc_samples if s["sample_index"] < ratio * k_se)
+    relative = wc_tokens / (se_tokens * cost_ratio) if se_tokens else float("nan")
+    return {"match": match, "cost_ratio": cost_ratio, "samples_ratio": ratio, "se_tokens": se_tokens,
+            "wc_tokens": wc_tokens, "wc_cost_relative_to_se": relative}

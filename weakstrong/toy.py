@@ -1,0 +1,182 @@
+"""The toy world: synthetic multi-step arithmetic word problems and tiny models.
+
+Problems come in two styles that mirror the real data sets, so the same loaders, prompts and graders serve
+both:
+
+* ``gsm8k``: a short story; the worked solution annotates every step as ``<<a+b=c>>c`` and ends ``#### N``.
+* ``math``: a LaTeX expression to evaluate, possibly with fractions; the solution writes each step as
+  ``$a \\times b = c$`` and ends with ``\\boxed{N}``.  The number of steps is the MATH-style ``level``.
+
+Generation is deterministic: problem ``i`` of a split depends only on (seed, split, i), so splits never change
+when another split grows.  Splits are disjoint by question text (later splits skip questions already used),
+and the pre-training corpus never contains a validation or test question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from fractions import Fraction
+from typing import Iterable
+
+SPLIT_ORDER = ("test", "validation", "train", "pretrain")
+
+NAMES = ["Mia", "Liam", "Ava", "Noah", "Emma", "Omar", "Zoe", "Ravi", "Lena", "Kai", "Sara", "Tom"]
+ITEMS = ["apples", "marbles", "stickers", "books", "coins", "shells", "pencils", "cards", "eggs", "stamps"]
+
+
+def _rng(seed: int, split: str, index: int) -> random.Random:
+    digest = hashlib.sha256(f"{seed}/{split}/{index}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+# --- GSM8K style ---------------------------------------------------------------------------------------
+# Numbers stay small (operands up to 9, amounts up to 30), so a tiny model can learn the arithmetic facts
+# from a few minutes of pre-training on a CPU.
+
+MAX_AMOUNT = 30
+
+
+def _gsm8k_step(rng: random.Random, value: int, name: str):
+    """One operation on the running amount: (sentence, expression, result)."""
+    choices = ["add", "sub"] if value > 1 else ["add"]
+    if value * 2 <= MAX_AMOUNT:
+        choices.append("mul")
+    if value % 2 == 0 or value % 3 == 0:
+        choices.append("div")
+    op = rng.choice(choices)
+    if op == "add":
+        b = rng.randint(1, min(9, MAX_AMOUNT - value)) if value < MAX_AMOUNT else 0
+        if b:
+            return f"{name} gets {b} more.", f"{value}+{b}", value + b
+        op = "sub"
+    if op == "sub":
+        b = rng.randint(1, min(9, value - 1))
+        return f"{name} gives {b} away.", f"{value}-{b}", value - b
+    if op == "mul":
+        b = rng.choice([k for k in (2, 3) if value * k <= MAX_AMOUNT])
+        word = {2: "doubles", 3: "triples"}[b]
+        return f"{name} {word} them.", f"{value}*{b}", value * b
+    b = rng.choice([d for d in (2, 3) if value % d == 0])
+    word = {2: "half", 3: "a third"}[b]
+    return f"{name} keeps {word} of them.", f"{value}/{b}", value // b
+
+
+def gsm8k_problem(seed: int, split: str, index: int) -> dict:
+    rng = _rng(seed, split, index)
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    steps = rng.randint(1, 3)
+    value = rng.randint(2, 20)
+    sentences, lines = [f"{name} has {value} {item}."], []
+    for _ in range(steps):
+        sentence, expr, result = _gsm8k_step(rng, value, name)
+        sentences.append(sentence)
+        shown = expr.replace("+", " + ").replace("-", " - ").replace("*", " * ").replace("/", " / ")
+        lines.append(f"{shown} = <<{expr}={result}>>{result} {item}.")
+        value = result
+    question = " ".join(sentences) + f" How many {item} does {name} have?"
+    solution = "\n".join(lines) + f"\n#### {value}"
+    return {"question": question, "solution": solution, "answer": str(value), "level": steps, "subject": None}
+
+
+# --- MATH style ----------------------------------------------------------------------------------------
+
+def latex_number(value: Fraction) -> str:
+    """LaTeX for a rational: ``7``, ``-3``, ``\\frac{7}{3}``, ``-\\frac{1}{2}``."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    sign = "-" if value < 0 else ""
+    return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
+_LATEX_OPS = {"+": "+", "-": "-", "*": "\\times", "/": "\\div"}
+
+
+def math_problem(seed: int, split: str, index: int) -> dict:
+    """Evaluate an expression of 1 to 3 operations on integers up to 9 (the level is the step count).
+
+    Intermediate values are integers from -9 to 30; only a final division may leave a fraction."""
+    rng = _rng(seed, split, index)
+    steps = rng.randint(1, 3)
+    value = Fraction(rng.randint(1, 9))
+    expression, lines = latex_number(value), []
+    for step in range(steps):
+        last = step == steps - 1
+        options = ["+", "-"] + (["*"] if abs(value) * 2 <= MAX_AMOUNT else [])
+        options += ["/"] if last or (value.numerator % 2 == 0 and value != 0) else []
+        op = rng.choice(options)
+        if op == "+":
+            operand = Fraction(rng.randint(1, min(9, max(1, MAX_AMOUNT - int(value)))))
+        elif op == "-":
+            operand = Fraction(rng.randint(1, 9))
+            if value - operand < -9:
+                op, operand = "+", Fraction(rng.randint(1, 9))
+        elif op == "*":
+            operand = Fraction(rng.choice([k for k in range(2, 10) if abs(value) * k <= MAX_AMOUNT]))
+        else:
+            divisors = [d for d in range(2, 10) if value.numerator % d == 0]
+            operand = Fraction(rng.choice(divisors) if divisors and not last else rng.randint(2, 9))
+        result = {"+": value + operand, "-": value - operand, "*": value * operand, "/": value / operand}[op]
+        lines.append(f"${latex_number(value)} {_LATEX_OPS[op]} {latex_number(operand)} = {latex_number(result)}$.")
+        inner = f"({expression})" if step > 0 else expression
+        expression = f"{inner} {_LATEX_OPS[op]} {latex_number(operand)}"
+        value = result
+    question = f"Compute ${expression}$."
+    solution = "\n".join(lines) + f"\nThe answer is $\\boxed{{{latex_number(value)}}}$."
+    return {"question": question, "solution": solution, "answer": latex_number(value), "level": steps,
+            "subject": "Arithmetic"}
+
+
+GENERATORS = {"gsm8k": gsm8k_problem, "math": math_problem}
+
+
+def make_splits(style: str, sizes: dict[str, int], seed: int) -> dict[str, list[dict]]:
+    """Problems for each split in ``sizes`` (keys from SPLIT_ORDER), disjoint by question text.
+
+    Earlier splits in SPLIT_ORDER claim questions first, so the test set is stable whatever the other sizes.
+    """
+    if style not in GENERATORS:
+        raise ValueError(f"unknown toy style {style!r}; expected one of {sorted(GENERATORS)}")
+    unknown = set(sizes) - set(SPLIT_ORDER)
+    if unknown:
+        raise ValueError(f"unknown toy split(s) {sorted(unknown)}; expected {SPLIT_ORDER}")
+    seen: set[str] = set()
+    splits: dict[str, list[dict]] = {}
+    for split in SPLIT_ORDER:
+        if split not in sizes:
+            continue
+        problems, index = [], 0
+        while len(problems) < sizes[split]:
+            problem = GENERATORS[style](seed, split, index)
+            index += 1
+            if index > 50 * sizes[split] + 1000:
+                raise ValueError(f"toy {style} space too small for {sizes[split]} unique {split} problems")
+            if problem["question"] in seen:
+                continue
+            seen.add(problem["question"])
+            problems.append({"id": f"toy-{style}-{split}-{len(problems)}", **problem})
+        splits[split] = problems
+    return splits
+
+
+def pretraining_documents(problems: Iterable[dict], per_document: int, seed: int) -> list[str]:
+    """Concatenate solved problems into few-shot-like documents, the format the prompts use."""
+    from weakstrong.prompts import format_example  # local import keeps toy generation torch-free
+
+    shuffled = list(problems)
+    random.Random(seed).shuffle(shuffled)
+    return ["\n\n".join(format_example(p["question"], p["solution"]) for p in shuffled[i:i + per_document])
+            for i in range(0, len(shuffled), per_document)]
+
+
+def build_corpus_and_tokenizer(datasets: dict, corpus: dict, seed: int):
+    """Pre-training documents from every toy dataset's style, disjoint from its train/validation/test
+    questions, and a byte-level BPE tokenizer trained on them."""
+    from weakstrong.models import train_tokenizer
+
+    problems = []
+    for dataset in datasets.values():
+        sizes = dict(dataset["source"]["toy"], pretrain=corpus["problems_per_style"])
+        problems += make_splits(dataset["style"], sizes, seed)["pretrain"]
+    documents = pretraining_documents(problems, corpus["per_document"], seed)
+    return documents, train_tokenizer(documents, corpus["vocab_size"])
