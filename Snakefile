@@ -17,6 +17,7 @@ include: "rules/data.smk"
 include: "rules/sample.smk"
 include: "rules/grade.smk"
 include: "rules/metrics.smk"
+include: "rules/figures.smk"
 include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
@@ -26,8 +27,27 @@ rule all:
     input:
         rules.make_table1.output,
         rules.make_table2.output,
+        figure_files(),
+        judge_files(),
 
 
 rule data_metrics:
     input:
         rules.make_table2.output,
+
+
+rule figures:
+    input:
+        figure_files(),
+
+
+# LLM-judge summaries and audit forms; empty without a `judge` section in the config.
+rule judge:
+    input:
+        judge_files(),
+
+
+# Human-audit summaries of the forms whose ratings.csv the user has provided (see rules/metrics.smk).
+rule audit:
+    input:
+        audit_summary_files(),

@@ -1,6 +1,6 @@
 # Config validation, derived globals, wildcard constraints and input helpers for every rule.
 
-import json
+import os
 
 from weakstrong import config as ws_config
 from weakstrong import study
@@ -254,3 +254,107 @@ def get_make_table1_params(wildcards):
 def get_make_table2_params(wildcards):
     return {"cells": [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget,
                        "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json"} for e in EXPERIMENTS]}
+
+
+# --- LLM judge, human audit and figures (rules/metrics.smk, rules/figures.smk) ----------------------------
+# The judge is optional: without a `judge` section in the config there are no judge or audit targets.
+
+JUDGE = config.get("judge")
+# A stable path (workflow.source_path gives a per-run cache copy, which would change the params every run);
+# its digest is in the params too, so editing the template reruns the judge.
+JUDGE_TEMPLATE = os.path.join(workflow.basedir, "prompts", "judge.txt")
+
+
+def _file_digest(path):
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def judge_selection():
+    """How the judge (and hence the audit) picks kept solutions; the same for both so they match."""
+    return {"n": JUDGE.get("solutions_per_source", 500), "seed": SEED}
+
+
+def judge_file(dataset, generator, suffix="jsonl"):
+    return f"{RESULTS}/judge/{dataset}/{generator}.{suffix}"
+
+
+def audit_ratings_file(dataset, pair):
+    """Where the user puts the filled ratings CSV of an audit form (not made by the workflow)."""
+    return f"{JUDGE.get('ratings_dir', 'audit')}/{dataset}/{pair}/ratings.csv"
+
+
+def get_judge_solutions_input(wildcards):
+    return {"graded": graded_file(wildcards.dataset, wildcards.generator),
+            "problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(JUDGE["model"])}
+
+
+def get_judge_solutions_params(wildcards):
+    return {**judge_selection(), "model": model_path(JUDGE["model"]), "judge": JUDGE["model"],
+            "backend": study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
+            "max_tokens": JUDGE.get("max_tokens", 1024), "template": JUDGE_TEMPLATE,
+            "template_sha256": _file_digest(JUDGE_TEMPLATE), "openai_api": config.get("openai_api", {})}
+
+
+def get_export_audit_form_input(wildcards):
+    return {"problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
+            **{source: graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
+               for source in ("se", "wc")}}
+
+
+def get_export_audit_form_params(wildcards):
+    return {**judge_selection(), "per_source": JUDGE.get("audit_size", 50),
+            "ratings": audit_ratings_file(wildcards.dataset, wildcards.pair)}
+
+
+def get_summarize_audit_input(wildcards):
+    return {"ratings": audit_ratings_file(wildcards.dataset, wildcards.pair),
+            "template": f"{RESULTS}/audit/{wildcards.dataset}/{wildcards.pair}/ratings-template.csv",
+            "judge": [judge_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
+                      for source in ("se", "wc")]}
+
+
+def dataset_pairs():
+    """(dataset, pair) of every experiment, in config order."""
+    return list(dict.fromkeys((e.dataset, e.pair) for e in EXPERIMENTS))
+
+
+def judge_files():
+    """Judge summaries of every (dataset, generator) and the audit forms of every (dataset, pair)."""
+    if JUDGE is None:
+        return []
+    return ([judge_file(d, g, "json") for d, g in study.generators(config)]
+            + [f"{RESULTS}/audit/{d}/{p}/form.html" for d, p in dataset_pairs()])
+
+
+def audit_summary_files():
+    """Audit summaries of the forms whose ratings the user has provided."""
+    from pathlib import Path
+
+    if JUDGE is None:
+        return []
+    return [f"{RESULTS}/audit/{d}/{p}/summary.json" for d, p in dataset_pairs()
+            if Path(audit_ratings_file(d, p)).exists()]
+
+
+def get_plot_data_metrics_input(wildcards):
+    return [f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json" for e in EXPERIMENTS
+            if (e.dataset, e.pair) == (wildcards.dataset, wildcards.pair)]
+
+
+def get_plot_data_metrics_params(wildcards):
+    return {"budgets": [e.budget for e in EXPERIMENTS if (e.dataset, e.pair) == (wildcards.dataset, wildcards.pair)],
+            "title": f"{wildcards.dataset}: {wildcards.pair} data, SE vs WC"}
+
+
+def get_plot_coverage_curves_params(wildcards):
+    return {"labels": {source: f"{source.upper()} ({study.generator_of(config, wildcards.pair, source)})"
+                       for source in ("se", "wc")},
+            "title": f"{wildcards.dataset}: coverage@k, {wildcards.pair}"}
+
+
+def figure_files():
+    return [f"{RESULTS}/figures/{d}/{p}/{name}.{ext}" for d, p in dataset_pairs()
+            for name in ("data_metrics", "coverage") for ext in ("pdf", "png")]

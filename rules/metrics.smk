@@ -18,3 +18,70 @@ rule measure_data:
         "../envs/weakstrong.yaml"
     script:
         "../scripts/measure_data.py"
+
+
+# The LLM judge (optional: the config's `judge` section): greedy verdicts on a level-stratified sample of
+# one generator's kept solutions (all it drew, i.e. the largest budget's data); unparsable replies are
+# counted apart from the flawed rate.
+
+
+rule judge_solutions:
+    input:
+        unpack(get_judge_solutions_input),
+    output:
+        records=f"{RESULTS}/judge/{{dataset}}/{{generator}}.jsonl",
+        summary=f"{RESULTS}/judge/{{dataset}}/{{generator}}.json",
+    params:
+        get_judge_solutions_params,
+    log:
+        f"{LOGS}/judge_solutions/{{dataset}}/{{generator}}.log",
+    benchmark:
+        f"{BENCHMARKS}/judge_solutions/{{dataset}}/{{generator}}.tsv"
+    threads: threads_of("judge_solutions")
+    resources:
+        **resources_of("judge_solutions"),
+    conda:
+        "../envs/weakstrong.yaml"
+    script:
+        "../scripts/judge_solutions.py"
+
+
+# The human audit: a blind rating form of `judge.audit_size` solutions per source, drawn from those the
+# judge sees. Open form.html in a browser, rate, download the CSV and save it as
+# <judge.ratings_dir, default audit>/{dataset}/{pair}/ratings.csv (relative to the working directory);
+# then `snakemake audit` (or the summary file itself) runs summarize_audit. It is not in `all`.
+
+
+rule export_audit_form:
+    input:
+        unpack(get_export_audit_form_input),
+    output:
+        form=f"{RESULTS}/audit/{{dataset}}/{{pair}}/form.html",
+        template=f"{RESULTS}/audit/{{dataset}}/{{pair}}/ratings-template.csv",
+    params:
+        get_export_audit_form_params,
+    log:
+        f"{LOGS}/export_audit_form/{{dataset}}/{{pair}}.log",
+    threads: 1
+    resources:
+        **resources_of("export_audit_form"),
+    conda:
+        "../envs/weakstrong.yaml"
+    script:
+        "../scripts/export_audit_form.py"
+
+
+rule summarize_audit:
+    input:
+        unpack(get_summarize_audit_input),
+    output:
+        f"{RESULTS}/audit/{{dataset}}/{{pair}}/summary.json",
+    log:
+        f"{LOGS}/summarize_audit/{{dataset}}/{{pair}}.log",
+    threads: 1
+    resources:
+        **resources_of("summarize_audit"),
+    conda:
+        "../envs/weakstrong.yaml"
+    script:
+        "../scripts/summarize_audit.py"

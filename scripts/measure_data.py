@@ -5,6 +5,7 @@ from weakstrong.data import read_jsonl, write_json
 from weakstrong.logs import log_to
 from weakstrong.metrics import measure_budget
 from weakstrong.study import sampling_ledger
+from weakstrong.tables import fraction
 
 with log_to(snakemake.log[0]):
     p = SimpleNamespace(**snakemake.params[0])
@@ -16,6 +17,7 @@ with log_to(snakemake.log[0]):
     metrics["ledger"] = sampling_ledger(se, wc, k_se=p.k_se, ratio=p.ratio, cost_ratio=p.cost_ratio,
                                         match=p.match)
     write_json(snakemake.output[0], metrics)
-    print(f"{w.dataset}/{w.pair}/{w.budget}: coverage SE {metrics['se']['coverage']:.3f} vs "
-          f"WC {metrics['wc']['coverage']:.3f}; false positives SE {metrics['se']['false_positive_rate']:.3f} "
-          f"vs WC {metrics['wc']['false_positive_rate']:.3f}")
+    se_m, wc_m = metrics["se"], metrics["wc"]
+    print(f"{w.dataset}/{w.pair}/{w.budget}: coverage SE {fraction(se_m['coverage'])} vs WC "
+          f"{fraction(wc_m['coverage'])}; false positives SE {fraction(se_m['false_positive_rate'])} vs WC "
+          f"{fraction(wc_m['false_positive_rate'])}")

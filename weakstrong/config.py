@@ -87,6 +87,9 @@ def check_references(config: dict) -> list[str]:
                 problems.append(f"config key 'models.{name}.toy': hidden_size / heads must be a head size "
                                 f"vLLM supports ({', '.join(map(str, VLLM_HEAD_SIZES))}), got "
                                 f"{spec['hidden_size']} / {spec['heads']}")
+    judge = config.get("judge")
+    if judge is not None and judge["model"] not in models:
+        problems.append(f"config key 'judge.model': unknown model {judge['model']!r}")
     uses_toy = any("toy" in d["source"] for d in datasets.values()) or any("toy" in m for m in models.values())
     if uses_toy and "toy_corpus" not in config:
         problems.append("config key 'toy_corpus': required when a dataset or model is a toy")

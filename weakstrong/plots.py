@@ -14,7 +14,7 @@ import functools
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 #: Colours and hatches per data source: SE (strong, expensive) and WC (weak, cheap).
 SOURCE_STYLE = {"se": {"color": "#3b6fb6", "hatch": ""}, "wc": {"color": "#e08a2e", "hatch": "//"}}
@@ -87,6 +87,7 @@ def plot_coverage_curves(curves: dict[str, list[float]], path: str | Path, title
         axes.set_xlim(0.9, longest * 1.1)
     else:
         axes.set_xlim(0.5, longest + 0.5)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(0, 100)
     axes.set_xlabel("k (samples per problem)")
     axes.set_ylabel("Coverage@k (%)")
@@ -145,6 +146,7 @@ def plot_data_metrics(metrics_by_budget: dict, path: str | Path, title: str) -> 
                           ha="center", va="bottom", fontsize=7)
                 top = max(top, scale * value)
         axes.set_xticks(range(len(budgets)))
+        axes.set_xlim(-0.6, len(budgets) - 0.4)  # fixed, so a panel of n/a only keeps its groups
         axes.set_xticklabels([f"{b}\nk={metrics_by_budget[b]['se']['k']} vs {metrics_by_budget[b]['wc']['k']}"
                               for b in budgets])
         axes.set_title(panel_title)

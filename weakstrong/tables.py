@@ -26,6 +26,11 @@ def percent(value, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}"
 
 
+def fraction(value) -> str:
+    """A rate for a log line: three decimals, or 'n/a' where nothing could be measured."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
 def signed_percent(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "--"

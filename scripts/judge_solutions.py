@@ -1,0 +1,26 @@
+"""LLM-judge verdicts on a level-stratified sample of one generator's kept solutions, and the flawed rate."""
+from types import SimpleNamespace
+
+from weakstrong.data import read_jsonl, write_json, write_jsonl
+from weakstrong.devices import claim_gpus
+from weakstrong.judge import judge_solutions, load_template
+from weakstrong.logs import log_to
+from weakstrong.sampling import make_generator
+
+if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
+    with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
+        p = SimpleNamespace(**snakemake.params[0])
+        w = snakemake.wildcards
+        records, summary = judge_solutions(
+            make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
+                           memory_mb=snakemake.resources.mem_mb, api=p.openai_api),
+            read_jsonl(snakemake.input.graded), read_jsonl(snakemake.input.problems), load_template(p.template),
+            n=p.n, seed=p.seed, max_tokens=p.max_tokens)
+        write_jsonl(snakemake.output.records, records)
+        write_json(snakemake.output.summary, {**summary, "dataset": w.dataset, "generator": w.generator,
+                                              "judge": p.judge, "backend": p.backend, "max_tokens": p.max_tokens,
+                                              "template_sha256": p.template_sha256})
+        rate = "n/a" if summary["rate"] is None else f"{summary['rate']:.3f}"
+        print(f"{p.judge} judging {w.generator} on {w.dataset}: {summary['n']} of {summary['kept']} kept solutions, "
+              f"{summary['n_flawed']} flawed, {summary['n_correct']} correct, {summary['n_unparsable']} unparsable "
+              f"(flawed rate {rate})")
