@@ -109,7 +109,11 @@ def _is_number(text: str) -> bool:
 
 
 def to_markdown(headers: list[str], body: list[list[str]], caption: str) -> str:
-    return f"**{caption}**\n\n" + tabulate(body, headers=headers, tablefmt="github") + "\n"
+    # Cells are already formatted text: tabulate must not re-read them as numbers (it would drop '+' signs
+    # and trailing zeros), but numeric columns still align right.
+    align = ["right" if _numeric_column(body, i) else "left" for i in range(len(headers))]
+    return (f"**{caption}**\n\n" + tabulate(body, headers=headers, tablefmt="github", disable_numparse=True,
+                                              colalign=align) + "\n")
 
 
 TABLE1_CAPTION = ("Finetuning on compute-matched synthetic data: test accuracy (%) of each student after "

@@ -1,0 +1,198 @@
+"""weakstrong.config: the shipped configurations validate; every error names its key path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from weakstrong.config import ConfigError, check_references, key_path, load, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = [ROOT / "config.yaml", ROOT / "configs" / "toy.yaml", ROOT / "configs" / "test.yaml"]
+
+
+@pytest.fixture(scope="module")
+def raw_paper():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def raw_toy():
+    return yaml.safe_load((ROOT / "configs" / "toy.yaml").read_text())
+
+
+def _error(config: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    return str(info.value)
+
+
+def _edit(config: dict, change) -> dict:
+    config = copy.deepcopy(config)
+    change(config)
+    return config
+
+
+# --- shipped configs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    config = load(path)
+    assert config == yaml.safe_load(path.read_text())  # load returns the config unchanged
+    assert check_references(config) == []
+
+
+def test_validate_returns_config(raw_paper):
+    assert validate(copy.deepcopy(raw_paper)) == raw_paper
+
+
+# --- key paths ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("parts, text", [
+    ([], "<top level>"), (["seed"], "seed"), (["finetune", "lrs", 1], "finetune.lrs[1]"),
+    (["generator_pairs", "gemma2", "students", 0], "generator_pairs.gemma2.students[0]"),
+])
+def test_key_path(parts, text):
+    assert key_path(parts) == text
+
+
+# --- schema errors -----------------------------------------------------------------------------------------
+
+def test_mistyped_value_names_list_index(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["finetune"].__setitem__("lrs", [1e-7, "fast"])))
+    assert "config key 'finetune.lrs[1]'" in message
+    assert "'fast' is not of type 'number'" in message
+
+
+def test_mistyped_nested_value(raw_toy):
+    message = _error(_edit(raw_toy, lambda c: c["models"]["toy-wc"]["toy"].__setitem__("layers", "three")))
+    assert "config key 'models.toy-wc.toy.layers'" in message
+
+
+def test_out_of_range_and_enum_values(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["budgets"].__setitem__("low", 0)))
+    assert "config key 'budgets.low'" in message
+    message = _error(_edit(raw_paper, lambda c: c["sampling"].__setitem__("backend", "ollama")))
+    assert "config key 'sampling.backend'" in message and "ollama" in message
+
+
+def test_unknown_key_is_named_with_known_keys(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["finetune"].__setitem__("lrz", [1e-6])))
+    assert "config key 'finetune'" in message
+    assert "'lrz' was unexpected" in message
+    assert "known keys:" in message and "lrs" in message
+
+
+def test_unknown_top_level_key(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c.__setitem__("extra_section", {})))
+    assert "config key '<top level>'" in message and "'extra_section'" in message
+
+
+def test_missing_required_key(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["finetune"].pop("steps")))
+    assert "config key 'finetune'" in message and "'steps' is a required property" in message
+    message = _error(_edit(raw_paper, lambda c: c.pop("seed")))
+    assert "'seed' is a required property" in message
+
+
+def test_missing_toy_model_key(raw_toy):
+    message = _error(_edit(raw_toy, lambda c: c["models"]["toy-se"]["toy"].pop("heads")))
+    assert "config key 'models.toy-se.toy'" in message and "'heads'" in message
+
+
+def test_every_problem_is_listed(raw_paper):
+    def change(c):
+        c["finetune"]["lrs"] = [1e-7, "fast"]
+        c["sampling"]["shards"] = -1
+    message = _error(_edit(raw_paper, change))
+    assert "finetune.lrs[1]" in message and "sampling.shards" in message
+
+
+def test_error_names_the_source_file(tmp_path, raw_paper):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(_edit(raw_paper, lambda c: c["evaluation"].pop("max_tokens"))))
+    with pytest.raises(ConfigError, match=str(path).replace(".", r"\.")) as info:
+        load(path)
+    assert "'max_tokens' is a required property" in str(info.value)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+# --- references -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, key, name", [
+    (lambda c: c["generator_pairs"]["gemma2"].__setitem__("weak", "gemma3-1b"),
+     "generator_pairs.gemma2.weak", "unknown model 'gemma3-1b'"),
+    (lambda c: c["generator_pairs"]["gemma2"].__setitem__("strong", "gemma3-99b"),
+     "generator_pairs.gemma2.strong", "unknown model 'gemma3-99b'"),
+    (lambda c: c["generator_pairs"]["gemini"]["students"].append("llama"),
+     "generator_pairs.gemini.students[3]", "unknown model 'llama'"),
+    (lambda c: c["generator_pairs"]["gemma2"]["budgets"].append("huge"),
+     "generator_pairs.gemma2.budgets[2]", "unknown budget 'huge'"),
+    (lambda c: c["generator_pairs"]["gemini"]["datasets"].append("aime"),
+     "generator_pairs.gemini.datasets[1]", "unknown dataset 'aime'"),
+    (lambda c: c["models"]["gemini-1.5-pro"].pop("price_per_million_tokens"),
+     "models.gemini-1.5-pro.price_per_million_tokens", "matched on price"),
+    (lambda c: c["models"]["gemma2-9b"].pop("parameters"),
+     "models.gemma2-9b.parameters", "matched on compute"),
+    (lambda c: c["datasets"]["math"].pop("validation_size"),
+     "datasets.math.validation_size", "required for non-toy data"),
+], ids=["weak", "strong", "student", "budget", "dataset", "price", "parameters", "validation_size"])
+def test_broken_references_are_reported(raw_paper, change, key, name):
+    message = _error(_edit(raw_paper, change))
+    assert f"config key '{key}'" in message
+    assert name in message
+
+
+def test_several_broken_references_all_reported(raw_paper):
+    def change(c):
+        c["generator_pairs"]["gemma2"]["weak"] = "nope"
+        c["generator_pairs"]["gemma2"]["datasets"] = ["math", "svamp"]
+    problems = check_references(_edit(raw_paper, change))
+    assert len(problems) == 2
+    message = _error(_edit(raw_paper, change))
+    assert "generator_pairs.gemma2.weak" in message and "generator_pairs.gemma2.datasets[1]" in message
+
+
+def test_toy_head_size_must_suit_vllm(raw_toy):
+    # 96 / 3 = 32 is fine; 96 / 4 = 24 is not a supported head size
+    message = _error(_edit(raw_toy, lambda c: c["models"]["toy-wc"]["toy"].__setitem__("heads", 4)))
+    assert "config key 'models.toy-wc.toy'" in message and "96 / 4" in message
+    # hidden size not divisible by heads
+    message = _error(_edit(raw_toy, lambda c: c["models"]["toy-wc"]["toy"].__setitem__("heads", 5)))
+    assert "models.toy-wc.toy" in message
+
+
+def test_toy_needs_toy_corpus(raw_toy):
+    message = _error(_edit(raw_toy, lambda c: c.pop("toy_corpus")))
+    assert "config key 'toy_corpus'" in message
+
+
+# --- files ---------------------------------------------------------------------------------------------------
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("seed: 1\nfinetune: {lrs: [1e-6\n")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(path) in str(info.value)
+    assert "not valid YAML" in str(info.value)
+
+
+def test_non_mapping_top_level_names_the_file(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping") as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_loaded_copy_in_tmp_validates(tmp_path):
+    path = tmp_path / "toy.yaml"
+    path.write_text((ROOT / "configs" / "toy.yaml").read_text())
+    assert load(path)["models"]["toy-se"]["toy"]["hidden_size"] == 160

@@ -1,0 +1,361 @@
+"""weakstrong.solutions, evaluation, selection, prompts and data, with a plain callable standing in for the
+generation backend (the code under test is the sampling / grading / evaluation logic around it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from weakstrong import data
+from weakstrong.evaluation import accuracy, build_prompts, evaluate, majority_answer
+from weakstrong.prompts import STOP, few_shot_prompt, format_example, format_question, pick_exemplars, sft_prompt
+from weakstrong.sampling import SamplingParams
+from weakstrong.selection import select_best
+from weakstrong.solutions import draw_samples, gold_examples, grade_samples, sft_examples, shard_of, shard_seed
+from weakstrong.toy import make_splits
+
+# --- prompts ------------------------------------------------------------------------------------------------
+
+
+def test_prompt_formats():
+    assert format_question("  How many?\n") == "Question: How many?\nAnswer:"
+    assert format_example(" Q ", "  S\n") == "Question: Q\nAnswer: S"
+    assert sft_prompt("Q") == "Question: Q\nAnswer:"
+    assert STOP == "\n\n"
+
+
+def test_few_shot_prompt():
+    exemplars = [{"question": "1+1?", "solution": "2"}, {"question": "2+2?", "solution": "4"}]
+    assert few_shot_prompt("3+3?", exemplars) == (
+        "Question: 1+1?\nAnswer: 2\n\nQuestion: 2+2?\nAnswer: 4\n\nQuestion: 3+3?\nAnswer:")
+    assert few_shot_prompt("3+3?", []) == "Question: 3+3?\nAnswer:"
+
+
+def test_pick_exemplars():
+    train = [{"id": str(i)} for i in range(10)]
+    chosen = pick_exemplars(train, 3, seed=0)
+    assert len(chosen) == 3 and len({c["id"] for c in chosen}) == 3
+    assert chosen == pick_exemplars(train, 3, seed=0)
+    assert any(pick_exemplars(train, 3, seed=s) != chosen for s in range(1, 6))
+    assert pick_exemplars(train, 0, seed=0) == []
+    with pytest.raises(ValueError, match="11"):
+        pick_exemplars(train, 11, seed=0)
+
+
+# --- shards and sampling --------------------------------------------------------------------------------------
+
+def test_shard_of_partitions_problems():
+    problems = [{"id": str(i)} for i in range(10)]
+    shards = [shard_of(problems, s, 3) for s in range(3)]
+    assert [len(s) for s in shards] == [4, 3, 3]
+    ids = [p["id"] for shard in shards for p in shard]
+    assert sorted(ids, key=int) == [str(i) for i in range(10)] and len(set(ids)) == 10
+    assert [p["id"] for p in shards[1]] == ["1", "4", "7"]  # interleaved: mixed difficulty
+    assert shard_of(problems, 0, 1) == problems
+    for bad in (-1, 3):
+        with pytest.raises(ValueError, match="outside"):
+            shard_of(problems, bad, 3)
+
+
+def test_shard_seed_distinct_and_reproducible():
+    seeds = {shard_seed(1, g, d, s) for g in ("wc", "se") for d in ("math", "gsm8k") for s in range(4)}
+    assert len(seeds) == 16
+    assert shard_seed(1, "wc", "math", 0) == shard_seed(1, "wc", "math", 0)
+    assert all(0 <= s < 2**31 - 1 for s in seeds)
+
+
+class FakeBackend:
+    """A stand-in for ``generate``: returns canned completions and records what it was asked."""
+
+    def __init__(self, replies):
+        self.replies = replies   # function (prompt index, sample index, params) -> text
+        self.calls = []
+
+    def __call__(self, prompts, params):
+        self.calls.append((list(prompts), params))
+        return [[{"text": self.replies(i, j, params), "prompt_tokens": len(prompt.split()),
+                  "completion_tokens": 10 + j, "finish_reason": "length" if j == 2 else "stop"}
+                 for j in range(params.n)] for i, prompt in enumerate(prompts)]
+
+
+def test_draw_samples_records():
+    splits = make_splits("gsm8k", {"test": 3, "train": 10}, 0)
+    backend = FakeBackend(lambda i, j, p: f" answer {i}/{j}")
+    records = draw_samples(backend, splits["test"], splits["train"], generator="toy-wc", backend="fake",
+                           few_shot=2, samples_per_question=3, temperature=0.7, top_k=-1, top_p=1.0,
+                           max_tokens=64, seed=99)
+    [(prompts, params)] = backend.calls
+    exemplars = pick_exemplars(splits["train"], 2, seed=0)
+    assert prompts == [few_shot_prompt(p["question"], exemplars) for p in splits["test"]]
+    assert params == SamplingParams(n=3, temperature=0.7, top_k=-1, top_p=1.0, max_tokens=64, seed=99, stop=(STOP,))
+    assert len(records) == 9
+    assert [(r["problem_id"], r["sample_index"]) for r in records] == \
+        [(p["id"], j) for p in splits["test"] for j in range(3)]
+    first = records[0]
+    assert first["completion"] == " answer 0/0" and first["generator"] == "toy-wc" and first["backend"] == "fake"
+    assert first["few_shot_ids"] == sorted(e["id"] for e in exemplars)
+    assert (first["temperature"], first["seed"], first["max_tokens"], first["top_k"]) == (0.7, 99, 64, -1)
+    assert records[2]["finish_reason"] == "length" and records[1]["completion_tokens"] == 11
+    assert "n" not in first and "stop" not in first
+
+
+def test_draw_samples_zero_shot():
+    problems = make_splits("math", {"test": 2}, 0)["test"]
+    backend = FakeBackend(lambda i, j, p: "x")
+    records = draw_samples(backend, problems, [], generator="g", backend="b", few_shot=0, samples_per_question=1,
+                           temperature=1.0, top_k=-1, top_p=1.0, max_tokens=8, seed=0)
+    assert backend.calls[0][0] == [format_question(p["question"]) for p in problems]
+    assert all(r["few_shot_ids"] == [] for r in records)
+
+
+# --- grading and SFT data -------------------------------------------------------------------------------------
+
+PROBLEMS = [
+    {"id": "a", "question": "Qa", "solution": "Sa\n#### 7", "answer": "7", "level": 1},
+    {"id": "b", "question": "Qb", "solution": "Sb\n#### 1000", "answer": "1000", "level": 2},
+]
+
+
+def _sample(pid, index, completion, finish="stop"):
+    return {"problem_id": pid, "sample_index": index, "completion": completion, "finish_reason": finish,
+            "generator": "g"}
+
+
+def test_grade_samples_marks_correctness():
+    samples = [_sample("a", 0, "3 + 4 = 7\n#### 7"), _sample("a", 1, "#### 8"),
+               _sample("a", 2, "#### 7", finish="length"),        # cut off: never credited
+               _sample("b", 0, "So the total is $1,000.\n#### 1,000"), _sample("b", 1, "I do not know")]
+    graded = grade_samples(samples, PROBLEMS, "gsm8k", workers=1)
+    assert [g["correct"] for g in graded] == [True, False, False, True, False]
+    assert [g["extracted_answer"] for g in graded] == ["7", "8", "7", "1000", None]
+    assert [g["gold_answer"] for g in graded] == ["7", "7", "7", "1000", "1000"]
+    assert all(g["grading_timed_out"] is False for g in graded)
+    assert graded[0]["generator"] == "g"  # the sample's fields are kept
+    assert "correct" not in samples[0]     # input not modified
+
+
+def test_grade_samples_unknown_problem():
+    with pytest.raises(ValueError, match="unknown problem ids.*'zz'"):
+        grade_samples([_sample("zz", 0, "#### 1")], PROBLEMS, "gsm8k", workers=1)
+
+
+def test_sft_examples_budget_and_correct_only():
+    graded = [
+        {"problem_id": "a", "sample_index": 0, "completion": " first \n", "correct": True},
+        {"problem_id": "a", "sample_index": 1, "completion": "wrong", "correct": False},
+        {"problem_id": "a", "sample_index": 2, "completion": "second", "correct": True},
+        {"problem_id": "a", "sample_index": 3, "completion": "beyond", "correct": True},
+        {"problem_id": "b", "sample_index": 1, "completion": "b-ok", "correct": True},
+        {"problem_id": "b", "sample_index": 0, "completion": "b-wrong", "correct": False},
+    ]
+    examples = sft_examples(graded, PROBLEMS, per_question=3)
+    assert examples == [
+        {"problem_id": "a", "sample_index": 0, "question": "Qa", "solution": "first"},
+        {"problem_id": "a", "sample_index": 2, "question": "Qa", "solution": "second"},
+        {"problem_id": "b", "sample_index": 1, "question": "Qb", "solution": "b-ok"},
+    ]
+    one = sft_examples(graded, PROBLEMS, per_question=1)
+    assert [(e["problem_id"], e["sample_index"]) for e in one] == [("a", 0)]
+    for per_question in (1, 2, 3, 4):
+        examples = sft_examples(graded, PROBLEMS, per_question)
+        assert all(sum(e["problem_id"] == p["id"] for e in examples) <= per_question for p in PROBLEMS)
+        assert all(e["solution"] not in ("wrong", "b-wrong") for e in examples)
+
+
+def test_gold_examples():
+    assert gold_examples(PROBLEMS) == [
+        {"problem_id": "a", "sample_index": 0, "question": "Qa", "solution": "Sa\n#### 7"},
+        {"problem_id": "b", "sample_index": 0, "question": "Qb", "solution": "Sb\n#### 1000"}]
+
+
+# --- evaluation -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answers, expected", [
+    (["3", "4", "4"], "4"),
+    (["1/2", "0.5", "3", "3"], "1/2"),           # equivalent answers count together; tie -> earliest
+    (["3", "\\frac{1}{2}", "0.5", "3", "1/2"], "\\frac{1}{2}"),
+    ([None, "5", None], "5"),
+    ([None, None], None),
+    ([], None),
+])
+def test_majority_answer(answers, expected):
+    assert majority_answer(answers) == expected
+
+
+MATH_PROBLEMS = [
+    {"id": "m1", "question": "Compute $2+2$.", "answer": "4", "level": 1},
+    {"id": "m2", "question": "Compute $1 \\div 2$.", "answer": "\\frac{1}{2}", "level": 2},
+    {"id": "m3", "question": "Compute $3 \\times 3$.", "answer": "9", "level": 2},
+]
+GREEDY = ["So $\\boxed{4}$.", "It is $\\boxed{0.5}$.", "Hence $\\boxed{8}$."]
+VOTES = [["$\\boxed{3}$", "$\\boxed{4}$", "$\\boxed{4}$"],
+         ["$\\boxed{0.5}$", "$\\boxed{2}$", "$\\boxed{\\frac12}$"],
+         ["$\\boxed{9}$", "$\\boxed{8}$", "no idea"]]   # tie 9 / 8: earliest (9)
+
+
+def _fake_eval_backend():
+    def reply(i, j, params):
+        return GREEDY[i] if params.n == 1 and params.temperature == 0 else VOTES[i][j]
+    return FakeBackend(reply)
+
+
+def test_evaluate_with_fake_backend():
+    backend = _fake_eval_backend()
+    result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=None, max_tokens=32, maj_k=3, seed=5, workers=1)
+    # greedy: 4 right, 0.5 = 1/2 right, 8 wrong
+    assert result["problems"] == 3
+    assert result["pass@1"] == pytest.approx(2 / 3)
+    assert result["per_level"] == {"1": 1.0, "2": 0.5}
+    # votes: 4 (2 of 3), 1/2 (0.5 and \frac12 together), 9 (tie with 8, earliest)
+    assert result["maj@3"] == pytest.approx(1.0)
+    assert [e["correct"] for e in result["examples"]] == [True, True, False]
+    assert result["examples"][2] == {"problem_id": "m3", "completion": GREEDY[2], "correct": False}
+    # two calls: greedy, then k samples at T=0.7; bare questions for a finetuned student
+    (prompts1, greedy), (prompts2, sampled) = backend.calls
+    assert prompts1 == prompts2 == [sft_prompt(p["question"]) for p in MATH_PROBLEMS]
+    assert (greedy.n, greedy.temperature, greedy.max_tokens, greedy.seed, greedy.stop) == (1, 0.0, 32, 5, (STOP,))
+    assert (sampled.n, sampled.temperature, sampled.max_tokens) == (3, 0.7, 32)
+
+
+def test_evaluate_few_shot_and_no_vote():
+    backend = _fake_eval_backend()
+    exemplars = [{"question": "Compute $1+1$.", "solution": "$1 + 1 = 2$. $\\boxed{2}$"}]
+    result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=exemplars, max_tokens=16, workers=1)
+    assert len(backend.calls) == 1
+    assert backend.calls[0][0] == build_prompts(MATH_PROBLEMS, exemplars)
+    assert backend.calls[0][0][0] == few_shot_prompt(MATH_PROBLEMS[0]["question"], exemplars)
+    assert not any(key.startswith("maj@") for key in result)
+    assert result["pass@1"] == pytest.approx(2 / 3)
+
+
+def test_accuracy_length_mismatch():
+    with pytest.raises(ValueError, match="2 completions for 3 problems"):
+        accuracy(MATH_PROBLEMS, GREEDY[:2], "math", workers=1)
+
+
+# --- checkpoint selection --------------------------------------------------------------------------------------
+
+def _scores(lr, accs):
+    return {"checkpoints": [{"step": 10 * (i + 1), "settings": {"lr": lr}, "validation_accuracy": acc,
+                             "train_loss": 1.0 / (i + 1)} for i, acc in enumerate(accs)]}
+
+
+def test_select_best_picks_highest_validation_accuracy():
+    runs = {"ft/lr1e-06": _scores(1e-6, [0.2, 0.4, 0.3]), "ft/lr0.0003": _scores(3e-4, [0.1, 0.35, 0.5])}
+    best = select_best(runs)
+    assert best["checkpoint"] == "ft/lr0.0003/checkpoint-30"
+    assert (best["lr"], best["step"], best["validation_accuracy"], best["run"]) == (3e-4, 30, 0.5, "ft/lr0.0003")
+    assert len(best["candidates"]) == 6
+
+
+def test_select_best_ties_go_to_earlier_run_then_step():
+    runs = {"r1": _scores(1e-6, [0.1, 0.5, 0.5]), "r2": _scores(3e-4, [0.5, 0.2])}
+    best = select_best(runs)
+    assert (best["run"], best["step"]) == ("r1", 20)
+    runs = {"r2": _scores(3e-4, [0.5, 0.2]), "r1": _scores(1e-6, [0.1, 0.5, 0.5])}
+    assert (select_best(runs)["run"], select_best(runs)["step"]) == ("r2", 10)
+
+
+def test_select_best_without_checkpoints():
+    with pytest.raises(ValueError, match="no checkpoints"):
+        select_best({"r": {"checkpoints": []}})
+
+
+# --- data --------------------------------------------------------------------------------------------------------
+
+def test_normalize_gsm8k_layout():
+    raw = {"question": "How many?", "answer": "She has 1,000 + 234 = <<1000+234=1234>>1,234.\n#### 1,234"}
+    record = data.normalize(raw, "gsm8k", "gsm8k-train-0")
+    assert record == {"id": "gsm8k-train-0", "question": "How many?", "solution": raw["answer"],
+                      "answer": "1234", "level": None, "subject": None}
+    # an explicit id wins over the fallback
+    assert data.normalize({**raw, "id": 17}, "gsm8k", "x")["id"] == "17"
+
+
+def test_normalize_math_layouts():
+    hf = {"problem": "What is $1+1$?", "solution": "We get $\\boxed{2}$.", "level": "Level 3", "type": "Algebra"}
+    assert data.normalize(hf, "math", "math-train-4") == {
+        "id": "math-train-4", "question": "What is $1+1$?", "solution": hf["solution"], "answer": "2",
+        "level": 3, "subject": "Algebra"}
+    math500 = {"problem": "P", "solution": "S $\\boxed{\\frac{1}{2}}$", "answer": "\\frac12", "subject": "Prealgebra",
+               "level": 2, "unique_id": "test/prealgebra/1.json"}
+    record = data.normalize(math500, "math", "math-test-0")
+    assert record["id"] == "test/prealgebra/1.json" and record["answer"] == "\\frac12"
+    assert record["level"] == 2 and record["subject"] == "Prealgebra"
+    # "Level ?" has no number
+    assert data.normalize({**hf, "level": "Level ?"}, "math", "x")["level"] is None
+
+
+def test_normalize_errors():
+    with pytest.raises(ValueError, match="record r7: MATH solution has no \\\\boxed answer"):
+        data.normalize({"problem": "P", "solution": "no box here"}, "math", "r7")
+    with pytest.raises(ValueError, match="record r8: unknown layout with keys \\['prompt', 'text'\\]"):
+        data.normalize({"prompt": "P", "text": "T"}, "math", "r8")
+    with pytest.raises(ValueError, match="####"):
+        data.gsm8k_final_answer("no final line")
+
+
+def test_jsonl_round_trip_and_atomic_write(tmp_path):
+    records = [{"id": "1", "text": "héllo"}, {"id": "2", "nested": {"a": [1, 2]}}]
+    path = tmp_path / "sub" / "out.jsonl"
+    assert data.write_jsonl(path, iter(records)) == 2
+    assert data.read_jsonl(path) == records
+    assert sorted(p.name for p in path.parent.iterdir()) == ["out.jsonl"]  # no temp file left
+    assert "héllo" in path.read_text(encoding="utf-8")
+    data.write_json(tmp_path / "x.json", {"a": 1})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1}
+
+
+def test_read_jsonl_skips_blank_lines_and_names_bad_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2}\n{"a": 3,\n{"a": 4}\n', encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        data.read_jsonl(path)
+    assert f"{path}, line 4: not valid JSON" in str(info.value)
+    path.write_text('{"a": 1}\n\n  \n{"a": 2}\n', encoding="utf-8")
+    assert data.read_jsonl(path) == [{"a": 1}, {"a": 2}]
+
+
+def _write_gsm8k(path, n, prefix):
+    data.write_jsonl(path, [{"question": f"{prefix} question {i}", "answer": f"Work {i}\n#### {i}"}
+                            for i in range(n)])
+
+
+def test_prepare_splits_from_jsonl(tmp_path):
+    _write_gsm8k(tmp_path / "train.jsonl", 10, "train")
+    _write_gsm8k(tmp_path / "test.jsonl", 4, "test")
+    dataset = {"style": "gsm8k", "validation_size": 3,
+               "source": {"jsonl": {"train": str(tmp_path / "train.jsonl"), "test": str(tmp_path / "test.jsonl")}}}
+    splits = data.prepare_splits(dataset, "gsm8k", seed=1)
+    assert set(splits) == {"train", "validation", "test"}
+    assert (len(splits["train"]), len(splits["validation"]), len(splits["test"])) == (7, 3, 4)
+    train_ids = {p["id"] for p in splits["train"]}
+    validation_ids = {p["id"] for p in splits["validation"]}
+    assert not train_ids & validation_ids
+    assert train_ids | validation_ids == {f"gsm8k-train-{i}" for i in range(10)}
+    assert [p["id"] for p in splits["test"]] == [f"gsm8k-test-{i}" for i in range(4)]
+    assert splits["test"][3]["answer"] == "3"
+    # deterministic, and the seed chooses the validation problems
+    assert data.prepare_splits(dataset, "gsm8k", seed=1) == splits
+    assert any({p["id"] for p in data.prepare_splits(dataset, "gsm8k", seed=s)["validation"]} != validation_ids
+               for s in range(2, 8))
+
+
+def test_prepare_splits_with_test_source_and_missing_split(tmp_path):
+    _write_gsm8k(tmp_path / "train.jsonl", 5, "train")
+    _write_gsm8k(tmp_path / "other.jsonl", 2, "other")
+    dataset = {"style": "gsm8k", "validation_size": 1, "source": {"jsonl": {"train": str(tmp_path / "train.jsonl")}},
+               "test_source": {"jsonl": {"test": str(tmp_path / "other.jsonl")}}}
+    splits = data.prepare_splits(dataset, "d", seed=0)
+    assert [p["question"] for p in splits["test"]] == ["other question 0", "other question 1"]
+    del dataset["test_source"]
+    with pytest.raises(ValueError, match="no 'test' file"):
+        data.prepare_splits(dataset, "d", seed=0)
+
+
+def test_prepare_splits_toy():
+    dataset = {"style": "math", "source": {"toy": {"train": 6, "validation": 3, "test": 4}}}
+    splits = data.prepare_splits(dataset, "math", seed=2)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 6, "validation": 3, "test": 4}
+    assert splits == make_splits("math", {"train": 6, "validation": 3, "test": 4}, 2)

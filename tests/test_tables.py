@@ -1,0 +1,188 @@
+"""weakstrong.tables: relative gain, formatting, booktabs LaTeX and Markdown for Tables 1 and 2."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from weakstrong.tables import (TABLE1_CAPTION, latex_escape, percent, relative_gain, signed_percent, table1,
+                               table1_rows, table2, to_latex, to_markdown)
+
+
+# --- numbers -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wc, se, expected", [(0.6, 0.5, 0.2), (0.45, 0.5, -0.1), (0.5, 0.5, 0.0), (0.3, 0.1, 2.0)])
+def test_relative_gain(wc, se, expected):
+    assert relative_gain(wc, se) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("wc, se", [(0.5, 0.0), (None, 0.5), (0.5, None), (float("nan"), 0.5), (0.5, float("nan"))])
+def test_relative_gain_undefined_is_nan(wc, se):
+    assert math.isnan(relative_gain(wc, se))
+
+
+@pytest.mark.parametrize("value, digits, text", [
+    (0.1234, 1, "12.3"), (0.5, 1, "50.0"), (0.5, 0, "50"), (1.0, 2, "100.00"), (0.0, 1, "0.0"),
+    (None, 1, "--"), (float("nan"), 1, "--"),
+])
+def test_percent(value, digits, text):
+    assert percent(value, digits) == text
+
+
+@pytest.mark.parametrize("value, text", [(0.2, "+20.0"), (-0.1, "-10.0"), (0.0, "+0.0"), (0.1234, "+12.3"),
+                                         (None, "--"), (float("nan"), "--")])
+def test_signed_percent(value, text):
+    assert signed_percent(value) == text
+
+
+def test_latex_escape():
+    assert latex_escape("a_b%c&d#e") == "a\\_b\\%c\\&d\\#e"
+    assert latex_escape("x\\y") == "x\\textbackslash{}y"
+    assert latex_escape("me@home") == "me{@}home"
+    assert latex_escape(12) == "12"
+
+
+# --- generic tables ------------------------------------------------------------------------------------------
+
+HEADERS = ["Dataset", "Model", "Acc"]
+BODY = [["math", "gemma_7b", "12.5"], ["math", "x&y", "--"], ["gsm8k", "50%", "7.0"]]
+
+
+def test_to_latex_booktabs_structure():
+    tex = to_latex(HEADERS, BODY, "Results (%) for a_b", "tab:x")
+    lines = tex.split("\n")
+    assert lines[0] == "\\begin{table}[t]"
+    assert "\\caption{Results (\\%) for a\\_b}" in lines
+    assert "\\label{tab:x}" in lines
+    # text columns left-aligned, numeric column right-aligned ("--" does not count)
+    assert "\\begin{tabular}{llr}" in lines
+    top, bottom = lines.index("\\toprule"), lines.index("\\bottomrule")
+    assert top < bottom
+    assert lines[top + 1] == "Dataset & Model & Acc \\\\"
+    assert lines[top + 2] == "\\midrule"
+    rows = lines[top + 3:bottom]
+    # escaped cells; a midrule between datasets (math -> gsm8k) only
+    assert rows == ["math & gemma\\_7b & 12.5 \\\\", "math & x\\&y & -- \\\\", "\\midrule",
+                    "gsm8k & 50\\% & 7.0 \\\\"]
+    assert lines[bottom + 1:bottom + 3] == ["\\end{tabular}", "\\end{table}"]
+    assert tex.count("\\midrule") == 2
+
+
+def test_to_markdown():
+    md = to_markdown(HEADERS, BODY, "Caption")
+    lines = md.strip().split("\n")
+    assert lines[0] == "**Caption**"
+    assert lines[1] == ""
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == HEADERS
+    assert set(lines[3].replace("|", "").replace(":", "").strip()) <= {"-", " "}
+    data = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines[4:]]
+    assert data == BODY  # no LaTeX escaping in Markdown
+
+
+# --- Table 1 -----------------------------------------------------------------------------------------------
+
+CELLS = [
+    {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "se",
+     "setting": "knowledge distillation", "path": "m7/se"},
+    {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "wc",
+     "setting": "knowledge distillation", "path": "m7/wc"},
+    {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "se",
+     "setting": "knowledge distillation", "path": "g9/se"},
+    {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "wc",
+     "setting": "self-improvement", "path": "g9/wc"},
+]
+ACCURACY = {"m7/se": 0.25, "m7/wc": 0.30, "g9/se": 0.50, "g9/wc": 0.45}
+
+
+def test_table1_rows_by_hand():
+    rows = table1_rows(CELLS, ACCURACY, {("math", "gemma-7b"): 0.10})
+    assert len(rows) == 2
+    math_row, gsm_row = rows
+    assert (math_row["dataset"], math_row["student"], math_row["budget"]) == ("math", "gemma-7b", "low")
+    assert math_row["se"] == 0.25 and math_row["wc"] == 0.30
+    assert math_row["gain"] == pytest.approx(0.2)          # (0.30 - 0.25) / 0.25
+    assert math_row["base"] == 0.10
+    assert math_row["settings"] == {"se": "knowledge distillation", "wc": "knowledge distillation"}
+    assert gsm_row["gain"] == pytest.approx(-0.1)          # (0.45 - 0.50) / 0.50
+    assert gsm_row["base"] is None
+    assert gsm_row["settings"] == {"se": "knowledge distillation", "wc": "self-improvement"}
+
+
+def test_table1_rows_without_base_and_with_one_side():
+    rows = table1_rows(CELLS[:1], ACCURACY)
+    assert "base" not in rows[0]
+    assert math.isnan(rows[0]["gain"])  # no WC result yet
+
+
+def test_table1_numbers_in_place():
+    tex, md = table1(table1_rows(CELLS, ACCURACY, {("math", "gemma-7b"): 0.10}))
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "\\label{tab:finetuning}" in tex
+    assert "(\\%)" in tex  # caption escaped
+    assert ("math & gemma2 & low & gemma-7b & knowledge distillation / knowledge distillation & 10.0 & 25.0 & "
+            "30.0 & +20.0 \\\\") in tex
+    assert ("gsm8k & gemma2 & high & gemma2-9b & self-improvement / knowledge distillation & -- & 50.0 & "
+            "45.0 & -10.0 \\\\") in tex
+    assert "Setting (WC data / SE data) & Base & SE data & WC data & Rel. gain \\\\" in tex
+    assert "\\begin{tabular}{lllllrrrr}" in tex
+    assert "Gold" not in tex
+    assert md.startswith(f"**{TABLE1_CAPTION}**")
+    md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
+               if line.startswith("|")]
+    assert md_rows[0][-4:] == ["Base", "SE data", "WC data", "Rel. gain"]
+    # the same numbers (compared as numbers; exact spelling: test_markdown_keeps_cell_text)
+    row = next(r for r in md_rows if r[0] == "math")
+    assert row[:5] == ["math", "gemma2", "low", "gemma-7b", "knowledge distillation / knowledge distillation"]
+    assert [float(v) for v in row[5:]] == [10.0, 25.0, 30.0, 20.0]
+    row = next(r for r in md_rows if r[0] == "gsm8k")
+    assert row[5] == "--" and [float(v) for v in row[6:]] == [50.0, 45.0, -10.0]
+
+
+def test_table1_gold_column_and_no_base():
+    cells = CELLS[:2] + [{"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b",
+                          "source": "gold", "setting": "gold", "path": "m7/gold"}]
+    tex, md = table1(table1_rows(cells, {**ACCURACY, "m7/gold": 0.2}))
+    assert "SE data & WC data & Rel. gain & Gold \\\\" in tex
+    assert "& Base &" not in tex
+    assert "& 25.0 & 30.0 & +20.0 & 20.0 \\\\" in tex
+
+
+# --- Table 2 -----------------------------------------------------------------------------------------------
+
+def _side(model, k, coverage, diversity, reasoning, fp, kept):
+    return {"model": model, "k": k, "coverage": coverage, "diversity": diversity, "reasoning_diversity": reasoning,
+            "false_positive_rate": fp, "kept": kept}
+
+
+def test_table2_by_hand():
+    cells = [{"dataset": "math", "pair": "gemma2", "budget": "low", "path": "q/math"},
+             {"dataset": "gsm8k", "pair": "gemma2", "budget": "low", "path": "q/gsm8k"}]
+    metrics = {
+        "q/math": {"se": _side("gemma2-27b", 1, 0.45, 0.5, 0.5, 0.1, 40),
+                   "wc": _side("gemma2-9b", 3, 0.6, 1.25, 1.0, 0.125, 90)},
+        "q/gsm8k": {"se": _side("gemma2-27b", 1, 0.8, 0.8, 0.8, None, 80),
+                    "wc": _side("gemma2-9b", 3, 0.9, 2.0, 1.5, 0.05, 200)},
+    }
+    tex, md = table2(cells, metrics)
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "\\label{tab:data-quality}" in tex
+    assert "math & gemma2 & low & SE (gemma2-27b) & 1 & 45.0 & 0.50 & 0.50 & 10.0 & 40 \\\\" in tex
+    assert "math & gemma2 & low & WC (gemma2-9b) & 3 & 60.0 & 1.25 & 1.00 & 12.5 & 90 \\\\" in tex
+    assert "gsm8k & gemma2 & low & SE (gemma2-27b) & 1 & 80.0 & 0.80 & 0.80 & -- & 80 \\\\" in tex
+    # midrule between the two datasets
+    lines = tex.split("\n")
+    first_gsm = next(i for i, line in enumerate(lines) if line.startswith("gsm8k"))
+    assert lines[first_gsm - 1] == "\\midrule"
+    md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
+               if line.startswith("|")]
+    row = next(r for r in md_rows if r[:4] == ["gsm8k", "gemma2", "low", "WC (gemma2-9b)"])
+    assert [float(v) for v in row[4:]] == [3, 90.0, 2.0, 1.5, 5.0, 200]
+    assert len(md_rows) == 2 + 4  # header, separator, 4 rows
+
+
+def test_markdown_keeps_cell_text():
+    md = to_markdown(["Model", "Acc", "Rel. gain", "Diversity"],
+                     [["a", "25.0", "+20.0", "0.50"], ["b", "45.0", "-10.0", "1.25"]], "c")
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
+            if line.startswith("|")]
+    assert rows[2:] == [["a", "25.0", "+20.0", "0.50"], ["b", "45.0", "-10.0", "1.25"]]
