@@ -85,6 +85,17 @@ def _open_lock_file(path: Path) -> int:
     return fd
 
 
+@contextlib.contextmanager
+def _scan_lock(lock_dir: Path) -> Iterator[None]:
+    """Exclusive, blocking: held only while a claim scans the device locks (microseconds)."""
+    fd = _open_lock_file(lock_dir / "scan.lock")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _try_lock(lock_dir: Path, device: int, shared: bool = False) -> int | None:
     """Lock one device's file: the open descriptor, or None if another claim holds it."""
     fd = _open_lock_file(_lock_path(lock_dir, device))
@@ -154,18 +165,21 @@ def _acquire(n: int, lock_dir: Path | str | None, wait: float, poll: float) -> d
     fds: dict[int, int] = {}
     while True:
         busy = []
-        for device in range(total):
+        # One claimer scans at a time: two concurrent claims could otherwise each lock half of the free
+        # devices, both give up, and neither run although the devices suffice for one of them.
+        with _scan_lock(lock_dir):
+            for device in range(total):
+                if len(fds) == n:
+                    break
+                fd = _try_lock(lock_dir, device)
+                if fd is None:
+                    busy.append(device)
+                else:
+                    fds[device] = fd
             if len(fds) == n:
-                break
-            fd = _try_lock(lock_dir, device)
-            if fd is None:
-                busy.append(device)
-            else:
-                fds[device] = fd
-        if len(fds) == n:
-            return fds
-        # Keep nothing while waiting, so two waiting jobs cannot each sit on half of what they need.
-        _release(fds)
+                return fds
+            # Keep nothing while waiting, so two waiting jobs cannot each sit on half of what they need.
+            _release(fds)
         if time.monotonic() >= deadline:
             held = {device: _holder(lock_dir, device) for device in busy}
             raise GPUClaimError(
