@@ -125,7 +125,8 @@ def test_toy_study_end_to_end(local_test_run: Path):
         evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc.json").read_text())
         assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
     # Every rule wrote its log.
-    logs = {p.relative_to(local_test_run / "logs" / "test").parts[0] for p in (local_test_run / "logs" / "test").rglob("*.log")}
+    log_dir = local_test_run / "logs" / "test"
+    logs = {p.relative_to(log_dir).parts[0].removesuffix(".log") for p in log_dir.rglob("*.log")}
     assert {"prepare_dataset", "train_toy_model", "sample_solutions", "grade_samples", "build_sft_data",
             "measure_data", "finetune", "select_checkpoint", "evaluate", "evaluate_base", "make_table1",
             "make_table2"} <= logs, logs
