@@ -6,6 +6,7 @@ from weakstrong.devices import claim_gpus
 from weakstrong.judge import judge_solutions, load_template
 from weakstrong.logs import log_to
 from weakstrong.sampling import make_generator
+from weakstrong.tables import fraction
 
 if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
@@ -20,7 +21,6 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         write_json(snakemake.output.summary, {**summary, "dataset": w.dataset, "generator": w.generator,
                                               "judge": p.judge, "backend": p.backend, "max_tokens": p.max_tokens,
                                               "template_sha256": p.template_sha256})
-        rate = "n/a" if summary["rate"] is None else f"{summary['rate']:.3f}"
         print(f"{p.judge} judging {w.generator} on {w.dataset}: {summary['n']} of {summary['kept']} kept solutions, "
               f"{summary['n_flawed']} flawed, {summary['n_correct']} correct, {summary['n_unparsable']} unparsable "
-              f"(flawed rate {rate})")
+              f"(flawed rate {fraction(summary['rate'])})")
