@@ -74,6 +74,8 @@ def report(title: str, rows: list[tuple[str, dict]], expected: list[bool], limit
     """One line per grader: pairs/s on one core, accuracy, slowest call, calls at the limit."""
     idx = [i for i in range(len(expected)) if keep is None or keep(i)]
     print(f"\n{title}: {len(idx)} pairs ({sum(expected[i] for i in idx)} expected equal)")
+    if not idx:  # e.g. --limit cut this data set out
+        return
     print(f"  {'grader':<36}{'pairs/s/core':>13}{'accuracy':>10}{'slowest (s)':>13}{'at limit':>10}")
     rates = []
     for name, res in rows:
