@@ -115,6 +115,16 @@ def test_table1_rows_without_base_and_with_one_side():
     assert math.isnan(rows[0]["gain"])  # no WC result yet
 
 
+def test_table1_marks_students_that_had_nothing_to_train_on():
+    tex, md = table1(table1_rows(CELLS, ACCURACY, untrained=frozenset({"g9/wc"})))
+    assert "& 50.0 & 45.0* & -10.0 \\\\" in tex
+    assert "No correct solution to train on" in tex and "No correct solution to train on" in md
+    gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
+    assert "45.0* |" in gsm_line and " 50.0 |" in gsm_line
+    plain_tex, _ = table1(table1_rows(CELLS, ACCURACY))
+    assert "*" not in plain_tex and "No correct solution" not in plain_tex
+
+
 def test_table1_numbers_in_place():
     tex, md = table1(table1_rows(CELLS, ACCURACY, {("math", "gemma-7b"): 0.10}))
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex

@@ -37,11 +37,13 @@ def signed_percent(value) -> str:
     return f"{100 * value:+.1f}"
 
 
-def table1_rows(cells: list[dict], accuracy: dict[str, float], base: dict[tuple, float] | None = None) -> list[dict]:
+def table1_rows(cells: list[dict], accuracy: dict[str, float], base: dict[tuple, float] | None = None,
+                untrained: frozenset[str] = frozenset()) -> list[dict]:
     """One row per (dataset, pair, budget, student): accuracy on SE data, on WC data, relative gain.
 
     ``cells`` carry dataset, pair, budget, student, source, setting and the evaluation ``path``;
-    ``accuracy`` maps that path to pass@1; ``base`` maps (dataset, model) to pre-finetuning accuracy.
+    ``accuracy`` maps that path to pass@1; ``base`` maps (dataset, model) to pre-finetuning accuracy;
+    ``untrained`` holds the paths whose student had no example to train on (the base model was kept).
     """
     rows: dict[tuple, dict] = {}
     for cell in cells:
@@ -49,6 +51,8 @@ def table1_rows(cells: list[dict], accuracy: dict[str, float], base: dict[tuple,
         row = rows.setdefault(key, {"dataset": cell["dataset"], "pair": cell["pair"], "budget": cell["budget"],
                                     "student": cell["student"], "settings": {}})
         row[cell["source"]] = accuracy[cell["path"]]
+        if cell["path"] in untrained:
+            row.setdefault("untrained", set()).add(cell["source"])
         row["settings"][cell["source"]] = cell["setting"]
         if base is not None:
             row["base"] = base.get((cell["dataset"], cell["student"]))
@@ -68,10 +72,18 @@ def _table1_records(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
         settings = f"{r['settings'].get('wc', '--')} / {r['settings'].get('se', '--')}"
         line = [r["dataset"], r["pair"], r["budget"], r["student"], settings]
         line += [percent(r.get("base"))] if has_base else []
-        line += [percent(r.get("se")), percent(r.get("wc")), signed_percent(r["gain"])]
-        line += [percent(r.get("gold"))] if has_gold else []
+        line += [_accuracy_cell(r, "se"), _accuracy_cell(r, "wc"), signed_percent(r["gain"])]
+        line += [_accuracy_cell(r, "gold")] if has_gold else []
         body.append(line)
     return headers, body
+
+
+UNTRAINED_MARK = "*"
+UNTRAINED_NOTE = f" {UNTRAINED_MARK} No correct solution to train on: the student as it was before finetuning."
+
+
+def _accuracy_cell(row: dict, source: str) -> str:
+    return percent(row.get(source)) + (UNTRAINED_MARK if source in row.get("untrained", ()) else "")
 
 
 def latex_escape(text: str) -> str:
@@ -102,7 +114,7 @@ def _numeric_column(body: list[list[str]], index: int) -> bool:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        float(text.removesuffix(UNTRAINED_MARK))
         return True
     except ValueError:
         return False
@@ -125,7 +137,8 @@ TABLE2_CAPTION = ("Quality of compute-matched synthetic data: coverage@k (%), di
 
 def table1(rows: list[dict]) -> tuple[str, str]:
     headers, body = _table1_records(rows)
-    return to_latex(headers, body, TABLE1_CAPTION, "tab:finetuning"), to_markdown(headers, body, TABLE1_CAPTION)
+    caption = TABLE1_CAPTION + (UNTRAINED_NOTE if any(r.get("untrained") for r in rows) else "")
+    return to_latex(headers, body, caption, "tab:finetuning"), to_markdown(headers, body, caption)
 
 
 def table2(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]:
