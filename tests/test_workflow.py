@@ -117,6 +117,10 @@ def test_toy_study_end_to_end(local_test_run: Path):
     for side in ("se", "wc"):
         for key in ("coverage", "diversity", "false_positive_rate"):
             assert key in metrics[side], (side, key)
+    # The test models solve a few problems, so some students finetune on real data, not on nothing.
+    coverage = [json.loads((results / "metrics" / dataset / "toy" / "low.json").read_text())[side]["coverage"]
+                for dataset in ("math", "gsm8k") for side in ("se", "wc")]
+    assert max(coverage) > 0, coverage
     # Each finetuning run wrote its checkpoints with validation scores, and one was selected.
     lrs = config["finetune"]["lrs"]
     for student in config["generator_pairs"]["toy"]["students"]:

@@ -52,9 +52,9 @@ def _save(figure: Figure, path: str | Path) -> list[Path]:
     base = base.with_suffix("") if base.suffix.lower() in (".pdf", ".png") else base
     base.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for suffix in (".pdf", ".png"):
+    for suffix, options in ((".pdf", {"metadata": {"CreationDate": None}}), (".png", {"dpi": 200})):
         target = base.with_name(base.name + suffix)
-        figure.savefig(target, dpi=200 if suffix == ".png" else None)
+        figure.savefig(target, **options)  # no creation date: a rerun writes the same bytes
         written.append(target)
     return written
 

