@@ -311,7 +311,7 @@ def get_export_audit_form_params(wildcards):
 
 def get_summarize_audit_input(wildcards):
     return {"ratings": audit_ratings_file(wildcards.dataset, wildcards.pair),
-            "template": f"{RESULTS}/audit/{wildcards.dataset}/{wildcards.pair}/ratings-template.csv",
+            "key": f"{RESULTS}/audit/{wildcards.dataset}/{wildcards.pair}/key.csv",
             "judge": [judge_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
                       for source in ("se", "wc")]}
 

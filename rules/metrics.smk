@@ -58,6 +58,8 @@ rule export_audit_form:
     output:
         form=f"{RESULTS}/audit/{{dataset}}/{{pair}}/form.html",
         template=f"{RESULTS}/audit/{{dataset}}/{{pair}}/ratings-template.csv",
+        # which solution each item is; for summarize_audit, never for raters (they stay blind)
+        key=f"{RESULTS}/audit/{{dataset}}/{{pair}}/key.csv",
     params:
         get_export_audit_form_params,
     log:

@@ -1,4 +1,5 @@
-"""A blind human-audit form (HTML) and CSV template for one pair's kept solutions, drawn from the judged ones."""
+"""A blind human-audit form (HTML), its CSV template and key for one pair's kept solutions, drawn from the
+judged ones."""
 from types import SimpleNamespace
 
 from weakstrong.audit import export_pair_form
@@ -10,6 +11,7 @@ with log_to(snakemake.log[0]):
     w = snakemake.wildcards
     items = export_pair_form({source: read_jsonl(snakemake.input[source]) for source in ("se", "wc")},
                              read_jsonl(snakemake.input.problems), snakemake.output.form,
-                             snakemake.output.template, per_source=p.per_source, judge_n=p.n, seed=p.seed)
+                             snakemake.output.template, snakemake.output.key, per_source=p.per_source,
+                             judge_n=p.n, seed=p.seed)
     print(f"{w.dataset}/{w.pair}: {len(items)} solutions to rate in {snakemake.output.form}; "
           f"save the downloaded ratings as {p.ratings}")

@@ -5,7 +5,7 @@ from weakstrong.logs import log_to
 
 with log_to(snakemake.log[0]):
     w = snakemake.wildcards
-    summary = summarize_pair_audit(snakemake.input.ratings, snakemake.input.template,
+    summary = summarize_pair_audit(snakemake.input.ratings, snakemake.input.key,
                                    [r for path in snakemake.input.judge for r in read_jsonl(path)])
     write_json(snakemake.output[0], summary)
     agreement = summary["agreement"]

@@ -214,9 +214,30 @@ def _visible(page: str) -> str:
     return re.sub(r"<script.*?</script>", "", page, flags=re.S)
 
 
-def test_export_audit_form_html_and_csv(tmp_path):
-    html_path, csv_path = tmp_path / "form" / "audit.html", tmp_path / "form" / "audit.csv"
-    items = audit.export_audit_form(_selected(), AUDIT_PROBLEMS, html_path, csv_path, n=5, seed=1)
+def _read_csv(path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def _export(tmp_path, name="audit", records=None, **options):
+    """export_audit_form into tmp_path/<name>.{html,csv} and <name>-key.csv."""
+    return audit.export_audit_form(_selected() if records is None else records, AUDIT_PROBLEMS,
+                                   tmp_path / f"{name}.html", tmp_path / f"{name}.csv",
+                                   tmp_path / f"{name}-key.csv", **options)
+
+
+def _rate(csv_path, labels) -> None:
+    """Fill the rating column of a template in place."""
+    rows = _read_csv(csv_path)
+    for row, label in zip(rows[1:], labels):
+        row[1] = label
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def test_export_audit_form_html_csv_and_key(tmp_path):
+    html_path, csv_path, key_path = (tmp_path / "form" / name for name in ("audit.html", "audit.csv", "key.csv"))
+    items = audit.export_audit_form(_selected(), AUDIT_PROBLEMS, html_path, csv_path, key_path, n=5, seed=1)
     assert [i["item_id"] for i in items] == ["A001", "A002", "A003", "A004", "A005"]
     assert len({(i["source"], i["problem_id"]) for i in items}) == 5
     page = html_path.read_text(encoding="utf-8")
@@ -228,59 +249,55 @@ def test_export_audit_form_html_and_csv(tmp_path):
     visible = _visible(page)
     assert "&lt;script&gt;alert(" in visible and "<script>alert(" not in page
     assert html.escape("How many <b>apples</b> & pears") in visible
-    # blind: the visible form does not name the generator
-    assert "strongsrc" not in visible and "weaksrc" not in visible
+    # blind: neither the page nor its embedded data nor the template tells the generator or the sample index
+    assert "strongsrc" not in page and "weaksrc" not in page
+    assert "strongsrc" not in csv_path.read_text() and "weaksrc" not in csv_path.read_text()
     for item in items:
         assert f'name="rating-{item["item_id"]}"' in page
     # the embedded data is valid JSON with the items in shown order
     payload = re.search(r'<script type="application/json" id="audit-data">(.*?)</script>', page, re.S).group(1)
     data = json.loads(payload)
-    assert data["items"] == items and data["columns"] == list(audit.COLUMNS)
+    assert data["items"] == [{"item_id": i["item_id"]} for i in items]
+    assert data["columns"] == list(audit.COLUMNS) == ["item_id", "rating", "notes"]
     assert data["download_name"] == "audit_ratings.csv"
-    # CSV template
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    assert rows[0] == list(audit.COLUMNS)
-    assert rows[1:] == [[i["item_id"], i["source"], i["problem_id"], str(i["sample_index"]), "", ""] for i in items]
+    # CSV template for raters, and the key that says which solution each item is
+    assert _read_csv(csv_path) == [list(audit.COLUMNS)] + [[i["item_id"], "", ""] for i in items]
+    assert _read_csv(key_path) == [list(audit.KEY_COLUMNS)] + [
+        [i["item_id"], i["source"], i["problem_id"], str(i["sample_index"])] for i in items]
 
 
 def test_export_is_deterministic_and_order_independent(tmp_path):
-    a = audit.export_audit_form(_selected(), AUDIT_PROBLEMS, tmp_path / "a.html", tmp_path / "a.csv", n=4, seed=2)
-    b = audit.export_audit_form(list(reversed(_selected())), AUDIT_PROBLEMS, tmp_path / "b.html",
-                                tmp_path / "b.csv", n=4, seed=2)
+    a = _export(tmp_path, "a", n=4, seed=2)
+    b = _export(tmp_path, "b", list(reversed(_selected())), n=4, seed=2)
     assert a == b
-    everything = audit.export_audit_form(_selected(), AUDIT_PROBLEMS, tmp_path / "c.html", tmp_path / "c.csv", n=50)
-    assert len(everything) == 12
+    assert (tmp_path / "a-key.csv").read_bytes() == (tmp_path / "b-key.csv").read_bytes()
+    assert len(_export(tmp_path, "c", n=50)) == 12
 
 
 def test_export_errors(tmp_path):
     with pytest.raises(ValueError, match="empty"):
-        audit.export_audit_form([], AUDIT_PROBLEMS, tmp_path / "x.html", tmp_path / "x.csv")
+        _export(tmp_path, records=[])
     with pytest.raises(ValueError, match="twice"):
-        audit.export_audit_form(_selected()[:1] * 2, AUDIT_PROBLEMS, tmp_path / "x.html", tmp_path / "x.csv")
+        _export(tmp_path, records=_selected()[:1] * 2)
     with pytest.raises(ValueError, match="'nowhere'"):
-        audit.export_audit_form([{"problem_id": "nowhere", "sample_index": 0, "source": "s"}], AUDIT_PROBLEMS,
-                                tmp_path / "x.html", tmp_path / "x.csv")
+        _export(tmp_path, records=[{"problem_id": "nowhere", "sample_index": 0, "source": "s"}])
 
 
 # --- audit: import -------------------------------------------------------------------------------------------
 
 def test_import_ratings_round_trip(tmp_path):
     csv_path = tmp_path / "audit.csv"
-    items = audit.export_audit_form(_selected(), AUDIT_PROBLEMS, tmp_path / "audit.html", csv_path, n=4, seed=0)
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    items = _export(tmp_path, n=4, seed=0)
+    rows = _read_csv(csv_path)
     labels = ["correct", " FLAWED ", "Correct", "flawed"]
     for row, label in zip(rows[1:], labels):
-        row[4] = label
-    rows[2][5] = 'step 2: "3 * 4 = 13",\nwrong'   # quoted, multi-line note
+        row[1] = label
+    rows[2][2] = 'step 2: "3 * 4 = 13",\nwrong'   # quoted, multi-line note
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     ratings = audit.import_ratings(csv_path)
     assert [r["item_id"] for r in ratings] == [i["item_id"] for i in items]
     assert [r["rating"] for r in ratings] == ["correct", "flawed", "correct", "flawed"]
-    assert [(r["source"], r["problem_id"], r["sample_index"]) for r in ratings] == \
-        [(i["source"], i["problem_id"], i["sample_index"]) for i in items]
     assert ratings[1]["notes"] == 'step 2: "3 * 4 = 13",\nwrong'
     # lines where rows start: header 1, rows 2, 3 (two lines long), 5, 6
     assert [r["line"] for r in ratings] == [2, 3, 5, 6]
@@ -292,7 +309,7 @@ def test_import_ratings_unrated_and_blank_rows(tmp_path):
     with pytest.raises(ValueError, match="line 5: item 'A002' has no rating"):
         audit.import_ratings(path)
     ratings = audit.import_ratings(path, allow_unrated=True)
-    assert [(r["item_id"], r["rating"], r["sample_index"]) for r in ratings] == [("A001", "correct", None)]
+    assert [(r["item_id"], r["rating"]) for r in ratings] == [("A001", "correct")]
 
 
 def test_import_ratings_reports_every_bad_row_by_file_and_line(tmp_path):
@@ -302,19 +319,18 @@ def test_import_ratings_reports_every_bad_row_by_file_and_line(tmp_path):
                     ",wc,p2,0,flawed,\n"            # line 3 missing item_id
                     "A003,wc,p3,0,maybe,\n"         # line 4 unknown rating
                     "A001,se,p1,0,flawed,\n"        # line 5 duplicate
-                    "A005,se,p5,two,flawed,\n"      # line 6 sample_index
+                    "A005,se,p5,two,flawed,\n"      # line 6 fine: columns other than the template's are ignored
                     "A006,se,p6,1,,\n",             # line 7 no rating
                     encoding="utf-8")
     with pytest.raises(ValueError) as info:
         audit.import_ratings(path)
     message = str(info.value)
-    assert message.startswith(f"5 bad row(s) in {path}")
+    assert message.startswith(f"4 bad row(s) in {path}")
     assert f"{path}, line 3: missing item_id" in message
     assert f"{path}, line 4: item 'A003' has unknown rating 'maybe'" in message
     assert f"{path}, line 5: item 'A001' appears again (first on line 2)" in message
-    assert f"{path}, line 6: item 'A005' has sample_index 'two'" in message
     assert f"{path}, line 7: item 'A006' has no rating" in message
-    assert "line 2:" not in message
+    assert "line 2:" not in message and "line 6:" not in message
 
 
 def test_import_ratings_header_errors(tmp_path):
@@ -405,19 +421,48 @@ def test_audit_summary_errors_and_nothing_compared():
     assert agreement["cohens_kappa"] is None
 
 
-def test_audit_round_trip_export_import_summary(tmp_path):
-    csv_path = tmp_path / "audit.csv"
-    items = audit.export_audit_form(_selected(), AUDIT_PROBLEMS, tmp_path / "audit.html", csv_path, n=6, seed=5)
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    for row in rows[1:]:
-        row[4] = "flawed" if row[1] == "weaksrc" else "correct"
-    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    ratings = audit.import_ratings(csv_path)
+def test_audit_round_trip_export_rate_summarize(tmp_path):
+    """Raters fill the template blind; the summary learns each item's source from the key."""
+    items = _export(tmp_path, n=6, seed=5)
+    # the rater's verdicts, by item (here: every weak solution is flawed), the last item left unrated
+    _rate(tmp_path / "audit.csv", ["flawed" if i["source"] == "weaksrc" else "correct" for i in items[:-1]])
     judged = [{**r, "verdict": "flawed" if r["source"] == "weaksrc" else "correct"} for r in _selected()]
-    summary = audit.audit_summary(ratings, judged)
-    weak = sum(i["source"] == "weaksrc" for i in items)
-    assert summary["n_flawed"] == weak
-    assert summary["agreement"]["n_matched"] == 6
+    summary = audit.summarize_pair_audit(tmp_path / "audit.csv", tmp_path / "audit-key.csv", judged)
+    weak = sum(i["source"] == "weaksrc" for i in items[:-1])
+    assert summary["n"] == 5 and summary["n_flawed"] == weak
+    assert summary["items"] == 6 and summary["unrated"] == 1
+    assert summary["agreement"]["n_matched"] == 5
     assert summary["agreement"]["percent_agreement"] == 100.0
+    assert summary["by_source"]["weaksrc"]["rate"] == 1.0 and summary["by_source"]["strongsrc"]["rate"] == 0.0
+
+
+def test_summarize_pair_audit_rejects_items_of_another_form(tmp_path):
+    _export(tmp_path, n=2, seed=0)
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("item_id,rating\nA001,correct\nA077,flawed\n")
+    with pytest.raises(ValueError, match=r"1 rated item\(s\) are not in the form's key .*'A077' \(line 3\)"):
+        audit.summarize_pair_audit(ratings, tmp_path / "audit-key.csv")
+    ratings.write_text("item_id,rating\nA001,\n")
+    with pytest.raises(ValueError, match="no item is rated"):
+        audit.summarize_pair_audit(ratings, tmp_path / "audit-key.csv")
+
+
+def test_export_pair_form_mixes_sources_from_the_judged_solutions(tmp_path):
+    graded = {source: [{**r, "correct": True, "generator": f"gen-{source}"} for r in _selected()
+                       if r["source"] == name]
+              for source, name in (("se", "strongsrc"), ("wc", "weaksrc"))}
+    for records in graded.values():
+        for record in records:
+            del record["source"]  # graded records name their generator, as in the workflow
+    items = audit.export_pair_form(graded, AUDIT_PROBLEMS, tmp_path / "f.html", tmp_path / "t.csv",
+                                   tmp_path / "k.csv", per_source=2, judge_n=4, seed=3)
+    assert sorted(i["source"] for i in items) == ["gen-se", "gen-se", "gen-wc", "gen-wc"]
+    assert "gen-" not in (tmp_path / "f.html").read_text() + (tmp_path / "t.csv").read_text()
+    assert {row[1] for row in _read_csv(tmp_path / "k.csv")[1:]} == {"gen-se", "gen-wc"}
+    # nothing kept: an explanatory page and header-only files, so the workflow's outputs still exist
+    wrong = {source: [{**r, "correct": False} for r in records] for source, records in graded.items()}
+    assert audit.export_pair_form(wrong, AUDIT_PROBLEMS, tmp_path / "e.html", tmp_path / "e.csv",
+                                  tmp_path / "ek.csv") == []
+    assert "Nothing to audit" in (tmp_path / "e.html").read_text()
+    assert _read_csv(tmp_path / "e.csv") == [list(audit.COLUMNS)]
+    assert _read_csv(tmp_path / "ek.csv") == [list(audit.KEY_COLUMNS)]

@@ -1,14 +1,17 @@
 """A human audit of kept solutions: a rating form to export, ratings to import, and their summary.
 
 1. :func:`export_audit_form` draws ``n`` of the solutions selected for the LLM judge and writes a
-   self-contained HTML form (no external assets; open it in any browser, offline) and a CSV template.
-   Items are shown in a random order under opaque ids (``A001``...), without their source, so raters are
-   blind to which generator wrote a solution.  The form keeps its state in the browser's local storage and
-   its button downloads the ratings as a CSV with the template's columns.
+   self-contained HTML form (no external assets; open it in any browser, offline), a CSV template and a
+   key.  Items are shown in a random order under opaque ids (``A001``...).  Neither the form (page or
+   embedded data) nor the template says which generator wrote an item, or anything that would tell (a WC
+   sample index can exceed SE's k): that is in the key alone, which raters never get.  The form keeps its
+   state in the browser's local storage and its button downloads the ratings as a CSV with the template's
+   columns.
 2. :func:`import_ratings` reads that CSV (or the template filled in by hand) and reports every bad row by
    file and line.
 3. :func:`audit_summary` gives the human false-positive rate and, given the judge's verdicts on the same
-   solutions, how well the judge agrees with the humans (percent agreement and Cohen's kappa).
+   solutions, how well the judge agrees with the humans (percent agreement and Cohen's kappa);
+   :func:`summarize_pair_audit` first joins the ratings with the key.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from pathlib import Path
 
 from weakstrong.metrics import proportion
 
-COLUMNS = ("item_id", "source", "problem_id", "sample_index", "rating", "notes")
+#: The columns raters fill in (the template and the form's download).
+COLUMNS = ("item_id", "rating", "notes")
+#: The key: which solution each item is.  Kept from raters so that they stay blind to the source.
+KEY_COLUMNS = ("item_id", "source", "problem_id", "sample_index")
 RATINGS = ("correct", "flawed")
 #: Bad rows listed in one error message at most.
 MAX_REPORTED = 20
@@ -92,8 +98,7 @@ _SCRIPT = """
     refresh();
     var lines = [data.columns.join(",")];
     data.items.forEach(function (item) {
-      lines.push([item.item_id, item.source, item.problem_id, item.sample_index,
-                  rating(item.item_id), notes(item.item_id)].map(cell).join(","));
+      lines.push([item.item_id, rating(item.item_id), notes(item.item_id)].map(cell).join(","));
     });
     var blob = new Blob([lines.join("\\r\\n") + "\\r\\n"], {type: "text/csv;charset=utf-8"});
     var link = document.createElement("a");
@@ -132,13 +137,15 @@ def _card(item: dict, problem: dict, record: dict) -> str:
 
 
 def export_audit_form(selected_records: list[dict], problems: list[dict], html_path: str | Path,
-                      csv_path: str | Path, n: int = 50, seed: int = 0) -> list[dict]:
-    """Write the HTML rating form and the CSV template for ``n`` solutions drawn from ``selected_records``.
+                      csv_path: str | Path, key_path: str | Path, n: int = 50, seed: int = 0) -> list[dict]:
+    """Write the HTML rating form, the CSV template and the key for ``n`` solutions drawn from
+    ``selected_records``.
 
     The draw is uniform and deterministic (seeded by ``seed``, independent of the records' order); all
     records when there are fewer than ``n``.  Returns the items ``{"item_id", "source", "problem_id",
     "sample_index"}`` in the order they are shown.  The CSV template has the columns :data:`COLUMNS` with
-    ``rating`` (``correct`` or ``flawed``) and ``notes`` left empty.
+    ``rating`` (``correct`` or ``flawed``) and ``notes`` left empty; the key (``key_path``) has
+    :data:`KEY_COLUMNS`.
     """
     if not selected_records:
         raise ValueError("selected_records is empty: nothing to audit")
@@ -160,7 +167,7 @@ def export_audit_form(selected_records: list[dict], problems: list[dict], html_p
         items.append(item)
         cards.append(_card(item, problem, record))
     form_id = f"{seed}-" + "-".join(f"{i['source']}:{i['problem_id']}:{i['sample_index']}" for i in items)
-    data = {"columns": list(COLUMNS), "items": items,
+    data = {"columns": list(COLUMNS), "items": [{"item_id": item["item_id"]} for item in items],
             "form_id": hashlib.sha256(form_id.encode("utf-8")).hexdigest()[:16],
             "download_name": Path(csv_path).stem + "_ratings.csv"}
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
@@ -188,28 +195,38 @@ send the file.</p>
 </body>
 </html>
 """
-    html_path, csv_path = Path(html_path), Path(csv_path)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(page, encoding="utf-8")
-    with open(csv_path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for item in items:
-            writer.writerow([item["item_id"], item["source"], item["problem_id"], item["sample_index"], "", ""])
+    _write_form(page, items, html_path, csv_path, key_path)
     return items
+
+
+def _write_form(page: str, items: list[dict], html_path: str | Path, csv_path: str | Path,
+                key_path: str | Path) -> None:
+    _write_csv(csv_path, COLUMNS, [[item["item_id"], "", ""] for item in items])
+    _write_csv(key_path, KEY_COLUMNS, [[item[column] for column in KEY_COLUMNS] for item in items])
+    html_path = Path(html_path)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(page, encoding="utf-8")
+
+
+def _write_csv(path: str | Path, columns: tuple[str, ...], rows: list[list]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows(rows)
 
 
 # --- import ---------------------------------------------------------------------------------------------
 
 def import_ratings(csv_path: str | Path, *, allow_unrated: bool = False) -> list[dict]:
-    """Ratings from a CSV with the template's columns (``item_id`` and ``rating`` are required).
+    """Ratings from a CSV with the template's columns (``item_id`` and ``rating`` are required; other
+    columns are ignored).
 
     Ratings are ``correct`` or ``flawed`` (any case, surrounding spaces ignored); blank rows are skipped.
     Every bad row — a missing ``item_id``, an unknown or (unless ``allow_unrated``) empty rating, an
-    ``item_id`` seen before, a ``sample_index`` that is not an integer — is reported in one ValueError
-    naming the file and the line the row starts on.  Returns ``{"item_id", "source", "problem_id",
-    "sample_index"`` (int or None)``, "rating", "notes", "line"}`` per rated row, in file order.
+    ``item_id`` seen before — is reported in one ValueError naming the file and the line the row starts
+    on.  Returns ``{"item_id", "rating", "notes", "line"}`` per rated row, in file order.
     """
     csv_path = Path(csv_path)
     with open(csv_path, encoding="utf-8-sig", newline="") as handle:
@@ -244,15 +261,8 @@ def import_ratings(csv_path: str | Path, *, allow_unrated: bool = False) -> list
                 errors.append(f"{where}: item {item_id!r} has " + (f"unknown rating {values['rating']!r}"
                               if rating else "no rating") + f" (expected {' or '.join(RATINGS)})")
                 continue
-            index = values.get("sample_index", "")
-            try:
-                sample_index = int(index) if index else None
-            except ValueError:
-                errors.append(f"{where}: item {item_id!r} has sample_index {index!r}, not an integer")
-                continue
-            ratings.append({"item_id": item_id, "source": values.get("source", ""),
-                            "problem_id": values.get("problem_id", ""), "sample_index": sample_index,
-                            "rating": rating, "notes": values.get("notes", ""), "line": start})
+            ratings.append({"item_id": item_id, "rating": rating, "notes": values.get("notes", ""),
+                            "line": start})
     if errors:
         more = f"\n... and {len(errors) - MAX_REPORTED} more" if len(errors) > MAX_REPORTED else ""
         raise ValueError(f"{len(errors)} bad row(s) in {csv_path}:\n" + "\n".join(errors[:MAX_REPORTED]) + more)
@@ -279,7 +289,8 @@ def cohens_kappa(pairs: list[tuple[str, str]]) -> float | None:
 def audit_summary(ratings: list[dict], judge_records: list[dict] | None = None) -> dict:
     """The human false-positive rate and, with the judge's verdicts, the judge's agreement with humans.
 
-    ``ratings`` come from :func:`import_ratings`; ``judge_records`` carry ``problem_id``, ``sample_index``,
+    ``ratings`` come from :func:`import_ratings` joined with the form's key (``source``, ``problem_id``,
+    ``sample_index``; see :func:`summarize_pair_audit`); ``judge_records`` carry ``problem_id``, ``sample_index``,
     ``source`` or ``generator`` (as the audited records did) and ``verdict`` (``correct``, ``flawed`` or
     None).  Returns ``{"n", "n_correct", "n_flawed", "rate", "ci95"}`` (rate of ``flawed`` among rated
     items, 95% Wilson interval) and, with judge records, ``"agreement": {"n_matched"`` (rated items the
@@ -341,7 +352,8 @@ _EMPTY_PAGE = """<!DOCTYPE html>
 
 
 def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dict], html_path: str | Path,
-                     csv_path: str | Path, *, per_source: int = 50, judge_n: int = 500, seed: int = 0) -> list[dict]:
+                     csv_path: str | Path, key_path: str | Path, *, per_source: int = 50, judge_n: int = 500,
+                     seed: int = 0) -> list[dict]:
     """The audit form of one generator pair: ``per_source`` solutions of each source, drawn from the ones
     the LLM judge sees (:func:`weakstrong.judge.select_for_judging` with ``judge_n`` and ``seed``, as the
     judge rule calls it), so every audited item has a judge verdict to compare with.
@@ -349,7 +361,7 @@ def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dic
     ``graded_by_source`` maps a source label (``se``, ``wc``) to that generator's graded records.  Items
     keep their generator as source (:func:`source_of`), like the judge's records.  The sources are mixed in
     one random order (:func:`export_audit_form`).  When no source kept a solution, the form says so and the
-    CSV template holds only its header.  Returns the items in the order shown.
+    CSV template and key hold only their headers.  Returns the items in the order shown.
     """
     from weakstrong.judge import select_for_judging
 
@@ -360,39 +372,28 @@ def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dic
         selected = select_for_judging(graded_by_source[source], problems, judge_n, seed)
         pool += random.Random(f"audit/{seed}/{source}").sample(selected, min(per_source, len(selected)))
     if pool:
-        return export_audit_form(pool, problems, html_path, csv_path, n=len(pool), seed=seed)
-    html_path, csv_path = Path(html_path), Path(csv_path)
-    for path in (html_path, csv_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(_EMPTY_PAGE, encoding="utf-8")
-    with open(csv_path, "w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerow(COLUMNS)
+        return export_audit_form(pool, problems, html_path, csv_path, key_path, n=len(pool), seed=seed)
+    _write_form(_EMPTY_PAGE, [], html_path, csv_path, key_path)
     return []
 
 
-def summarize_pair_audit(ratings_path: str | Path, template_path: str | Path,
+def summarize_pair_audit(ratings_path: str | Path, key_path: str | Path,
                          judge_records: list[dict] | None = None) -> dict:
-    """:func:`audit_summary` of a filled ratings CSV, checked against the form's CSV template.
+    """:func:`audit_summary` of a filled ratings CSV, each item looked up in the form's key.
 
-    A rated item that is not in the template (a CSV from another form) is an error.  Adds ``"items"`` (in
+    A rated item that is not in the key (a CSV from another form) is an error.  Adds ``"items"`` (in
     the form), ``"unrated"`` (form items without a rating) and ``"by_source"`` (the summary per source).
     """
-    with open(template_path, encoding="utf-8-sig", newline="") as handle:
+    with open(key_path, encoding="utf-8-sig", newline="") as handle:
         items = {row["item_id"]: row for row in csv.DictReader(handle)}
     ratings = import_ratings(ratings_path, allow_unrated=True)
     foreign = [r for r in ratings if r["item_id"] not in items]
     if foreign:
-        raise ValueError(f"{ratings_path}: {len(foreign)} rated item(s) are not in the form {template_path}, "
+        raise ValueError(f"{ratings_path}: {len(foreign)} rated item(s) are not in the form's key {key_path}, "
                          f"e.g. {foreign[0]['item_id']!r} (line {foreign[0]['line']})")
-    for rating in ratings:  # a CSV with only item_id and rating takes the rest from the form
+    for rating in ratings:
         item = items[rating["item_id"]]
-        form = (item["source"], item["problem_id"], int(item["sample_index"]))
-        given = (rating["source"] or form[0], rating["problem_id"] or form[1],
-                 form[2] if rating["sample_index"] is None else rating["sample_index"])
-        if given != form:
-            raise ValueError(f"{ratings_path}, line {rating['line']}: item {rating['item_id']!r} names another "
-                             f"solution than in the form {template_path}")
-        rating.update(source=form[0], problem_id=form[1], sample_index=form[2])
+        rating.update(source=item["source"], problem_id=item["problem_id"], sample_index=int(item["sample_index"]))
     if not ratings:
         raise ValueError(f"{ratings_path}: no item is rated")
     result = audit_summary(ratings, judge_records)
