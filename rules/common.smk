@@ -4,6 +4,7 @@ import os
 
 from weakstrong import config as ws_config
 from weakstrong import study
+from weakstrong.grading import GRADER_VERSION
 
 
 try:

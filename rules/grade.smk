@@ -11,6 +11,8 @@ rule grade_samples:
     params:
         style=lambda w: dataset_style(w.dataset),
         timeout=5.0,
+        # a new grader version may change verdicts: regrade
+        grader_version=GRADER_VERSION,
     log:
         f"{LOGS}/grade_samples/{{dataset}}/{{generator}}.log",
     benchmark:

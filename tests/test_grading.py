@@ -337,6 +337,33 @@ def test_grade(completion, gold, style, expected):
     assert grade(completion, gold, style) is expected
 
 
+# Final boxes joined by "or": one answer in several forms when every box equals the gold; otherwise a list.
+ALTERNATIVES = [
+    (r"$\boxed{15\frac{39}{40}}$, or $\boxed{\frac{639}{40}}$", r"\frac{639}{40}", T),  # a MATH500 solution
+    (r"$\boxed{\sqrt{8}}$ or $\boxed{2\sqrt{2}}$", r"2\sqrt{2}", T),                # needs sympy
+    (r"$\boxed{0.5}$ \text{ or } $\boxed{\frac{1}{2}}$", r"\frac{1}{2}", T),
+    (r"$x = \boxed{2}$ or $x = \boxed{3}$", "2", F),      # a hedge is not an answer
+    (r"$\boxed{2}$ or $\boxed{3}$", "2, 3", T),            # roots, read as a list as before
+    (r"$\boxed{2}$ and $\boxed{2.0}$", "2", F),            # "and" makes a list, never alternatives
+    (r"$\boxed{\sqrt{8}}$, $\boxed{2\sqrt{2}}$", r"2\sqrt{2}", F),  # a comma alone makes a list
+    (r"It is $\boxed{3}$. Or is it? $\boxed{4}$", "3", F),  # words between: the last box counts
+]
+
+
+@pytest.mark.parametrize(("completion", "gold", "expected"), ALTERNATIVES,
+                         ids=[f"or{i}" for i in range(len(ALTERNATIVES))])
+def test_boxes_joined_by_or_count_when_each_equals_the_gold(completion, gold, expected):
+    assert grade(completion, gold, "math") is expected
+
+
+def test_grade_many_agrees_with_grade_on_alternatives():
+    completions, golds, expected = zip(*ALTERNATIVES)
+    results = grade_many(list(completions), list(golds), "math", workers=2, progress=True)
+    assert [r["correct"] for r in results] == list(expected)
+    assert not any(r["timed_out"] for r in results)
+    assert results[0]["extracted_answer"] == r"15\frac{39}{40}, \frac{639}{40}"  # extraction is unchanged
+
+
 def test_bad_style_is_named():
     for call in (lambda: extract_answer("x", "mathematics"), lambda: grade("x", "1", "mathematics"),
                  lambda: grade_many(["x"], ["1"], "mathematics")):

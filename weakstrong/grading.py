@@ -36,7 +36,7 @@ from functools import lru_cache
 from importlib import metadata
 from multiprocessing.connection import wait as _wait_conns
 
-GRADER_VERSION = "1.0.0"
+GRADER_VERSION = "1.1.0"
 STYLES = ("math", "gsm8k")
 DEFAULT_TIMEOUT = 5.0
 #: Answers longer than this (after extraction) are graded False without parsing.
@@ -61,6 +61,7 @@ def _check_style(style: str) -> None:
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])(\s*)")
 _BOX_JOIN_RE = re.compile(r"^(?:\s|[,;$]|\\[,;:!]|\\quad|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b)*$")
+_OR_RE = re.compile(r"\bor\b")
 
 
 def _brace_pairs(text: str) -> dict[int, int]:
@@ -106,22 +107,40 @@ def _boxes(text: str) -> list[tuple[int, int, str | None]]:
     return out
 
 
-def _extract_math(text: str) -> str | None:
+def _final_boxes(text: str) -> tuple[list[str], list[str]] | None:
+    """The contents of the final boxes written side by side, and the text between them; None when the
+    text has no box or is cut off inside its last one."""
     boxes = _boxes(text)
-    if not boxes:
+    if not boxes or boxes[-1][2] is None:  # no box, or cut off inside the final box: no final answer
         return None
-    last = boxes[-1]
-    if last[2] is None:  # cut off inside the final box: no final answer
-        return None
-    parts = [last[2]]
+    parts, joins = [boxes[-1][2]], []
     # Boxes of one final answer written side by side ("\boxed{1}, \boxed{2}") are one list;
     # boxes separated by any other words (a self-correction) are not: the last one counts.
     for prev, nxt in zip(reversed(boxes[:-1]), reversed(boxes)):
-        if prev[2] is None or not _BOX_JOIN_RE.match(text[prev[1] : nxt[0]]):
+        join = text[prev[1] : nxt[0]]
+        if prev[2] is None or not _BOX_JOIN_RE.match(join):
             break
         parts.insert(0, prev[2])
-    answer = ", ".join(p.strip() for p in parts).strip()
+        joins.insert(0, join)
+    return parts, joins
+
+
+def _extract_math(text: str) -> str | None:
+    final = _final_boxes(text)
+    if final is None:
+        return None
+    answer = ", ".join(p.strip() for p in final[0]).strip()
     return answer or None
+
+
+def _alternatives(completion: str, style: str) -> list[str]:
+    """Final boxes offered as alternatives ("\boxed{15\frac{39}{40}}, or \boxed{\frac{639}{40}}"): every
+    join between them says "or".  Empty otherwise.  They count as one answer when each equals the gold
+    (two forms of one value); "\boxed{2} or \boxed{3}" stays the list "2, 3", as roots are written."""
+    final = _final_boxes(completion) if style == "math" and completion else None
+    if final is None or len(final[0]) < 2 or not all(_OR_RE.search(join) for join in final[1]):
+        return []
+    return [part.strip() for part in final[0]]
 
 
 _NUM_PAT = r"(?<![\w.])(-|−)?\s?(?:\\?\$\s?)?((?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+)(?:\.\d+)?|\.\d+)"
@@ -1068,11 +1087,17 @@ def is_equivalent(prediction: str, gold: str, *, timeout: float = DEFAULT_TIMEOU
 
 
 def grade(completion: str, gold: str, style: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """Extract the final answer of ``completion`` and compare it with ``gold``; no answer is False."""
+    """Extract the final answer of ``completion`` and compare it with ``gold``; no answer is False.
+
+    Final boxes joined by "or" also count when every one of them equals ``gold`` (see ``_alternatives``).
+    """
     answer = extract_answer(completion, style)
     if answer is None:
         return False
-    return is_equivalent(answer, gold, timeout=timeout)
+    if is_equivalent(answer, gold, timeout=timeout):
+        return True
+    alternatives = _alternatives(completion, style)
+    return bool(alternatives) and all(is_equivalent(a, gold, timeout=timeout) for a in alternatives)
 
 
 def _resolve_workers(workers: int | None) -> int:
@@ -1096,21 +1121,29 @@ def grade_many(completions: list[str], golds: list[str], style: str, *, timeout:
         from tqdm import tqdm
 
         bar = tqdm(total=len(completions), desc=f"grading ({style})", unit="pair")
+    # Each item's candidates: its answer and, unless that is already right, its "or" alternatives
+    # (all of which must equal the gold).  Exact rules decide most here; sympy settles the rest.
     out: list[dict] = []
-    jobs = []
-    for i, (c, g) in enumerate(zip(completions, golds)):
-        ans = extract_answer(c, style)
-        out.append({"extracted_answer": ans, "correct": False, "timed_out": False})
-        verdict = _fast(ans, g) if ans is not None else False
-        if verdict is None:
-            jobs.append((i, ans, g))
-        else:
-            out[i]["correct"] = verdict
-            if bar:
-                bar.update()
+    candidates: list[list[str]] = []
+    verdicts: dict[tuple[int, int], bool | None] = {}
+    for i, (completion, gold) in enumerate(zip(completions, golds)):
+        answer = extract_answer(completion, style)
+        out.append({"extracted_answer": answer, "correct": False, "timed_out": False})
+        candidates.append([] if answer is None else [answer])
+        if answer is not None and (verdicts.setdefault((i, 0), _fast(answer, gold)) is not True):
+            candidates[i] += _alternatives(completion, style)
+            verdicts.update({(i, j): _fast(candidates[i][j], gold) for j in range(1, len(candidates[i]))})
+    jobs = [(key, candidates[key[0]][key[1]], golds[key[0]]) for key, verdict in verdicts.items() if verdict is None]
+    if bar:
+        bar.total = len(completions) - len({key[0] for key, _, _ in jobs}) + len(jobs)  # pairs to settle
+        bar.update(bar.total - len(jobs))
     done = _run_bounded(jobs, timeout, _resolve_workers(workers), on_done=bar.update if bar else None)
-    for i, (ok, timed_out) in done.items():
-        out[i]["correct"], out[i]["timed_out"] = ok, timed_out
+    verdicts.update({key: ok for key, (ok, _) in done.items()})
+    late = {key[0] for key, (_, timed_out) in done.items() if timed_out}
+    for i, item in enumerate(out):
+        alternatives = [verdicts[i, j] for j in range(1, len(candidates[i]))]
+        item["correct"] = bool(verdicts.get((i, 0)) or (alternatives and all(alternatives)))
+        item["timed_out"] = i in late and not item["correct"]
     if bar:
         bar.close()
     return out
@@ -1137,7 +1170,8 @@ def grader_settings(*, timeout: float = DEFAULT_TIMEOUT, workers: int | None = N
         "latex2sympy2_extended_version": _version("latex2sympy2_extended"),
         "sympy_version": _version("sympy"),
         "python_version": sys.version.split()[0],
-        "math_extraction": "last \\boxed{}/\\fbox{} (side-by-side boxes joined); none -> None",
+        "math_extraction": "last \\boxed{}/\\fbox{} (side-by-side boxes joined); none -> None; boxes joined "
+                           "by 'or' also count when each equals the gold",
         "gsm8k_extraction": "first '#### N'; else last 'answer is N'/'Answer: N'/'A: N'; else last boxed number; "
                             "else last number only if the text ends finished (. ! ? or EOS token)",
     }
