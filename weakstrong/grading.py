@@ -1130,12 +1130,15 @@ def grade_many(completions: list[str], golds: list[str], style: str, *, timeout:
         answer = extract_answer(completion, style)
         out.append({"extracted_answer": answer, "correct": False, "timed_out": False})
         candidates.append([] if answer is None else [answer])
-        if answer is not None and (verdicts.setdefault((i, 0), _fast(answer, gold)) is not True):
+        if answer is None:
+            continue
+        verdicts[i, 0] = _fast(answer, gold)
+        if verdicts[i, 0] is not True:
             candidates[i] += _alternatives(completion, style)
             verdicts.update({(i, j): _fast(candidates[i][j], gold) for j in range(1, len(candidates[i]))})
     jobs = [(key, candidates[key[0]][key[1]], golds[key[0]]) for key, verdict in verdicts.items() if verdict is None]
-    if bar:
-        bar.total = len(completions) - len({key[0] for key, _, _ in jobs}) + len(jobs)  # pairs to settle
+    if bar:  # one comparison per item (none without an answer), plus one per alternative
+        bar.total = len(completions) + sum(max(0, len(c) - 1) for c in candidates)
         bar.update(bar.total - len(jobs))
     done = _run_bounded(jobs, timeout, _resolve_workers(workers), on_done=bar.update if bar else None)
     verdicts.update({key: ok for key, (ok, _) in done.items()})
