@@ -21,6 +21,7 @@ include: "rules/figures.smk"
 include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
+include: "rules/plan.smk"
 
 
 rule all:

@@ -164,13 +164,25 @@ def get_finetune_input(wildcards):
 
 def get_finetune_params(wildcards):
     ft = config["finetune"]
+    settings = study.finetune_settings(config, wildcards.student, wildcards.budget)
     return {
         "base_model": model_path(wildcards.student), "style": dataset_style(wildcards.dataset),
-        "lr": LR_LABELS[wildcards.lr], "steps": ft["steps"], "batch_size": ft["batch_size"],
-        "gradient_accumulation": ft.get("gradient_accumulation", 1), "checkpoints": ft["checkpoints"],
-        "max_length": ft.get("max_length", 1024), "validation_problems": ft.get("validation_problems", 500),
-        "max_tokens": config["evaluation"]["max_tokens"], "seed": SEED,
+        "settings": {**settings, "lr": LR_LABELS[wildcards.lr], "checkpoints": ft["checkpoints"],
+                     "max_length": ft.get("max_length", 1024), "seed": SEED},
+        "validation_problems": ft.get("validation_problems", 500),
+        "eval_backend": ft.get("eval_backend", config["evaluation"]["backend"]),
+        "max_tokens": config["evaluation"]["max_tokens"], "fit": get_finetune_fit(wildcards.student),
     }
+
+
+def get_finetune_fit(student):
+    """What the finetune job needs to check, before loading the model, that it fits (config `plan`)."""
+    if "plan" not in config:
+        return None
+    from weakstrong.plan import model_architecture
+
+    return {"student": student, "parameters": study.model_parameters(config, student),
+            "architecture": model_architecture(config, student), "gpu_memory_gb": config["plan"]["gpu_memory_gb"]}
 
 
 def get_select_checkpoint_input(wildcards):

@@ -13,4 +13,4 @@ if __name__ == "__main__":
                     "max_length": spec["max_positions"]}
         launch({"job": "pretrain_toy", "output": snakemake.output[0], "spec": spec, "settings": settings,
                 "corpus": snakemake.input.corpus, "tokenizer": snakemake.input.tokenizer},
-               num_processes=snakemake.resources.gpu, threads=snakemake.threads)
+               gpus=snakemake.resources.gpu, threads=snakemake.threads)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,8 +14,11 @@ import torch
 from weakstrong.models import EOS, PAD, count_toy_parameters, init_toy_model, train_tokenizer
 from weakstrong.prompts import format_question, sft_prompt
 from weakstrong.toy import make_splits, pretraining_documents
+from weakstrong import training
+from weakstrong.study import accumulation_steps, micro_batch
 from weakstrong.training import (CHECKPOINT_PREFIX, STATE_DIR, TrainSettings, batch_indices, checkpoint_steps,
-                                 collate, collect_checkpoint_scores, tokenize_examples, train)
+                                 collate, collect_checkpoint_scores, micro_batches, own_micro_batches,
+                                 padding_share, resolve_precision, tokenize_examples, train)
 
 SPEC = {"hidden_size": 32, "layers": 1, "heads": 1, "intermediate_size": 64, "max_positions": 256}
 
@@ -150,20 +157,34 @@ def _weights(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def test_training_lowers_loss_and_writes_checkpoints(tmp_path, problems, tokenizer):
+def _count_saves(monkeypatch):
+    """Steps at which train() saves a checkpoint, recorded as it happens."""
+    saved = []
+    original = training._save_checkpoint
+
+    def recording(accelerator, model, tokenizer, out_dir, step, *args):
+        saved.append(step)
+        return original(accelerator, model, tokenizer, out_dir, step, *args)
+
+    monkeypatch.setattr(training, "_save_checkpoint", recording)
+    return saved
+
+
+def test_training_lowers_loss_and_writes_checkpoints(tmp_path, problems, tokenizer, monkeypatch):
     examples = _examples(problems)
     model = init_toy_model(SPEC, tokenizer, seed=0)
     before = _eval_loss(model, tokenizer, examples[:16])
-    seen = []
-    records = train(model, tokenizer, examples, tmp_path, _settings(),
-                    on_checkpoint=lambda step, m: seen.append(step) or {"validation_accuracy": step / 100},
-                    progress=False)
+    saved = _count_saves(monkeypatch)
+    summary = train(model, tokenizer, examples, tmp_path, _settings(), progress=False)
     after = _eval_loss(model, tokenizer, examples[:16])
     assert after < before - 1.0, (before, after)  # from ~log(300) to well below
+    assert summary["examples"] == len(examples) and summary["precision"] == "fp32"
+    assert summary["processes"] == 1 and summary["accumulation_steps"] == 1
+    assert 0 <= summary["padding_share"] < 0.5
 
-    assert seen == [10, 20, 30]
+    records = collect_checkpoint_scores(tmp_path)
+    assert saved == [10, 20, 30]
     assert [r["step"] for r in records] == [10, 20, 30]
-    assert [r["validation_accuracy"] for r in records] == [0.1, 0.2, 0.3]
     assert all(r["settings"]["lr"] == 3e-3 and r["settings"]["steps"] == 30 for r in records)
     assert records[-1]["train_loss"] < records[0]["train_loss"]
     names = sorted(p.name for p in tmp_path.iterdir())
@@ -176,7 +197,6 @@ def test_training_lowers_loss_and_writes_checkpoints(tmp_path, problems, tokeniz
         assert json.loads((checkpoint / "scores.json").read_text())["step"] == step
         # only the newest checkpoint keeps optimizer state
         assert (checkpoint / STATE_DIR).is_dir() == (step == 30)
-    assert collect_checkpoint_scores(tmp_path) == records
 
     # The saved checkpoint is the trained model: it loads and gives the same loss.
     from weakstrong.models import load_model_and_tokenizer
@@ -184,20 +204,18 @@ def test_training_lowers_loss_and_writes_checkpoints(tmp_path, problems, tokeniz
     assert loaded_tokenizer.pad_token_id == tokenizer.pad_token_id
     assert _eval_loss(loaded, loaded_tokenizer, examples[:16]) == pytest.approx(after, rel=1e-5)
 
-    # Running again on a finished directory does no step and keeps the scores.
-    again = []
-    model2 = init_toy_model(SPEC, tokenizer, seed=0)
-    records2 = train(model2, tokenizer, examples, tmp_path, _settings(),
-                     on_checkpoint=lambda step, m: again.append(step) or {}, progress=False)
-    assert again == []
-    assert records2 == records
+    # Running again on a finished directory does no step and keeps the records.
+    saved.clear()
+    train(init_toy_model(SPEC, tokenizer, seed=0), tokenizer, examples, tmp_path, _settings(), progress=False)
+    assert saved == []
+    assert collect_checkpoint_scores(tmp_path) == records
 
 
 class _Killed(RuntimeError):
     pass
 
 
-def test_resume_after_interruption_continues_exactly(tmp_path, problems, tokenizer):
+def test_resume_after_interruption_continues_exactly(tmp_path, problems, tokenizer, monkeypatch):
     examples = _examples(problems)
     settings = _settings(steps=20, checkpoints=2)
 
@@ -206,33 +224,33 @@ def test_resume_after_interruption_continues_exactly(tmp_path, problems, tokeniz
     train(reference, tokenizer, examples, tmp_path / "reference", settings, progress=False)
     expected = _weights(reference)
 
-    # The same run, killed while saving its second checkpoint (after step 20's update).
+    # The same run, killed while saving its second checkpoint (after step 20's update, with the weights
+    # written but not the training state).
     out = tmp_path / "resumed"
-    calls = []
+    original = training._save_checkpoint
 
-    def killed_at_20(step, model):
-        calls.append(step)
+    def killed_at_20(accelerator, model, tokenizer, out_dir, step, *args):
         if step == 20:
+            accelerator.unwrap_model(model).save_pretrained(out_dir / f".{CHECKPOINT_PREFIX}20.tmp")
             raise _Killed
-        return {"validation_accuracy": 0.5}
+        return original(accelerator, model, tokenizer, out_dir, step, *args)
 
+    monkeypatch.setattr(training, "_save_checkpoint", killed_at_20)
     with pytest.raises(_Killed):
-        train(init_toy_model(SPEC, tokenizer, seed=0), tokenizer, examples, out, settings,
-              on_checkpoint=killed_at_20, progress=False)
-    assert calls == [10, 20]
+        train(init_toy_model(SPEC, tokenizer, seed=0), tokenizer, examples, out, settings, progress=False)
     assert (out / f"{CHECKPOINT_PREFIX}10" / STATE_DIR).is_dir()
     assert not (out / f"{CHECKPOINT_PREFIX}20").exists()
+    first_scores = json.loads((out / f"{CHECKPOINT_PREFIX}10" / "scores.json").read_text())
 
     # Requeued: a fresh model (different init) resumes from checkpoint-10 and does steps 11-20 only.
-    calls.clear()
+    monkeypatch.setattr(training, "_save_checkpoint", original)
+    saved = _count_saves(monkeypatch)
     resumed = init_toy_model(SPEC, tokenizer, seed=123)
-    records = train(resumed, tokenizer, examples, out, settings,
-                    on_checkpoint=lambda step, m: calls.append(step) or {"validation_accuracy": 0.7},
-                    progress=False)
-    assert calls == [20]
+    train(resumed, tokenizer, examples, out, settings, progress=False)
+    assert saved == [20]
+    records = collect_checkpoint_scores(out)
     assert [r["step"] for r in records] == [10, 20]
-    assert records[0]["validation_accuracy"] == 0.5  # the earlier score is kept
-    assert records[1]["validation_accuracy"] == 0.7
+    assert records[0] == first_scores  # the earlier checkpoint is kept as it was
     assert sorted(p.name for p in out.iterdir()) == [f"{CHECKPOINT_PREFIX}10", f"{CHECKPOINT_PREFIX}20"]
     assert not (out / f"{CHECKPOINT_PREFIX}10" / STATE_DIR).exists()
     assert (out / f"{CHECKPOINT_PREFIX}20" / STATE_DIR).is_dir()
@@ -244,11 +262,146 @@ def test_resume_after_interruption_continues_exactly(tmp_path, problems, tokeniz
         assert torch.allclose(got[name], expected[name], atol=1e-5, rtol=1e-4), name
 
 
-def test_checkpoint_without_state_is_not_resumed(tmp_path, problems, tokenizer):
+def test_checkpoint_without_state_is_not_resumed(tmp_path, problems, tokenizer, monkeypatch):
     # A directory that merely looks like a checkpoint (no training state) is not a resume point.
     (tmp_path / f"{CHECKPOINT_PREFIX}3").mkdir()
-    calls = []
+    saved = _count_saves(monkeypatch)
     train(init_toy_model(SPEC, tokenizer, seed=0), tokenizer, _examples(problems)[:8], tmp_path,
-          _settings(steps=4, checkpoints=2, batch_size=4),
-          on_checkpoint=lambda step, m: calls.append(step) or {}, progress=False)
-    assert calls == [2, 4]
+          _settings(steps=4, checkpoints=2, batch_size=4), progress=False)
+    assert saved == [2, 4]
+
+
+# --- precision, batch splitting, processes -----------------------------------------------------------------
+
+def test_resolve_precision():
+    assert resolve_precision("auto", cuda=False) == "fp32"
+    assert resolve_precision("auto", cuda=True) == "bf16"
+    assert resolve_precision("bf16", cuda=False) == "bf16" and resolve_precision("fp32", cuda=True) == "fp32"
+    with pytest.raises(ValueError, match="finetune.precision"):
+        resolve_precision("fp16", cuda=True)
+
+
+@pytest.mark.parametrize("batch, micro, processes, expected_micro, expected_accumulation", [
+    (32, 4, 8, 4, 1),      # the paper's Gemma2 students on 8 GPUs
+    (32, 4, 1, 4, 8),      # one GPU accumulates 8 micro batches
+    (32, None, 2, 16, 1),  # no bound: the batch split over the processes
+    (32, 4, 16, 2, 1),     # more GPUs than the bound needs: smaller micro batches
+    (8, 1, 8, 1, 1),       # Gemma-7B
+    (12, 8, 1, 6, 2),      # the largest micro batch within the bound that splits the batch evenly
+    (30, 4, 1, 3, 10),
+])
+def test_accumulation_steps(batch, micro, processes, expected_micro, expected_accumulation):
+    assert accumulation_steps(batch, micro, processes) == expected_accumulation
+    assert micro_batch(batch, micro, processes) == expected_micro
+
+
+@pytest.mark.parametrize("batch, micro, processes", [(8, 1, 16), (10, 4, 4), (32, 4, 3)])
+def test_accumulation_steps_rejects_uneven_split(batch, micro, processes):
+    with pytest.raises(ValueError, match="finetune.batch_size.*resources.finetune.gpu"):
+        accumulation_steps(batch, micro, processes)
+
+
+def test_micro_batches_are_the_same_for_any_process_count():
+    lengths = [5, 1, 9, 3, 7, 2, 8, 4]
+    indices = [6, 1, 0, 3, 7, 2, 5, 4]
+    chunks = micro_batches(indices, lengths, 4)
+    assert chunks == [[1, 5], [3, 7], [0, 4], [6, 2]]  # sorted by length, cut in equal parts
+    assert sorted(i for chunk in chunks for i in chunk) == sorted(indices)
+    # 1 process x 4 accumulation steps, 2 processes x 2, 4 processes x 1: the same micro batches in all
+    for processes in (1, 2, 4):
+        owned = [own_micro_batches(chunks, p, processes) for p in range(processes)]
+        assert sorted(map(tuple, (c for mine in owned for c in mine))) == sorted(map(tuple, chunks))
+        assert owned[0][0] == chunks[0]
+
+
+def test_length_grouping_reduces_padding(problems, tokenizer):
+    encoded = tokenize_examples(tokenizer, _examples(problems), 256)
+    settings = _settings(steps=20, batch_size=16)
+    grouped = padding_share(encoded, settings, 4)
+    lengths = [len(ids) for ids, _ in encoded]
+    real = total = 0
+    for step in range(settings.steps):  # the same micro batches cut in draw order, without grouping
+        indices = batch_indices(len(encoded), 16, settings.seed, step)
+        for k in range(4):
+            chunk = indices[k * 4:(k + 1) * 4]
+            real += sum(lengths[i] for i in chunk)
+            total += 4 * max(lengths[i] for i in chunk)
+    assert 0 <= grouped < 1 - real / total
+
+
+def test_accumulated_micro_batches_equal_one_batch(tmp_path, problems, tokenizer):
+    """The loss is normalised by the global batch's tokens, so splitting the batch changes nothing."""
+    examples = _examples(problems)
+    whole = init_toy_model(SPEC, tokenizer, seed=0)
+    train(whole, tokenizer, examples, tmp_path / "whole", _settings(steps=6, checkpoints=1), progress=False)
+    split = init_toy_model(SPEC, tokenizer, seed=0)
+    summary = train(split, tokenizer, examples, tmp_path / "split",
+                    _settings(steps=6, checkpoints=1, micro_batch_size=2), progress=False)
+    assert summary["accumulation_steps"] == 4
+    for (name, a), b in zip(_weights(whole).items(), _weights(split).values()):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), name
+
+
+def test_gradient_checkpointing_trains_the_same(tmp_path, problems, tokenizer):
+    examples = _examples(problems)
+    plain = init_toy_model(SPEC, tokenizer, seed=0)
+    train(plain, tokenizer, examples, tmp_path / "plain", _settings(steps=4, checkpoints=1), progress=False)
+    checkpointed = init_toy_model(SPEC, tokenizer, seed=0)
+    train(checkpointed, tokenizer, examples, tmp_path / "gc",
+          _settings(steps=4, checkpoints=1, gradient_checkpointing=True), progress=False)
+    assert checkpointed.is_gradient_checkpointing and not plain.is_gradient_checkpointing
+    for (name, a), b in zip(_weights(plain).items(), _weights(checkpointed).values()):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), name
+
+
+@pytest.fixture
+def fresh_accelerator_state():
+    """Accelerate keeps one state per process; a test that changes its precision starts and ends afresh."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(True)
+    yield
+    AcceleratorState._reset_state(True)
+
+
+def test_bf16_training_keeps_fp32_master_weights(tmp_path, problems, tokenizer, fresh_accelerator_state):
+    """bf16 autocasts the forward pass; the weights, optimizer state and resume state stay fp32, and the
+    checkpoint for evaluation is written in bf16."""
+    from safetensors.torch import load_file
+
+    model = init_toy_model(SPEC, tokenizer, seed=0)
+    summary = train(model, tokenizer, _examples(problems), tmp_path, _settings(steps=4, checkpoints=1,
+                                                                              precision="bf16"), progress=False)
+    assert summary["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    checkpoint = tmp_path / f"{CHECKPOINT_PREFIX}4"
+    assert {t.dtype for t in load_file(checkpoint / "model.safetensors").values()} == {torch.bfloat16}
+    assert {t.dtype for t in load_file(checkpoint / STATE_DIR / "model.safetensors").values()} == {torch.float32}
+    assert json.loads((checkpoint / "scores.json").read_text())["train_loss"] < 6
+
+
+def test_two_processes_train_like_one(tmp_path):
+    """2 CPU processes (torchrun, gloo) and 1 process with the same global batch and micro batches: the
+    same weights and a schedule that stepped once per optimizer step, not once per process."""
+    from safetensors.torch import load_file
+
+    worker = Path(__file__).parent / "helpers" / "train_worker.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one, two = tmp_path / "one", tmp_path / "two"
+    subprocess.run([sys.executable, str(worker), str(one), "4"], check=True, env=env, capture_output=True,
+                   timeout=300)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    done = subprocess.run(torchrun + [str(worker), str(two), "4"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 processes x 4 x 1 accumulation steps" in done.stdout + done.stderr
+    final = f"{CHECKPOINT_PREFIX}12"
+    for run in (one, two):
+        scheduler = torch.load(run / final / STATE_DIR / "custom_checkpoint_0.pkl", weights_only=False)
+        assert scheduler["last_epoch"] == 12, run
+    a, b = load_file(one / final / "model.safetensors"), load_file(two / final / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.allclose(a[name], b[name], atol=1e-6), name
+    losses = [json.loads((run / final / "scores.json").read_text())["train_loss"] for run in (one, two)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)

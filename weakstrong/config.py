@@ -87,6 +87,7 @@ def check_references(config: dict) -> list[str]:
                 problems.append(f"config key 'models.{name}.toy': hidden_size / heads must be a head size "
                                 f"vLLM supports ({', '.join(map(str, VLLM_HEAD_SIZES))}), got "
                                 f"{spec['hidden_size']} / {spec['heads']}")
+    problems.extend(_finetune_problems(config))
     judge = config.get("judge")
     if judge is not None and judge["model"] not in models:
         problems.append(f"config key 'judge.model': unknown model {judge['model']!r}")
@@ -98,6 +99,24 @@ def check_references(config: dict) -> list[str]:
             problems.append(f"config key 'datasets.{name}.validation_size': required for non-toy data "
                             f"(validation problems are held out of the train split)")
     return problems
+
+
+def _finetune_problems(config: dict) -> list[str]:
+    """Per-student settings name known models; per-budget steps cover every budget a student trains at."""
+    finetune, problems = config["finetune"], []
+    for student in finetune.get("students", {}):
+        if student not in config["models"]:
+            problems.append(f"config key 'finetune.students.{student}': unknown model {student!r}")
+    for pair in config["generator_pairs"].values():
+        for student in pair["students"]:
+            own = finetune.get("students", {}).get(student, {})
+            where = f"finetune.students.{student}.steps" if "steps" in own else "finetune.steps"
+            steps = own.get("steps", finetune["steps"])
+            for budget in pair["budgets"]:
+                if isinstance(steps, dict) and budget not in steps:
+                    problems.append(f"config key '{where}': no steps for budget {budget!r} "
+                                    f"(student {student!r} trains at it)")
+    return sorted(set(problems))
 
 
 def load(path: str | Path) -> dict:

@@ -1,9 +1,12 @@
 """Training jobs run under ``accelerate launch`` so one code path serves 1 CPU process or N GPUs.
 
-``launch(request, num_processes)`` writes the request as JSON beside the output and runs
-``accelerate launch --num_processes N -m weakstrong.launch REQUEST`` (a single process runs in-process, which
-Accelerate supports without its launcher); the request then dispatches on ``request["job"]``: ``pretrain_toy`` (a toy generator or student from scratch) or ``finetune``
-(SFT of a student on a generator's correct solutions, with validation accuracy at every checkpoint).
+``launch(request, gpus, threads)`` writes the request as JSON beside the output and, with more than one GPU,
+runs ``accelerate launch --config_file accelerate/fsdp.yaml --num_processes N -m weakstrong.launch REQUEST``
+(FSDP full sharding; one process runs in-process, which Accelerate supports without its launcher).  The
+request dispatches on ``request["job"]``: ``pretrain_toy`` (a toy generator or student from scratch) or
+``finetune`` (SFT of a student on a generator's correct solutions).  After a finetuning run, the job's own
+process scores every checkpoint on validation through ``finetune.eval_backend`` (vLLM at paper scale,
+transformers for the toy), once the training processes have exited and released the GPUs.
 Training writes into ``<output>.partial/`` and renames it to ``<output>`` when done, so a requeued or rerun
 job resumes from the last checkpoint (Snakemake deletes declared outputs, not the partial directory).
 """
@@ -24,28 +27,61 @@ def partial_dir(output: str | Path) -> Path:
     return output.with_name(output.name + ".partial")
 
 
-def launch(request: dict, num_processes: int, threads: int) -> None:
+def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None) -> None:
+    """Run a training job on ``gpus`` GPUs (0: CPU), then, for finetuning, score its checkpoints."""
     partial = partial_dir(request["output"])
     partial.mkdir(parents=True, exist_ok=True)
     request_path = partial / "request.json"
     request_path.write_text(json.dumps(request, indent=2))
-    if num_processes <= 1:
+    if request["job"] == "finetune" and request.get("fit") and gpus > 0:
+        check_fit(request, gpus)  # before any weights are loaded
+    if gpus <= 1:
         # One process needs no launcher: run in this process and save two interpreter start-ups.
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
         run_request(request, threads)
     else:
-        _accelerate_launch(request_path, num_processes, threads)
+        _accelerate_launch(request_path, gpus, threads, request["settings"].get("precision", "auto"))
+    if request["job"] == "finetune":
+        score_checkpoints(request, gpus, memory_mb)
     shutil.rmtree(request["output"], ignore_errors=True)
     partial.rename(request["output"])
 
 
-def _accelerate_launch(request_path: Path, num_processes: int, threads: int) -> None:
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "-m", "weakstrong.launch", str(request_path)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
+ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsdp.yaml"
+
+
+def accelerate_command(request_path: Path, processes: int, precision: str,
+                       config_file: Path = ACCELERATE_CONFIG) -> list[str]:
+    """``accelerate launch`` for one node with ``processes`` GPUs: FSDP full sharding from the repository's
+    Accelerate config, mixed precision as the finetune settings ask."""
+    from weakstrong.training import resolve_precision
+
+    mixed = "bf16" if resolve_precision(precision, cuda=True) == "bf16" else "no"
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
+            "--num_processes", str(processes), "--num_machines", "1", "--mixed_precision", mixed,
+            "-m", "weakstrong.launch", str(request_path)]
+
+
+def _accelerate_launch(request_path: Path, processes: int, threads: int, precision: str) -> None:
+    command = accelerate_command(request_path, processes, precision)
+    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, threads // processes)), TOKENIZERS_PARALLELISM="false")
     print("+ " + " ".join(command), flush=True)
     subprocess.run(command, check=True, env=env)
+
+
+def check_fit(request: dict, gpus: int) -> None:
+    """Stop before loading the model when the planner says it cannot fit (see ``weakstrong.plan``)."""
+    from weakstrong.plan import check_fits, finetune_memory
+    from weakstrong.study import micro_batch
+    from weakstrong.training import resolve_precision
+
+    fit, settings = request["fit"], request["settings"]
+    micro = micro_batch(settings["batch_size"], settings["micro_batch_size"], gpus)
+    memory = finetune_memory(fit["parameters"], fit["architecture"], gpus=gpus, micro_batch_size=micro,
+                             max_length=settings["max_length"],
+                             precision=resolve_precision(settings["precision"], cuda=True),
+                             gradient_checkpointing=settings["gradient_checkpointing"])
+    check_fits(memory, fit["gpu_memory_gb"], student=fit["student"], gpus=gpus)
 
 
 def _settings(request: dict):
@@ -59,7 +95,7 @@ def pretrain_toy(request: dict) -> None:
 
     from weakstrong.data import read_jsonl
     from weakstrong.models import init_toy_model
-    from weakstrong.training import train
+    from weakstrong.training import collect_checkpoint_scores, train
 
     out = partial_dir(request["output"])
     tokenizer = AutoTokenizer.from_pretrained(request["tokenizer"])
@@ -67,7 +103,8 @@ def pretrain_toy(request: dict) -> None:
     settings = _settings(request)
     model = init_toy_model(request["spec"], tokenizer, settings.seed)
     started = time.time()
-    records = train(model, tokenizer, [("", d) for d in documents], out / "training", settings)
+    train(model, tokenizer, [("", d) for d in documents], out / "training", settings)
+    records = collect_checkpoint_scores(out / "training")
     final = out / "training" / f"checkpoint-{settings.steps}"
     for item in final.iterdir():
         if item.is_file() and item.name != "scores.json":
@@ -82,40 +119,65 @@ def pretrain_toy(request: dict) -> None:
 
 
 def finetune(request: dict) -> None:
-    """SFT on (question, solution) pairs; validation accuracy (greedy) at every checkpoint."""
+    """SFT of a student on (question, solution) pairs: checkpoints only, scored afterwards."""
     from weakstrong.data import read_jsonl
-    from weakstrong.evaluation import evaluate
     from weakstrong.models import load_model_and_tokenizer
     from weakstrong.prompts import sft_prompt
-    from weakstrong.sampling.transformers_backend import generate
     from weakstrong.training import save_base_checkpoint, train
 
     out = partial_dir(request["output"])
-    model, tokenizer = load_model_and_tokenizer(request["base_model"])
     examples = [(sft_prompt(r["question"]), " " + r["solution"].strip()) for r in read_jsonl(request["sft_data"])]
-    validation = read_jsonl(request["validation"])[:request["validation_problems"]]
-
-    def validate(step, trained):
-        # Validation runs in-process on the training model, so no extra engine start per checkpoint.
-        result = evaluate(lambda prompts, params: generate(trained, prompts, params, tokenizer=tokenizer,
-                                                           progress=False),
-                          validation, request["style"], exemplars=None, max_tokens=request["max_tokens"],
-                          seed=request["settings"]["seed"], workers=1)
-        print(f"step {step}: validation accuracy {result['pass@1']:.3f}", flush=True)
-        return {"validation_accuracy": result["pass@1"], "validation_problems": result["problems"]}
-
+    model, tokenizer = load_model_and_tokenizer(request["base_model"], training=True)
     if examples:
-        records = train(model, tokenizer, examples, out, _settings(request), on_checkpoint=validate)
+        summary = train(model, tokenizer, examples, out, _settings(request))
     else:
         # A generator with no correct solution leaves nothing to learn from: the untrained student is the
         # result (checkpoint-0), so the study goes on and the table shows the cell as trained on 0 examples.
         print(f"WARNING: {request['sft_data']} has no training examples (no correct solutions were kept); "
               f"keeping the base model as checkpoint-0", flush=True)
-        records = [save_base_checkpoint(model, tokenizer, out, _settings(request), validate)]
+        save_base_checkpoint(model, tokenizer, out, _settings(request))
+        summary = {"examples": 0}
+    if int(os.environ.get("RANK", "0")) == 0:
+        (out / "training.json").write_text(json.dumps(summary, indent=2))
+
+
+def score_checkpoints(request: dict, gpus: int, memory_mb: int | None = None) -> None:
+    """Validation accuracy (greedy) of every checkpoint through ``request["eval_backend"]``, each checkpoint
+    loaded as test evaluation loads it.  Runs after training has released its memory; a checkpoint already
+    scored (a resumed job) is not scored again."""
+    from weakstrong.data import read_jsonl
+    from weakstrong.evaluation import evaluate
+    from weakstrong.sampling import make_generator
+    from weakstrong.training import CHECKPOINT_PREFIX, collect_checkpoint_scores
+
+    out = partial_dir(request["output"])
+    validation = read_jsonl(request["validation"])[:request["validation_problems"]]
+    backend = request["eval_backend"]
+    checkpoints = sorted(out.glob(f"{CHECKPOINT_PREFIX}*/scores.json"),
+                         key=lambda p: int(p.parent.name[len(CHECKPOINT_PREFIX):]))
+    for path in checkpoints:
+        record = json.loads(path.read_text())
+        if "validation_accuracy" in record:
+            continue
+        started = time.time()
+        result = evaluate(make_generator(backend, str(path.parent), gpus=gpus, memory_mb=memory_mb),
+                          validation, request["style"], exemplars=None, max_tokens=request["max_tokens"],
+                          seed=request["settings"]["seed"], workers=1)
+        if backend == "vllm":
+            from weakstrong.sampling.vllm_backend import close_engines
+            close_engines()
+        record.update(validation_accuracy=result["pass@1"], validation_problems=result["problems"])
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2))
+        tmp.rename(path)
+        print(f"step {record['step']}: validation accuracy {result['pass@1']:.3f} ({backend}, "
+              f"{time.time() - started:.1f} s)", flush=True)
+    records = collect_checkpoint_scores(out)
+    training = json.loads((out / "training.json").read_text())
     best = max(records, key=lambda r: (r["validation_accuracy"], r["step"]))
-    (out / "scores.json").write_text(json.dumps({"examples": len(examples), "checkpoints": records}, indent=2))
-    print(f"finetuned on {len(examples)} examples: best validation accuracy {best['validation_accuracy']:.3f} "
-          f"at step {best['step']}")
+    (out / "scores.json").write_text(json.dumps({**training, "checkpoints": records}, indent=2))
+    print(f"finetuned on {training['examples']} examples: best validation accuracy "
+          f"{best['validation_accuracy']:.3f} at step {best['step']} of {len(records)} checkpoints")
 
 
 JOBS = {"pretrain_toy": pretrain_toy, "finetune": finetune}

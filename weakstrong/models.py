@@ -56,12 +56,19 @@ def init_toy_model(spec: dict, tokenizer, seed: int):
     return model
 
 
-def load_model_and_tokenizer(path: str | Path):
-    """A causal LM and its tokenizer from a local directory or hub id, on CPU in float32 (training/eval)."""
+def load_model_and_tokenizer(path: str | Path, *, training: bool = False):
+    """A causal LM and its tokenizer from a local directory or hub id.
+
+    For training, float32 on CPU whatever the checkpoint's dtype (the master weights; bf16 training autocasts
+    around them, since AdamW updates of 1e-7 round away in bf16).  For generation, bf16 on a GPU, float32 on
+    CPU.  The dtype is always explicit: transformers would otherwise load a checkpoint's own dtype.
+    """
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(str(path))
-    return model, tokenizer
+    on_gpu = torch.cuda.is_available() and not training
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.bfloat16 if on_gpu else torch.float32)
+    return (model.to("cuda") if on_gpu else model), tokenizer

@@ -125,3 +125,48 @@ def sampling_ledger(se_samples: list[dict], wc_samples: list[dict], *, k_se: int
     relative = wc_tokens / (se_tokens * cost_ratio) if se_tokens else float("nan")
     return {"match": match, "cost_ratio": cost_ratio, "samples_ratio": ratio, "se_tokens": se_tokens,
             "wc_tokens": wc_tokens, "wc_cost_relative_to_se": relative}
+
+
+def finetune_settings(config: dict, student: str, budget: str) -> dict:
+    """Steps, batch sizes, precision and gradient checkpointing of one student at one budget.
+
+    ``finetune.students.<student>`` overrides the ``finetune`` defaults; ``steps`` is one number or one per
+    budget.  Gradient checkpointing defaults to on for real models and off for toy ones (they are tiny).
+    """
+    finetune = config["finetune"]
+    own = finetune.get("students", {}).get(student, {})
+    where = f"finetune.students.{student}" if "steps" in own else "finetune"
+    steps = own.get("steps", finetune["steps"])
+    if isinstance(steps, dict):
+        if budget not in steps:
+            raise KeyError(f"config key '{where}.steps' has no entry for budget {budget!r}")
+        steps = steps[budget]
+    batch_size = own.get("batch_size", finetune["batch_size"])
+    return {
+        "steps": steps,
+        "batch_size": batch_size,
+        "micro_batch_size": own.get("micro_batch_size", finetune.get("micro_batch_size")),
+        "precision": finetune.get("precision", "auto"),
+        "gradient_checkpointing": finetune.get("gradient_checkpointing", "toy" not in config["models"][student]),
+    }
+
+
+def micro_batch(batch_size: int, micro_batch_size: int | None, processes: int) -> int:
+    """Examples per device and forward pass: the largest divisor of the per-process batch that is at most
+    ``micro_batch_size`` (None: no bound), so the global batch splits evenly and no example is dropped."""
+    processes = max(1, processes)
+    if batch_size % processes:
+        raise ValueError(
+            f"global batch {batch_size} (config key 'finetune.batch_size', or "
+            f"'finetune.students.<student>.batch_size') cannot be split evenly over {processes} processes: change "
+            f"it or the job's GPU count (resources.finetune.gpu); finetune.micro_batch_size bounds what one "
+            f"device runs at once")
+    per_process = batch_size // processes
+    bound = min(micro_batch_size or per_process, per_process)
+    return max(d for d in range(1, bound + 1) if per_process % d == 0)
+
+
+def accumulation_steps(batch_size: int, micro_batch_size: int | None, processes: int) -> int:
+    """Forward passes per process and optimizer step: processes x micro batch x this = global batch."""
+    processes = max(1, processes)
+    return batch_size // (processes * micro_batch(batch_size, micro_batch_size, processes))

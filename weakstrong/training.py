@@ -5,19 +5,19 @@ pre-training passes an empty prompt).  Training runs a fixed number of optimizer
 ``checkpoint-<step>/`` at evenly spaced steps, each in Hugging Face format and written atomically.  The
 newest checkpoint also keeps the optimizer and scheduler state, so a killed or requeued job resumes from it
 and redoes at most the steps since.  Batches are a pure function of (seed, step), so a resumed run sees
-exactly the batches an uninterrupted one would have.
+exactly the batches an uninterrupted one would have.  The same code runs in 1 process or N (DDP or FSDP,
+chosen by ``accelerate launch``); scoring checkpoints is separate (``weakstrong.launch``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
-
 from tqdm import tqdm
 
 STATE_DIR = "training_state"
@@ -26,6 +26,10 @@ CHECKPOINT_PREFIX = "checkpoint-"
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """``batch_size`` is the global batch (examples per optimizer step, over all processes); each process runs
+    ``micro_batch_size`` examples per forward pass (None: the global batch split over the processes) and
+    accumulates gradients over as many passes as it takes.  ``precision`` is ``bf16`` (autocast, with fp32
+    master weights and optimizer state), ``fp32``, or ``auto`` (bf16 on a GPU, fp32 on CPU)."""
     lr: float
     steps: int
     batch_size: int
@@ -34,7 +38,24 @@ class TrainSettings:
     max_length: int = 512
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
-    gradient_accumulation: int = 1
+    micro_batch_size: int | None = None
+    precision: str = "auto"
+    gradient_checkpointing: bool = False
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def resolve_precision(precision: str, *, cuda: bool | None = None) -> str:
+    """``auto`` means bf16 where a GPU supports it and fp32 on CPU; ``bf16`` and ``fp32`` stay as asked."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} (config key 'finetune.precision') is not one of {PRECISIONS}")
+    if precision != "auto":
+        return precision
+    if cuda is None:
+        import torch
+        cuda = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return "bf16" if cuda else "fp32"
 
 
 def checkpoint_steps(steps: int, count: int) -> list[int]:
@@ -45,14 +66,17 @@ def checkpoint_steps(steps: int, count: int) -> list[int]:
 
 
 def tokenize_examples(tokenizer, examples: list[tuple[str, str]], max_length: int) -> list[tuple[list, list]]:
-    """(input_ids, labels) per example; labels mask the prompt with -100 and the completion ends in EOS."""
+    """(input_ids, labels) per example, with the token boundaries of ``weakstrong.tokens`` (the prompt as
+    sampling and evaluation encode it, the completion ending in EOS); labels mask the prompt with -100."""
+    from weakstrong.tokens import encode_completion, encode_prompts
+
     encoded = []
-    for prompt, completion in examples:
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
-        completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    prompts = encode_prompts(tokenizer, [prompt for prompt, _ in examples])
+    for prompt_ids, (_, completion) in zip(prompts, examples):
+        completion_ids = encode_completion(tokenizer, completion)
         ids = (prompt_ids + completion_ids)[:max_length]
         labels = ([-100] * len(prompt_ids) + completion_ids)[:max_length]
-        if any(label != -100 for label in labels):
+        if any(label != -100 for label in labels[1:]):
             encoded.append((ids, labels))
     if not encoded:
         raise ValueError("no training example has a completion token within max_length")
@@ -69,6 +93,38 @@ def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> lis
         random.Random(f"{seed}/{epoch}").shuffle(order)
         indices.extend(order[offset:offset + batch_size - len(indices)])
     return indices
+
+
+def micro_batches(indices: list[int], lengths: list[int], count: int) -> list[list[int]]:
+    """The global batch split into ``count`` equal micro batches of similar lengths (sorted, then cut), so
+    little padding is computed; the batch, and so the optimizer step, is the same as unsplit."""
+    ordered = sorted(indices, key=lambda i: (lengths[i], i))
+    size = len(ordered) // count
+    return [ordered[k * size:(k + 1) * size] for k in range(count)]
+
+
+def own_micro_batches(chunks: list[list[int]], process: int, processes: int) -> list[list[int]]:
+    """Micro batch m of process p is chunk m * processes + p: the split is the same for any process count
+    with the same micro batch size, so 1 process with accumulation equals N processes without."""
+    return chunks[process::processes]
+
+
+def padding_share(encoded: list[tuple[list, list]], settings: TrainSettings, count: int) -> float:
+    """Share of computed token positions that are padding over the whole run (a pure function of the
+    settings, so a resumed run reports what an uninterrupted one would)."""
+    lengths = [len(ids) for ids, _ in encoded]
+    real = total = 0
+    for step in range(settings.steps):
+        for chunk in micro_batches(batch_indices(len(encoded), settings.batch_size, settings.seed, step),
+                                   lengths, count):
+            real += sum(lengths[i] for i in chunk)
+            total += len(chunk) * max(lengths[i] for i in chunk)
+    return 1 - real / total
+
+
+def predicted_tokens(labels: list[int]) -> int:
+    """Tokens the loss covers: labels after the shift by one that causal LMs apply."""
+    return sum(label != -100 for label in labels[1:])
 
 
 def collate(encoded: list[tuple[list, list]], pad_id: int):
@@ -92,26 +148,47 @@ def _latest_checkpoint(out_dir: Path) -> tuple[int, Path] | None:
 
 
 def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path, settings: TrainSettings,
-          on_checkpoint: Callable[[int, object], dict] | None = None, progress: bool = True) -> list[dict]:
-    """Train ``model`` and write checkpoints under ``out_dir``; returns one record per checkpoint.
+          progress: bool = True) -> dict:
+    """Train ``model`` and write ``checkpoint-<step>/`` under ``out_dir``; returns a summary of the run.
 
-    ``on_checkpoint(step, model)`` (e.g. validation accuracy) runs on the main process after each save and
-    its result is stored in ``checkpoint-<step>/scores.json``, so a resumed run keeps earlier scores.
+    The loss of an optimizer step is the mean over all predicted tokens of the global batch, however the
+    batch is split over processes and micro batches: each micro batch contributes its token-loss sum divided
+    by the batch's token count (known to every process, since every process draws the same batch indices).
+    The schedule steps once per optimizer step, whatever the number of processes.
     """
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from transformers import get_cosine_schedule_with_warmup
 
+    from weakstrong.study import accumulation_steps
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    accelerator = Accelerator(gradient_accumulation_steps=settings.gradient_accumulation)
+    precision = resolve_precision(settings.precision)
+    # Without a GPU, cpu=True lets Accelerate join the processes of a CPU launch (torchrun, gloo).
+    accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no",
+                              cpu=not torch.cuda.is_available())
     set_seed(settings.seed)
+    processes = accelerator.num_processes
+    accumulation = accumulation_steps(settings.batch_size, settings.micro_batch_size, processes)
     encoded = tokenize_examples(tokenizer, examples, settings.max_length)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    lengths = [len(ids) for ids, _ in encoded]
+    padding = padding_share(encoded, settings, processes * accumulation)
+    accelerator.print(f"{len(encoded)} examples, global batch {settings.batch_size} = {processes} processes x "
+                      f"{settings.batch_size // (processes * accumulation)} x {accumulation} accumulation steps; "
+                      f"precision {precision}; padding {padding:.1%} of token positions")
+    if settings.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.use_cache = False
+    # The model is prepared (wrapped by DDP or sharded by FSDP) before the optimizer is built over its
+    # parameters, as FSDP requires; the scheduler stays unprepared so it steps once per optimizer step.
+    model = accelerator.prepare(model)
+    optimizer = accelerator.prepare(torch.optim.AdamW(model.parameters(), lr=settings.lr,
+                                                      weight_decay=settings.weight_decay))
     scheduler = get_cosine_schedule_with_warmup(
-        optimizer, math.ceil(settings.warmup_ratio * settings.steps), settings.steps)
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+        optimizer.optimizer, math.ceil(settings.warmup_ratio * settings.steps), settings.steps)
+    accelerator.register_for_checkpointing(scheduler)
 
     start = 0
     latest = _latest_checkpoint(out_dir)
@@ -121,49 +198,57 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
         accelerator.print(f"resuming from {path} (step {start} of {settings.steps})")
 
     saves = checkpoint_steps(settings.steps, settings.checkpoints)
-    per_process = settings.batch_size // accelerator.num_processes or 1
     model.train()
     bar = tqdm(range(start, settings.steps), desc="train", disable=not (progress and accelerator.is_main_process),
                initial=start, total=settings.steps)
-    loss_value = float("nan")
+    step_loss = torch.zeros((), device=accelerator.device)
     for step in bar:
-        for micro in range(settings.gradient_accumulation):
-            indices = batch_indices(len(encoded), settings.batch_size,
-                                    settings.seed, step * settings.gradient_accumulation + micro)
-            mine = indices[accelerator.process_index * per_process:(accelerator.process_index + 1) * per_process]
-            batch = {k: v.to(accelerator.device) for k, v in collate([encoded[i] for i in mine],
-                                                                     tokenizer.pad_token_id).items()}
-            with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                accelerator.backward(loss)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            loss_value = loss.item()
-        bar.set_postfix(loss=f"{loss_value:.3f}")
+        indices = batch_indices(len(encoded), settings.batch_size, settings.seed, step)
+        tokens = sum(predicted_tokens(encoded[i][1]) for i in indices)
+        chunks = own_micro_batches(micro_batches(indices, lengths, processes * accumulation),
+                                   accelerator.process_index, processes)
+        step_loss.zero_()
+        for micro, chunk in enumerate(chunks):
+            batch = {k: v.to(accelerator.device)
+                     for k, v in collate([encoded[i] for i in chunk], tokenizer.pad_token_id).items()}
+            # Gradients are all-reduced (averaged over processes) only on the last micro batch.
+            sync = contextlib.nullcontext() if micro == len(chunks) - 1 else accelerator.no_sync(model)
+            with sync:
+                loss = model(**batch, num_items_in_batch=tokens).loss
+                accelerator.backward(loss * processes)  # DDP and FSDP average gradients over processes
+            step_loss += loss.detach()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
         if step + 1 in saves:
-            _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings, loss_value,
-                             on_checkpoint)
+            loss_value = accelerator.reduce(step_loss, reduction="sum").item()
+            bar.set_postfix(loss=f"{loss_value:.3f}")
+            _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings, loss_value, precision)
     accelerator.wait_for_everyone()
-    return collect_checkpoint_scores(out_dir)
+    return {"examples": len(encoded), "padding_share": padding, "precision": precision,
+            "processes": processes, "accumulation_steps": accumulation}
 
 
 def _save_checkpoint(accelerator, model, tokenizer, out_dir: Path, step: int, settings: TrainSettings,
-                     loss: float, on_checkpoint) -> None:
+                     loss: float, precision: str) -> None:
+    """Weights for evaluation (bf16 when training in bf16: the dtype they are served in) and, in the newest
+    checkpoint only, the full training state (fp32 master weights, optimizer, scheduler) to resume from."""
+    import torch
+
     final = out_dir / f"{CHECKPOINT_PREFIX}{step}"
     tmp = out_dir / f".{CHECKPOINT_PREFIX}{step}.tmp"
     accelerator.wait_for_everyone()
+    state = accelerator.get_state_dict(model)  # gathered on the main process under FSDP; every rank calls it
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
-        accelerator.unwrap_model(model).save_pretrained(tmp, safe_serialization=True)
+        if precision == "bf16":
+            state = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
+        accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+    accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp / STATE_DIR))
     if accelerator.is_main_process:
         record = {"step": step, "train_loss": loss, "settings": asdict(settings)}
-        if on_checkpoint is not None:
-            was_training = model.training
-            record.update(on_checkpoint(step, accelerator.unwrap_model(model)))
-            model.train(was_training)
         (tmp / "scores.json").write_text(json.dumps(record, indent=2))
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
@@ -174,17 +259,13 @@ def _save_checkpoint(accelerator, model, tokenizer, out_dir: Path, step: int, se
     accelerator.wait_for_everyone()
 
 
-def save_base_checkpoint(model, tokenizer, out_dir: str | Path, settings: TrainSettings,
-                         on_checkpoint: Callable[[int, object], dict] | None = None) -> dict:
-    """The untrained model as ``checkpoint-0`` (scored like any checkpoint), for a run with no examples."""
+def save_base_checkpoint(model, tokenizer, out_dir: str | Path, settings: TrainSettings) -> None:
+    """The untrained model as ``checkpoint-0`` (validated like any checkpoint), for a run with no examples."""
     path = Path(out_dir) / f"{CHECKPOINT_PREFIX}0"
     model.save_pretrained(path, safe_serialization=True)
     tokenizer.save_pretrained(path)
     record = {"step": 0, "train_loss": None, "settings": asdict(settings)}
-    if on_checkpoint is not None:
-        record.update(on_checkpoint(0, model))
     (path / "scores.json").write_text(json.dumps(record, indent=2))
-    return record
 
 
 def collect_checkpoint_scores(out_dir: str | Path) -> list[dict]:

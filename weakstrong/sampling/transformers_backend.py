@@ -5,6 +5,7 @@ from __future__ import annotations
 from tqdm import tqdm
 
 from weakstrong.sampling import SamplingParams, truncate_at_stop
+from weakstrong.tokens import encode_prompts
 
 
 def generate(model, prompts: list[str], params: SamplingParams, *, batch_size: int = 64,
@@ -23,7 +24,8 @@ def generate(model, prompts: list[str], params: SamplingParams, *, batch_size: i
     results = []
     for start in tqdm(range(0, len(prompts), batch_size), desc="generate", disable=not progress):
         chunk = prompts[start:start + batch_size]
-        enc = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = tokenizer.pad({"input_ids": encode_prompts(tokenizer, chunk)}, padding=True, return_tensors="pt")
+        enc = {k: v.to(model.device) for k, v in enc.items()}
         kwargs = {"do_sample": False} if greedy else {
             "do_sample": True, "temperature": params.temperature, "top_p": params.top_p,
             "top_k": params.top_k if params.top_k > 0 else 0}

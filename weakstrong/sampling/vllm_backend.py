@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from weakstrong.sampling import SamplingParams
+from weakstrong.tokens import encode_prompts
 
 _ENGINES: dict = {}
 CPU_KV_CACHE_SHARE = 0.25  # of the job's memory; the rest holds weights, activations and the interpreter
@@ -35,7 +36,9 @@ def generate(model: str, prompts: list[str], params: SamplingParams, *, tensor_p
     sampling = vllm.SamplingParams(
         n=params.n, temperature=params.temperature, top_k=params.top_k if params.top_k > 0 else -1,
         top_p=params.top_p, max_tokens=params.max_tokens, stop=list(params.stop) or None)
-    outputs = engine.generate(prompts, sampling, use_tqdm=progress)
+    # Token ids, not text: the prompt's token boundaries are the ones finetuning used (weakstrong.tokens).
+    token_prompts = [{"prompt_token_ids": ids} for ids in encode_prompts(engine.get_tokenizer(), prompts)]
+    outputs = engine.generate(token_prompts, sampling, use_tqdm=progress)
     results = []
     for output in outputs:
         results.append([{"text": c.text, "completion_tokens": len(c.token_ids),
@@ -43,3 +46,15 @@ def generate(model: str, prompts: list[str], params: SamplingParams, *, tensor_p
                          "finish_reason": "length" if c.finish_reason == "length" else "stop"}
                         for c in output.outputs])
     return results
+
+
+def close_engines() -> None:
+    """Free every cached engine (and its GPU memory), e.g. before scoring the next checkpoint."""
+    import gc
+
+    import torch
+
+    _ENGINES.clear()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
