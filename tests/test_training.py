@@ -405,3 +405,51 @@ def test_two_processes_train_like_one(tmp_path):
         assert torch.allclose(a[name], b[name], atol=1e-6), name
     losses = [json.loads((run / final / "scores.json").read_text())["train_loss"] for run in (one, two)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
+# --- the finetune job: fit check, checkpoint scoring --------------------------------------------------------
+
+def test_finetune_job_that_cannot_fit_stops_before_loading_the_model(tmp_path):
+    from weakstrong.launch import launch
+    from weakstrong.plan import PlanError
+
+    request = {"job": "finetune", "output": str(tmp_path / "run"), "base_model": str(tmp_path / "no-such-model"),
+               "settings": {"lr": 1e-6, "steps": 600, "batch_size": 32, "micro_batch_size": 4, "checkpoints": 10,
+                            "seed": 0, "max_length": 1024, "precision": "auto", "gradient_checkpointing": True},
+               "fit": {"student": "gemma2-27b", "parameters": 27.2e9, "gpu_memory_gb": 80,
+                       "architecture": {"layers": 46, "hidden_size": 4608, "vocab_size": 256000}}}
+    with pytest.raises(PlanError, match="resources.finetune.gpu.*finetune.students.gemma2-27b.micro_batch_size"):
+        launch(request, gpus=1, threads=1)
+    assert not (tmp_path / "run").exists()
+
+
+def test_checkpoints_are_scored_once_through_the_eval_backend(tmp_path, problems, tokenizer, monkeypatch):
+    from weakstrong import launch as launch_module
+    from weakstrong.data import write_jsonl
+
+    out = tmp_path / "run"
+    partial = launch_module.partial_dir(out)
+    train(init_toy_model(SPEC, tokenizer, seed=0), tokenizer, _examples(problems), partial,
+          _settings(steps=4, checkpoints=2), progress=False)
+    (partial / "training.json").write_text(json.dumps({"examples": len(problems["train"])}))
+    write_jsonl(tmp_path / "validation.jsonl", problems["train"][:4])
+    request = {"output": str(out), "validation": str(tmp_path / "validation.jsonl"), "validation_problems": 3,
+               "eval_backend": "transformers", "style": "gsm8k", "max_tokens": 8, "settings": {"seed": 0}}
+    loaded = []
+    from weakstrong import sampling
+
+    original = sampling.make_generator
+
+    def recording(backend, model, **kwargs):
+        loaded.append((backend, Path(model).name))
+        return original(backend, model, **kwargs)
+
+    monkeypatch.setattr(sampling, "make_generator", recording)
+    launch_module.score_checkpoints(request, gpus=0)
+    assert loaded == [("transformers", f"{CHECKPOINT_PREFIX}2"), ("transformers", f"{CHECKPOINT_PREFIX}4")]
+    scores = json.loads((partial / "scores.json").read_text())
+    assert [c["step"] for c in scores["checkpoints"]] == [2, 4]
+    assert all(c["validation_problems"] == 3 and 0 <= c["validation_accuracy"] <= 1 for c in scores["checkpoints"])
+    loaded.clear()
+    launch_module.score_checkpoints(request, gpus=0)  # a rerun (resumed job) scores nothing again
+    assert loaded == [] and json.loads((partial / "scores.json").read_text()) == scores
