@@ -196,3 +196,35 @@ def test_loaded_copy_in_tmp_validates(tmp_path):
     path = tmp_path / "toy.yaml"
     path.write_text((ROOT / "configs" / "toy.yaml").read_text())
     assert load(path)["models"]["toy-se"]["toy"]["hidden_size"] == 160
+
+
+# --- finetuning per student and budget ------------------------------------------------------------------
+
+def test_finetune_settings_follow_the_paper(raw_paper):
+    from weakstrong.study import finetune_settings
+
+    config = validate(copy.deepcopy(raw_paper))
+    assert finetune_settings(config, "gemma2-9b", "low") == {
+        "steps": 600, "batch_size": 32, "micro_batch_size": 4, "precision": "auto", "gradient_checkpointing": True}
+    assert finetune_settings(config, "gemma2-27b", "high")["steps"] == 6000
+    gemma7b = finetune_settings(config, "gemma-7b", "high")
+    assert (gemma7b["steps"], gemma7b["batch_size"], gemma7b["micro_batch_size"]) == (24000, 8, 1)
+    toy = validate(yaml.safe_load((ROOT / "configs" / "toy.yaml").read_text()))
+    assert finetune_settings(toy, "toy-se", "low")["gradient_checkpointing"] is False  # toy models are tiny
+
+
+def test_finetune_students_must_be_models(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["finetune"]["students"].__setitem__("gemma-8b", {"batch_size": 4})))
+    assert "config key 'finetune.students.gemma-8b': unknown model 'gemma-8b'" in message
+
+
+def test_steps_per_budget_cover_every_budget(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["finetune"]["students"]["gemma-7b"]["steps"].pop("high")))
+    assert "config key 'finetune.students.gemma-7b.steps': no steps for budget 'high'" in message
+    message = _error(_edit(raw_paper, lambda c: c["finetune"].__setitem__("steps", {"low": 600})))
+    assert "config key 'finetune.steps': no steps for budget 'high'" in message
+
+
+def test_precision_must_be_known(raw_paper):
+    message = _error(_edit(raw_paper, lambda c: c["finetune"].__setitem__("precision", "fp16")))
+    assert "config key 'finetune.precision'" in message

@@ -43,10 +43,10 @@ def test_architecture_from_config_toy_spec_or_none(paper, toy):
 
 
 def test_precision_auto_means_bf16_on_gpus():
-    assert plan.resolve_precision("auto") == "bf16"
-    assert plan.resolve_precision("fp32") == "fp32"
-    with pytest.raises(plan.PlanError, match="finetune.precision"):
-        plan.resolve_precision("fp8")
+    assert plan.gpu_precision("auto") == "bf16"
+    assert plan.gpu_precision("fp32") == "fp32"
+    with pytest.raises(ValueError, match="finetune.precision"):
+        plan.gpu_precision("fp8")
     with pytest.raises(plan.PlanError):
         plan.finetune_memory(1e9, None, gpus=1, micro_batch_size=1, max_length=8, precision="auto",
                              gradient_checkpointing=True)

@@ -453,3 +453,20 @@ def test_checkpoints_are_scored_once_through_the_eval_backend(tmp_path, problems
     loaded.clear()
     launch_module.score_checkpoints(request, gpus=0)  # a rerun (resumed job) scores nothing again
     assert loaded == [] and json.loads((partial / "scores.json").read_text()) == scores
+
+
+def test_multi_gpu_jobs_launch_fsdp_from_the_repository_config(tmp_path):
+    from accelerate.commands.config.config_args import load_config_from_file
+    from accelerate.utils import DistributedType
+
+    from weakstrong.launch import ACCELERATE_CONFIG, accelerate_command
+
+    command = accelerate_command(tmp_path / "request.json", 8, "auto")
+    assert command[command.index("--config_file") + 1] == str(ACCELERATE_CONFIG)
+    assert command[command.index("--num_processes") + 1] == "8"
+    assert command[command.index("--mixed_precision") + 1] == "bf16"  # auto is bf16 on GPUs
+    assert accelerate_command(tmp_path / "r.json", 2, "fp32")[command.index("--mixed_precision") + 1] == "no"
+    config = load_config_from_file(str(ACCELERATE_CONFIG))
+    assert config.distributed_type == DistributedType.FSDP
+    assert config.fsdp_config["fsdp_sharding_strategy"] == "FULL_SHARD"
+    assert config.fsdp_config["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"

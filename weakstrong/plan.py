@@ -28,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from weakstrong import study
+from weakstrong.training import resolve_precision
 
 GIB = 1024 ** 3
 OVERHEAD_GIB = 2.0
@@ -43,13 +44,9 @@ class PlanError(ValueError):
 
 # --- memory ---------------------------------------------------------------------------------------
 
-def resolve_precision(precision: str) -> str:
-    """The planner assumes GPUs: ``auto`` trains in bf16 mixed precision there."""
-    if precision == "auto":
-        return "bf16"
-    if precision not in ("bf16", "fp32"):
-        raise PlanError(f"config key 'finetune.precision': expected auto, bf16 or fp32, got {precision!r}")
-    return precision
+def gpu_precision(precision: str) -> str:
+    """The planner assumes GPUs, where ``auto`` trains in bf16 mixed precision."""
+    return resolve_precision(precision, cuda=True)
 
 
 def model_architecture(config: dict, model: str) -> dict | None:
@@ -68,7 +65,7 @@ def finetune_memory(parameters: float, architecture: dict | None, *, gpus: int, 
                     max_length: int, precision: str, gradient_checkpointing: bool) -> dict:
     """GiB per GPU of one finetuning job (see the module docstring); ``precision`` is bf16 or fp32."""
     if precision not in LOGIT_BYTES:
-        raise PlanError(f"precision must be resolved to bf16 or fp32 (see resolve_precision), got {precision!r}")
+        raise PlanError(f"precision must be resolved to bf16 or fp32 (see gpu_precision), got {precision!r}")
     gpus = max(1, gpus)
     copy_bytes = 2 if precision == "bf16" else 4
     memory = {name: per * parameters / gpus for name, per in BYTES_PER_PARAMETER.items()}
@@ -124,7 +121,7 @@ def job_memory(config: dict, student: str, budget: str, gpus: int) -> dict:
     return finetune_memory(study.model_parameters(config, student), model_architecture(config, student),
                            gpus=gpus, micro_batch_size=_micro_batch(settings, gpus),
                            max_length=config["finetune"].get("max_length", 1024),
-                           precision=resolve_precision(settings["precision"]),
+                           precision=gpu_precision(settings["precision"]),
                            gradient_checkpointing=settings["gradient_checkpointing"])
 
 
@@ -200,7 +197,7 @@ def _memory_rows(config: dict, plan: dict, finetune_gpus: int) -> list[dict]:
             rows.append({"student": student, "gpus": gpus, "configured": gpus == max(1, finetune_gpus),
                          "batch_size": settings["batch_size"], "micro_batch_size": micro,
                          "accumulation": accumulation, "gradient_checkpointing": settings["gradient_checkpointing"],
-                         "precision": resolve_precision(settings["precision"]), "memory": memory,
+                         "precision": gpu_precision(settings["precision"]), "memory": memory,
                          "fits": memory["total"] <= plan["gpu_memory_gb"]})
     return rows
 
@@ -278,7 +275,7 @@ def study_plan(config: dict, finetune_gpus: int) -> dict:
     totals["total"] = {key: sum(totals[stage][key] for stage in STAGES) for key in ("gpu_hours", "usd")}
     configured = [row for row in memory if row["configured"]]
     return {
-        "assumptions": {**plan, "precision": resolve_precision(config["finetune"].get("precision", "auto")),
+        "assumptions": {**plan, "precision": gpu_precision(config["finetune"].get("precision", "auto")),
                         "finetune_gpus": finetune_gpus, "sources": config.get("sources", ["wc", "se"])},
         "memory": memory, "sampling": sampling, "finetuning": finetuning, "base_evaluation": base,
         "totals": totals,
