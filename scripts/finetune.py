@@ -1,10 +1,14 @@
 """Finetune a student on one source's data at one learning rate (accelerate launch over resources.gpu),
 then score its checkpoints on validation."""
+from pathlib import Path
 from types import SimpleNamespace
 
 from weakstrong.devices import claim_gpus
 from weakstrong.launch import launch
 from weakstrong.logs import log_to
+
+# Snakemake sets __file__ to this script's place in the workflow; more than one GPU shards with this config.
+ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsdp.yaml"
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
@@ -13,4 +17,5 @@ if __name__ == "__main__":
                 "sft_data": snakemake.input.sft, "validation": snakemake.input.validation, "style": p.style,
                 "validation_problems": p.validation_problems, "max_tokens": p.max_tokens,
                 "eval_backend": p.eval_backend, "fit": p.fit, "settings": p.settings},
-               gpus=snakemake.resources.gpu, threads=snakemake.threads, memory_mb=snakemake.resources.mem_mb)
+               gpus=snakemake.resources.gpu, threads=snakemake.threads, memory_mb=snakemake.resources.mem_mb,
+               accelerate_config=ACCELERATE_CONFIG)

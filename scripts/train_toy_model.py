@@ -1,8 +1,12 @@
 """Pre-train one toy model from scratch (Accelerate, same loop as finetuning)."""
+from pathlib import Path
 from types import SimpleNamespace
 
 from weakstrong.launch import launch
 from weakstrong.logs import log_to
+
+# Snakemake sets __file__ to this script's place in the workflow; more than one GPU shards with this config.
+ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsdp.yaml"
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):
@@ -13,4 +17,4 @@ if __name__ == "__main__":
                     "max_length": spec["max_positions"]}
         launch({"job": "pretrain_toy", "output": snakemake.output[0], "spec": spec, "settings": settings,
                 "corpus": snakemake.input.corpus, "tokenizer": snakemake.input.tokenizer},
-               gpus=snakemake.resources.gpu, threads=snakemake.threads)
+               gpus=snakemake.resources.gpu, threads=snakemake.threads, accelerate_config=ACCELERATE_CONFIG)

@@ -459,14 +459,15 @@ def test_multi_gpu_jobs_launch_fsdp_from_the_repository_config(tmp_path):
     from accelerate.commands.config.config_args import load_config_from_file
     from accelerate.utils import DistributedType
 
-    from weakstrong.launch import ACCELERATE_CONFIG, accelerate_command
+    from weakstrong.launch import accelerate_command
 
-    command = accelerate_command(tmp_path / "request.json", 8, "auto")
-    assert command[command.index("--config_file") + 1] == str(ACCELERATE_CONFIG)
+    fsdp = Path(__file__).resolve().parents[1] / "accelerate" / "fsdp.yaml"
+    command = accelerate_command(tmp_path / "request.json", 8, "auto", fsdp)
+    assert command[command.index("--config_file") + 1] == str(fsdp)
     assert command[command.index("--num_processes") + 1] == "8"
     assert command[command.index("--mixed_precision") + 1] == "bf16"  # auto is bf16 on GPUs
-    assert accelerate_command(tmp_path / "r.json", 2, "fp32")[command.index("--mixed_precision") + 1] == "no"
-    config = load_config_from_file(str(ACCELERATE_CONFIG))
+    assert accelerate_command(tmp_path / "r.json", 2, "fp32", fsdp)[command.index("--mixed_precision") + 1] == "no"
+    config = load_config_from_file(str(fsdp))
     assert config.distributed_type == DistributedType.FSDP
     assert config.fsdp_config["fsdp_sharding_strategy"] == "FULL_SHARD"
     assert config.fsdp_config["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"

@@ -27,8 +27,11 @@ def partial_dir(output: str | Path) -> Path:
     return output.with_name(output.name + ".partial")
 
 
-def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None) -> None:
-    """Run a training job on ``gpus`` GPUs (0: CPU), then, for finetuning, score its checkpoints."""
+def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None,
+           accelerate_config: str | Path | None = None) -> None:
+    """Run a training job on ``gpus`` GPUs (0: CPU), then, for finetuning, score its checkpoints.
+
+    More than one GPU needs ``accelerate_config``, the workflow's ``accelerate/fsdp.yaml``."""
     partial = partial_dir(request["output"])
     partial.mkdir(parents=True, exist_ok=True)
     request_path = partial / "request.json"
@@ -40,20 +43,30 @@ def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None)
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
         run_request(request, threads)
     else:
-        _accelerate_launch(request_path, gpus, threads, request["settings"].get("precision", "auto"))
+        if accelerate_config is None:
+            raise ValueError(f"{request['output']}: {gpus} GPUs need an Accelerate config file (accelerate/fsdp.yaml)")
+        _accelerate_launch(accelerate_command(request_path, gpus, request["settings"].get("precision", "auto"),
+                                              accelerate_config), gpus, threads)
     if request["job"] == "finetune":
+        _release_training_memory()
         score_checkpoints(request, gpus, memory_mb)
     shutil.rmtree(request["output"], ignore_errors=True)
     partial.rename(request["output"])
 
 
-ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsdp.yaml"
+def _release_training_memory() -> None:
+    """After an in-process training run, free the model and optimizer (reference cycles included) and their
+    GPU memory before an evaluation engine claims it."""
+    import gc
+
+    gc.collect()
+    if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
+        sys.modules["torch"].cuda.empty_cache()
 
 
-def accelerate_command(request_path: Path, processes: int, precision: str,
-                       config_file: Path = ACCELERATE_CONFIG) -> list[str]:
-    """``accelerate launch`` for one node with ``processes`` GPUs: FSDP full sharding from the repository's
-    Accelerate config, mixed precision as the finetune settings ask."""
+def accelerate_command(request_path: Path, processes: int, precision: str, config_file: str | Path) -> list[str]:
+    """``accelerate launch`` for one node with ``processes`` GPUs: the sharding from ``config_file`` (the
+    workflow's ``accelerate/fsdp.yaml``), mixed precision as the finetune settings ask."""
     from weakstrong.training import resolve_precision
 
     mixed = "bf16" if resolve_precision(precision, cuda=True) == "bf16" else "no"
@@ -62,8 +75,7 @@ def accelerate_command(request_path: Path, processes: int, precision: str,
             "-m", "weakstrong.launch", str(request_path)]
 
 
-def _accelerate_launch(request_path: Path, processes: int, threads: int, precision: str) -> None:
-    command = accelerate_command(request_path, processes, precision)
+def _accelerate_launch(command: list[str], processes: int, threads: int) -> None:
     env = dict(os.environ, OMP_NUM_THREADS=str(max(1, threads // processes)), TOKENIZERS_PARALLELISM="false")
     print("+ " + " ".join(command), flush=True)
     subprocess.run(command, check=True, env=env)
