@@ -361,7 +361,9 @@ def _assumptions(plan: dict) -> str:
         f"rates of finetune.lrs; each scores finetune.checkpoints checkpoints on the validation problems.",
         "- Train problems are the dataset's train split (plan.dataset_sizes) less the validation hold-out "
         "(datasets.<d>.validation_size); toy datasets state their own sizes.",
-        "- Not counted: the LLM judge and human audit, data preparation, grading, tables and figures.",
+        "- Not counted: the LLM judge and human audit, data preparation, grading, tables and figures, and the "
+        "start of an inference engine (vLLM scores each checkpoint with a fresh engine, about a minute or two "
+        "of the job's GPUs each for a 9B-27B model; sampling and evaluation jobs start one each).",
     ]
     if a.get("dataset_sizes"):
         sizes = "; ".join(f"{d}: train {s['train']}, test {s['test']}" for d, s in a["dataset_sizes"].items())
