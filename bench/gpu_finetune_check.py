@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from training_throughput import MODELS, _peak_memory_gb, _synchronize, peak_tflops, step_positions  # noqa: E402
+from training_throughput import (MODELS, _peak_memory_gb, _synchronize, instrument_training,  # noqa: E402
+                                 peak_tflops, step_positions)
 
 
 def main() -> None:
@@ -65,21 +66,7 @@ def main() -> None:
     partial = launch.partial_dir(request["output"])
     partial.mkdir(parents=True, exist_ok=True)
 
-    stamps, saves = [], []
-    split, save = training.own_micro_batches, training._save_checkpoint
-
-    def stamped_split(*a, **kw):
-        _synchronize()
-        stamps.append(time.perf_counter())
-        return split(*a, **kw)
-
-    def timed_save(*a, **kw):
-        _synchronize()
-        started = time.perf_counter()
-        save(*a, **kw)
-        saves.append(time.perf_counter() - started)
-
-    training.own_micro_batches, training._save_checkpoint = stamped_split, timed_save
+    stamps, saves = instrument_training()
     started = train_started = time.perf_counter()
     launch.finetune(request)
     _synchronize()
@@ -112,7 +99,7 @@ def main() -> None:
           f"{args.batch_size // summary['accumulation_steps']}), {args.steps} steps, padding "
           f"{summary['padding_share']:.1%}")
     print(f"training: {tokens_per_s:,.0f} tokens/s in steady state{mfu}; peak memory {peak_gb:.1f} GiB; "
-          f"{len(saves)} checkpoint saves {sum(saves):.1f} s; set-up {stamps[0] - train_started:.1f} s; "
+          f"{len(saves)} checkpoint saves {sum(d for _, d in saves):.1f} s; set-up {stamps[0] - train_started:.1f} s; "
           f"whole training {training_s:.1f} s")
     print(f"validation: {args.checkpoints} checkpoints x {args.validation} problems ({args.eval_backend}) "
           f"{validation_s:.1f} s = {validation_s / training_s:.1%} of the training time")

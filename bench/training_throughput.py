@@ -91,26 +91,33 @@ def _peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
-def run_project(args, model, tokenizer, examples, out_dir) -> dict:
+def instrument_training() -> tuple[list[float], list[tuple[float, float]]]:
+    """Patch ``weakstrong.training`` to record when each optimizer step starts and each checkpoint save's
+    (start, seconds); the lists fill as the project's loop runs."""
     from weakstrong import training
 
-    stamps, saves = [], []
-    split = training.own_micro_batches
-    save = training._save_checkpoint
+    steps, saves = [], []
+    split, save = training.own_micro_batches, training._save_checkpoint
 
     def stamped_split(*a, **kw):  # called once at the start of every optimizer step
         _synchronize()
-        stamps.append(time.perf_counter())
+        steps.append(time.perf_counter())
         return split(*a, **kw)
 
     def timed_save(*a, **kw):
         _synchronize()
-        stamps.append(time.perf_counter())
         started = time.perf_counter()
         save(*a, **kw)
-        saves.append(time.perf_counter() - started)
+        saves.append((started, time.perf_counter() - started))
 
     training.own_micro_batches, training._save_checkpoint = stamped_split, timed_save
+    return steps, saves
+
+
+def run_project(args, model, tokenizer, examples, out_dir) -> dict:
+    from weakstrong import training
+
+    steps, saves = instrument_training()
     settings = training.TrainSettings(lr=1e-4, steps=args.steps, batch_size=args.batch_size,
                                       micro_batch_size=args.micro_batch_size, checkpoints=1, seed=0,
                                       max_length=args.length, precision=args.precision,
@@ -118,8 +125,9 @@ def run_project(args, model, tokenizer, examples, out_dir) -> dict:
     started = time.perf_counter()
     summary = training.train(model, tokenizer, examples, out_dir, settings, progress=False)
     total = time.perf_counter() - started
-    return {"stamps": stamps, "save_s": sum(saves), "total_s": total, "setup_s": stamps[0] - started,
-            "padding_share": summary["padding_share"]}
+    # The one save starts when the last step ends.
+    return {"stamps": steps + [saves[-1][0]], "save_s": sum(d for _, d in saves), "total_s": total,
+            "setup_s": steps[0] - started, "padding_share": summary["padding_share"]}
 
 
 def run_plain(args, model, tokenizer, examples, out_dir) -> dict:

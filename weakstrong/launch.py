@@ -48,20 +48,12 @@ def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None,
         _accelerate_launch(accelerate_command(request_path, gpus, request["settings"].get("precision", "auto"),
                                               accelerate_config), gpus, threads)
     if request["job"] == "finetune":
-        _release_training_memory()
+        from weakstrong.models import release_memory
+
+        release_memory()  # an in-process training run's model and optimizer, before an engine loads
         score_checkpoints(request, gpus, memory_mb)
     shutil.rmtree(request["output"], ignore_errors=True)
     partial.rename(request["output"])
-
-
-def _release_training_memory() -> None:
-    """After an in-process training run, free the model and optimizer (reference cycles included) and their
-    GPU memory before an evaluation engine claims it."""
-    import gc
-
-    gc.collect()
-    if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
-        sys.modules["torch"].cuda.empty_cache()
 
 
 def accelerate_command(request_path: Path, processes: int, precision: str, config_file: str | Path) -> list[str]:

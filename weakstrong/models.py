@@ -72,3 +72,15 @@ def load_model_and_tokenizer(path: str | Path, *, training: bool = False):
     on_gpu = torch.cuda.is_available() and not training
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.bfloat16 if on_gpu else torch.float32)
     return (model.to("cuda") if on_gpu else model), tokenizer
+
+
+def release_memory() -> None:
+    """Free models that are no longer referenced (reference cycles included) and the GPU memory they held,
+    before another model or an inference engine claims it."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

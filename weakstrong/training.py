@@ -76,7 +76,7 @@ def tokenize_examples(tokenizer, examples: list[tuple[str, str]], max_length: in
         completion_ids = encode_completion(tokenizer, completion)
         ids = (prompt_ids + completion_ids)[:max_length]
         labels = ([-100] * len(prompt_ids) + completion_ids)[:max_length]
-        if any(label != -100 for label in labels[1:]):
+        if predicted_tokens(labels):
             encoded.append((ids, labels))
     if not encoded:
         raise ValueError("no training example has a completion token within max_length")

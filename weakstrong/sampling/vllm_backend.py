@@ -50,11 +50,7 @@ def generate(model: str, prompts: list[str], params: SamplingParams, *, tensor_p
 
 def close_engines() -> None:
     """Free every cached engine (and its GPU memory), e.g. before scoring the next checkpoint."""
-    import gc
-
-    import torch
+    from weakstrong.models import release_memory
 
     _ENGINES.clear()
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    release_memory()
