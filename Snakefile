@@ -42,7 +42,8 @@ rule figures:
         figure_files(),
 
 
-# LLM-judge summaries and audit forms; empty without a `judge` section in the config.
+# LLM-judge summaries per budget and source, and an audit form per budget; empty without a `judge` section
+# in the config.
 rule judge:
     input:
         judge_files(),

@@ -44,13 +44,13 @@ def main() -> None:
     from weakstrong import launch, training
     from weakstrong.data import write_jsonl
     from weakstrong.models import count_toy_parameters, init_toy_model, train_tokenizer
-    from weakstrong.prompts import sft_prompt
+    from weakstrong.prompts import sft_example
     from weakstrong.toy import make_splits, pretraining_documents
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     splits = make_splits("gsm8k", {"train": 2000, "validation": args.validation, "pretrain": 400}, 0)
-    tokenizer = train_tokenizer(pretraining_documents(splits["pretrain"], per_document=3, seed=0), 600)
+    tokenizer = train_tokenizer(pretraining_documents({"gsm8k": splits["pretrain"]}, per_document=3, seed=0), 600)
     base = out / "base-model"
     init_toy_model(MODELS[args.model], tokenizer, 0).save_pretrained(base)
     tokenizer.save_pretrained(base)
@@ -73,7 +73,7 @@ def main() -> None:
     training_s = time.perf_counter() - started
     peak_gb = _peak_memory_gb()
     summary = json.loads((partial / "training.json").read_text())
-    examples = [(sft_prompt(p["question"]), " " + p["solution"].strip()) for p in splits["train"]]
+    examples = [sft_example(p["question"], p["solution"], "gsm8k") for p in splits["train"]]
     positions = step_positions(tokenizer, examples, 512, args.batch_size, args.micro_batch_size, args.steps)
     warm = 3  # steady state: steps warm .. steps-1, less the ones that ended in a checkpoint save
     step_s = [b - a for a, b in zip(stamps[warm:], stamps[warm + 1:])]

@@ -49,7 +49,7 @@ def workload(model_name: str, length: int, examples: int, seed: int = 0):
     from weakstrong.toy import make_splits, pretraining_documents
 
     problems = make_splits("gsm8k", {"pretrain": 400}, seed)["pretrain"]
-    documents = pretraining_documents(problems, per_document=3, seed=seed)
+    documents = pretraining_documents({"gsm8k": problems}, per_document=3, seed=seed)
     tokenizer = train_tokenizer(documents, 600)
     texts, current = [], ""
     for i in range(examples * 64):

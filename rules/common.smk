@@ -5,6 +5,7 @@ import os
 from weakstrong import config as ws_config
 from weakstrong import study
 from weakstrong.grading import GRADER_VERSION
+from weakstrong.prompts import prompt_digest
 
 
 try:
@@ -22,6 +23,8 @@ LR_LABELS = {study.lr_label(lr): lr for lr in config["finetune"]["lrs"]}
 EXPERIMENTS = study.experiments(config)
 TOY_MODELS = study.toy_models(config)
 SPLITS = ["train", "validation", "test"]
+# The pseudo-pair of finetuning runs on the datasets' own solutions, shared by every generator pair.
+GOLD = "gold"
 
 
 def _choices(names):
@@ -33,7 +36,7 @@ wildcard_constraints:
     generator=_choices(config["models"]),
     model=_choices(config["models"]),
     student=_choices(config["models"]),
-    pair=_choices(config["generator_pairs"]),
+    pair=_choices([*config["generator_pairs"], GOLD]),
     budget=_choices(config["budgets"]),
     source=_choices(["wc", "se", "gold"]),
     lr=_choices(LR_LABELS),
@@ -75,13 +78,13 @@ def dataset_style(dataset):
 
 # --- data and toy models ----------------------------------------------------------------------------
 
-def get_prepare_dataset_params(wildcards):
-    return {"dataset": config["datasets"][wildcards.dataset], "name": wildcards.dataset, "seed": SEED}
+def toy_datasets():
+    return {name: d for name, d in config["datasets"].items() if "toy" in d["source"]}
 
 
-def get_toy_corpus_params(wildcards):
-    toy_datasets = {name: d for name, d in config["datasets"].items() if "toy" in d["source"]}
-    return {"datasets": toy_datasets, "corpus": config["toy_corpus"], "seed": SEED}
+def toy_prompt_digests():
+    """The corpus is laid out in the toy styles' prompt formats: a changed prompt retrains the toy models."""
+    return {style: prompt_digest(style) for style in sorted({d["style"] for d in toy_datasets().values()})}
 
 
 def get_train_toy_model_params(wildcards):
@@ -95,22 +98,14 @@ def sampling_shards():
     return list(range(config["sampling"]["shards"]))
 
 
+def is_chat(model):
+    return config["models"][model].get("chat", False)
+
+
 def get_sample_solutions_input(wildcards):
-    return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(wildcards.generator)}
-
-
-def get_sample_solutions_params(wildcards):
-    sampling = config["sampling"]
-    return {
-        "model": model_path(wildcards.generator),
-        "backend": study.model_backend(config, wildcards.generator, sampling["backend"]),
-        "samples_per_question": study.max_samples(config, wildcards.dataset, wildcards.generator),
-        "few_shot": config["datasets"][wildcards.dataset]["few_shot"],
-        "temperature": sampling["temperature"], "top_k": sampling.get("top_k", -1),
-        "top_p": sampling.get("top_p", 1.0), "max_tokens": sampling["max_tokens"],
-        "shards": sampling["shards"], "shard": int(wildcards.shard), "seed": SEED,
-        "openai_api": config.get("openai_api", {}),
-    }
+    return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
+            "exemplars": f"{RESULTS}/data/{wildcards.dataset}/exemplars.jsonl",
+            "model": model_inputs(wildcards.generator)}
 
 
 def get_gather_samples_input(wildcards):
@@ -124,6 +119,11 @@ def graded_file(dataset, generator):
     return f"{RESULTS}/graded/{dataset}/{generator}.jsonl"
 
 
+def data_pair(pair, source):
+    """Runs on gold data do not depend on the generator pair: one run per dataset, budget and student."""
+    return GOLD if source == "gold" else pair
+
+
 def get_build_sft_data_input(wildcards):
     if wildcards.source == "gold":
         return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl"}
@@ -132,10 +132,10 @@ def get_build_sft_data_input(wildcards):
             "graded": graded_file(wildcards.dataset, generator)}
 
 
-def get_build_sft_data_params(wildcards):
+def get_build_sft_data_per_question(wildcards):
     if wildcards.source == "gold":
-        return {"per_question": 1}
-    return {"per_question": study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)}
+        return 1
+    return study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
 
 
 def get_measure_data_input(wildcards):
@@ -156,6 +156,10 @@ def experiment_dir(stage, w):
     return f"{RESULTS}/{stage}/{w.dataset}/{w.pair}/{w.budget}"
 
 
+def base_evaluation_file(dataset, model):
+    return f"{RESULTS}/evaluation/{dataset}/base/{model}.json"
+
+
 def get_finetune_input(wildcards):
     return {"sft": f"{experiment_dir('sft', wildcards)}/{wildcards.source}.jsonl",
             "validation": f"{RESULTS}/data/{wildcards.dataset}/validation.jsonl",
@@ -172,6 +176,7 @@ def get_finetune_params(wildcards):
         "validation_problems": ft.get("validation_problems", 500),
         "eval_backend": ft.get("eval_backend", config["evaluation"]["backend"]),
         "max_tokens": config["evaluation"]["max_tokens"], "fit": get_finetune_fit(wildcards.student),
+        "prompt_sha256": prompt_digest(dataset_style(wildcards.dataset)),
     }
 
 
@@ -187,7 +192,8 @@ def get_finetune_fit(student):
 
 def get_select_checkpoint_input(wildcards):
     base = f"{experiment_dir('finetune', wildcards)}/{wildcards.student}/{wildcards.source}"
-    return [f"{base}/lr-{lr}" for lr in LR_LABELS]
+    return {"runs": [f"{base}/lr-{lr}" for lr in LR_LABELS],
+            "base": base_evaluation_file(wildcards.dataset, wildcards.student)}
 
 
 def get_evaluate_input(wildcards):
@@ -195,45 +201,41 @@ def get_evaluate_input(wildcards):
             "test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl"}
 
 
-def evaluation_params(dataset, model_backend):
-    ev = config["evaluation"]
-    return {"style": dataset_style(dataset), "backend": model_backend, "max_tokens": ev["max_tokens"],
-            "maj_k": ev.get("maj_k", 0), "seed": SEED}
-
-
-def get_evaluate_params(wildcards):
-    return evaluation_params(wildcards.dataset, config["evaluation"]["backend"])
+def is_student(model):
+    return any(model in spec["students"] for spec in config["generator_pairs"].values())
 
 
 def get_evaluate_base_input(wildcards):
-    return {"test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl",
-            "train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(wildcards.model)}
-
-
-def get_evaluate_base_params(wildcards):
-    params = evaluation_params(wildcards.dataset,
-                               study.model_backend(config, wildcards.model, config["evaluation"]["backend"]))
-    params.update(model=model_path(wildcards.model), few_shot=config["datasets"][wildcards.dataset]["few_shot"],
-                  openai_api=config.get("openai_api", {}))
-    return params
+    inputs = {"test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl",
+              "exemplars": f"{RESULTS}/data/{wildcards.dataset}/exemplars.jsonl",
+              "model": model_inputs(wildcards.model)}
+    if is_student(wildcards.model):
+        # the untrained student is a candidate in checkpoint selection, scored as checkpoints are
+        inputs["validation"] = f"{RESULTS}/data/{wildcards.dataset}/validation.jsonl"
+    return inputs
 
 
 # --- targets --------------------------------------------------------------------------------------
 
 def finetune_cells():
-    """(experiment, student, source) for every finetuning result of the study."""
-    return [(exp, student, source) for exp in EXPERIMENTS
-            for student in config["generator_pairs"][exp.pair]["students"] for source in SOURCES]
+    """(dataset, pair, budget, student, source) of every finetuning result of the study, with the pair of
+    its data (GOLD for gold data), each once."""
+    cells = [(e.dataset, data_pair(e.pair, source), e.budget, student, source) for e in EXPERIMENTS
+             for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
+    return list(dict.fromkeys(cells))
+
+
+def evaluation_file(dataset, pair, budget, student, source):
+    return f"{RESULTS}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json"
 
 
 def evaluation_files():
-    return [f"{RESULTS}/evaluation/{e.dataset}/{e.pair}/{e.budget}/{student}/{source}.json"
-            for e, student, source in finetune_cells()]
+    return [evaluation_file(*cell) for cell in finetune_cells()]
 
 
 def finetune_dirs():
-    return [f"{RESULTS}/finetune/{e.dataset}/{e.pair}/{e.budget}/{student}/{source}/lr-{lr}"
-            for e, student, source in finetune_cells() for lr in LR_LABELS]
+    return [f"{RESULTS}/finetune/{d}/{p}/{b}/{student}/{source}/lr-{lr}"
+            for d, p, b, student, source in finetune_cells() for lr in LR_LABELS]
 
 
 def metrics_files():
@@ -246,7 +248,7 @@ def base_evaluation_files():
     for exp in EXPERIMENTS:
         spec = config["generator_pairs"][exp.pair]
         for model in [spec["weak"], spec["strong"], *spec["students"]]:
-            path = f"{RESULTS}/evaluation/{exp.dataset}/base/{model}.json"
+            path = base_evaluation_file(exp.dataset, model)
             if path not in cells:
                 cells.append(path)
     return cells
@@ -256,17 +258,21 @@ def get_make_table1_input(wildcards):
     return {"evaluations": evaluation_files(), "base": base_evaluation_files()}
 
 
-def get_make_table1_params(wildcards):
-    cells = [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget, "student": student, "source": source,
-              "setting": study.setting(config, e.pair, student, source),
-              "path": f"{RESULTS}/evaluation/{e.dataset}/{e.pair}/{e.budget}/{student}/{source}.json"}
-             for e, student, source in finetune_cells()]
-    return {"cells": cells}
+def get_make_table1_cells(wildcards):
+    """One cell per (experiment, student, source), the gold runs shared by every pair's rows."""
+    return [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget, "student": student, "source": source,
+             "setting": study.setting(config, e.pair, student, source),
+             "path": evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source),
+             "base": base_evaluation_file(e.dataset, student)}
+            for e in EXPERIMENTS for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
 
 
 def get_make_table2_params(wildcards):
     return {"cells": [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget,
-                       "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json"} for e in EXPERIMENTS]}
+                       "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json",
+                       "judge": judge_summaries(e.dataset, e.pair, e.budget),
+                       "audit": audit_summary(e.dataset, e.pair, e.budget)} for e in EXPERIMENTS],
+            "judge_model": JUDGE["model"] if JUDGE else None}
 
 
 # --- LLM judge, human audit and figures (rules/metrics.smk, rules/figures.smk) ----------------------------
@@ -290,22 +296,50 @@ def judge_selection():
     return {"n": JUDGE.get("solutions_per_source", 500), "seed": SEED}
 
 
-def judge_file(dataset, generator, suffix="jsonl"):
-    return f"{RESULTS}/judge/{dataset}/{generator}.{suffix}"
+def judge_file(dataset, pair, budget, source, suffix="jsonl"):
+    return f"{RESULTS}/judge/{dataset}/{pair}/{budget}/{source}.{suffix}"
 
 
-def audit_ratings_file(dataset, pair):
+def judge_summaries(dataset, pair, budget):
+    """The judge summary of each source at a budget; None without a judge."""
+    if JUDGE is None:
+        return None
+    return {source: judge_file(dataset, pair, budget, source, "json") for source in ("se", "wc")}
+
+
+def audit_dir(dataset, pair, budget):
+    return f"{RESULTS}/audit/{dataset}/{pair}/{budget}"
+
+
+def audit_ratings_file(dataset, pair, budget):
     """Where the user puts the filled ratings CSV of an audit form (not made by the workflow)."""
-    return f"{JUDGE.get('ratings_dir', 'audit')}/{dataset}/{pair}/ratings.csv"
+    return f"{JUDGE.get('ratings_dir', 'audit')}/{dataset}/{pair}/{budget}/ratings.csv"
+
+
+def audit_summary(dataset, pair, budget):
+    """The audit summary of a budget once its ratings exist; None before (or without a judge)."""
+    from pathlib import Path
+
+    if JUDGE is None or not Path(audit_ratings_file(dataset, pair, budget)).exists():
+        return None
+    return f"{audit_dir(dataset, pair, budget)}/summary.json"
+
+
+def budget_per_question(wildcards):
+    """Samples per problem of each source's data at the wildcards' budget."""
+    return {source: study.samples_per_question(config, wildcards.pair, wildcards.budget, source)
+            for source in ("se", "wc")}
 
 
 def get_judge_solutions_input(wildcards):
-    return {"graded": graded_file(wildcards.dataset, wildcards.generator),
+    return {"graded": graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, wildcards.source)),
             "problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(JUDGE["model"])}
 
 
 def get_judge_solutions_params(wildcards):
-    return {**judge_selection(), "model": model_path(JUDGE["model"]), "judge": JUDGE["model"],
+    return {**judge_selection(), "generator": study.generator_of(config, wildcards.pair, wildcards.source),
+            "per_question": budget_per_question(wildcards)[wildcards.source],
+            "model": model_path(JUDGE["model"]), "judge": JUDGE["model"],
             "backend": study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
             "max_tokens": JUDGE.get("max_tokens", 1024), "template": JUDGE_TEMPLATE,
             "template_sha256": _file_digest(JUDGE_TEMPLATE), "openai_api": config.get("openai_api", {})}
@@ -319,14 +353,15 @@ def get_export_audit_form_input(wildcards):
 
 def get_export_audit_form_params(wildcards):
     return {**judge_selection(), "per_source": JUDGE.get("audit_size", 50),
-            "ratings": audit_ratings_file(wildcards.dataset, wildcards.pair)}
+            "per_question": budget_per_question(wildcards),
+            "ratings": audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget)}
 
 
 def get_summarize_audit_input(wildcards):
-    return {"ratings": audit_ratings_file(wildcards.dataset, wildcards.pair),
-            "key": f"{RESULTS}/audit/{wildcards.dataset}/{wildcards.pair}/key.csv",
-            "judge": [judge_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
-                      for source in ("se", "wc")]}
+    w = wildcards
+    return {"ratings": audit_ratings_file(w.dataset, w.pair, w.budget),
+            "key": f"{audit_dir(w.dataset, w.pair, w.budget)}/key.csv",
+            "judge": [judge_file(w.dataset, w.pair, w.budget, source) for source in ("se", "wc")]}
 
 
 def dataset_pairs():
@@ -334,32 +369,44 @@ def dataset_pairs():
     return list(dict.fromkeys((e.dataset, e.pair) for e in EXPERIMENTS))
 
 
+def judge_summary_files():
+    """Judge summaries of every experiment and source; none without a judge."""
+    return [path for e in EXPERIMENTS for path in (judge_summaries(e.dataset, e.pair, e.budget) or {}).values()]
+
+
 def judge_files():
-    """Judge summaries of every (dataset, generator) and the audit forms of every (dataset, pair)."""
+    """Judge summaries of every experiment and source, and the audit form of every experiment."""
     if JUDGE is None:
         return []
-    return ([judge_file(d, g, "json") for d, g in study.generators(config)]
-            + [f"{RESULTS}/audit/{d}/{p}/form.html" for d, p in dataset_pairs()])
+    return judge_summary_files() + [f"{audit_dir(e.dataset, e.pair, e.budget)}/form.html" for e in EXPERIMENTS]
 
 
 def audit_summary_files():
     """Audit summaries of the forms whose ratings the user has provided."""
-    from pathlib import Path
-
-    if JUDGE is None:
-        return []
-    return [f"{RESULTS}/audit/{d}/{p}/summary.json" for d, p in dataset_pairs()
-            if Path(audit_ratings_file(d, p)).exists()]
+    return [path for e in EXPERIMENTS if (path := audit_summary(e.dataset, e.pair, e.budget))]
 
 
-def get_plot_data_metrics_input(wildcards):
-    return [f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json" for e in EXPERIMENTS
-            if (e.dataset, e.pair) == (wildcards.dataset, wildcards.pair)]
+def get_make_table2_input(wildcards):
+    return {"metrics": metrics_files(), "judge": judge_summary_files(), "audit": audit_summary_files()}
+
+
+def pair_experiments(wildcards):
+    """The experiments (budgets) of the wildcards' dataset and pair, in config order."""
+    return [e for e in EXPERIMENTS if (e.dataset, e.pair) == (wildcards.dataset, wildcards.pair)]
 
 
 def get_plot_data_metrics_params(wildcards):
-    return {"budgets": [e.budget for e in EXPERIMENTS if (e.dataset, e.pair) == (wildcards.dataset, wildcards.pair)],
+    # Paths by budget, so the script pairs each file with its budget without relying on input order.
+    experiments = pair_experiments(wildcards)
+    return {"metrics": {e.budget: f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json" for e in experiments},
+            "judge": {e.budget: judge_summaries(e.dataset, e.pair, e.budget) for e in experiments} if JUDGE else {},
             "title": f"{wildcards.dataset}: {wildcards.pair} data, SE vs WC"}
+
+
+def get_plot_data_metrics_input(wildcards):
+    params = get_plot_data_metrics_params(wildcards)
+    return {"metrics": list(params["metrics"].values()),
+            "judge": [path for paths in params["judge"].values() for path in paths.values()]}
 
 
 def get_plot_coverage_curves_params(wildcards):

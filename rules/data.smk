@@ -1,5 +1,5 @@
-# Stage 1: the problems (train / validation / test in one schema) and, for the toy world, the corpus and
-# tiny models pre-trained from scratch.
+# Stage 1: the problems (train / validation / test and the few-shot exemplars, in one schema, with a report of
+# their sizes and sources) and, for the toy world, the corpus and tiny models pre-trained from scratch.
 
 
 rule prepare_dataset:
@@ -7,8 +7,11 @@ rule prepare_dataset:
         train=f"{RESULTS}/data/{{dataset}}/train.jsonl",
         validation=f"{RESULTS}/data/{{dataset}}/validation.jsonl",
         test=f"{RESULTS}/data/{{dataset}}/test.jsonl",
+        exemplars=f"{RESULTS}/data/{{dataset}}/exemplars.jsonl",
+        report=f"{RESULTS}/data/{{dataset}}/splits.json",
     params:
-        get_prepare_dataset_params,
+        dataset=lambda w: config["datasets"][w.dataset],
+        seed=SEED,
     log:
         f"{LOGS}/prepare_dataset/{{dataset}}.log",
     threads: 1
@@ -25,7 +28,10 @@ rule build_toy_corpus:
         corpus=f"{RESULTS}/models/toy_corpus.jsonl",
         tokenizer=directory(f"{RESULTS}/models/toy_tokenizer"),
     params:
-        get_toy_corpus_params,
+        datasets=toy_datasets(),
+        corpus=config.get("toy_corpus"),
+        prompt_sha256=toy_prompt_digests(),
+        seed=SEED,
     log:
         f"{LOGS}/build_toy_corpus.log",
     threads: 1

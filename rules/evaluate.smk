@@ -1,4 +1,5 @@
-# Stage 6: test accuracy of the selected checkpoints, and of every model before finetuning.
+# Stage 6: test accuracy of the selected checkpoints, and of every model before finetuning (zero-shot as the
+# students are evaluated, and few-shot as the generators sample).
 
 
 rule evaluate:
@@ -7,7 +8,13 @@ rule evaluate:
     output:
         f"{RESULTS}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.json",
     params:
-        get_evaluate_params,
+        style=lambda w: dataset_style(w.dataset),
+        prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
+        backend=config["evaluation"]["backend"],
+        max_tokens=config["evaluation"]["max_tokens"],
+        maj_k=config["evaluation"].get("maj_k", []),
+        maj_temperature=config["evaluation"].get("maj_temperature", 0.7),
+        seed=SEED,
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.log",
     benchmark:
@@ -27,7 +34,18 @@ rule evaluate_base:
     output:
         f"{RESULTS}/evaluation/{{dataset}}/base/{{model}}.json",
     params:
-        get_evaluate_base_params,
+        model=lambda w: model_path(w.model),
+        backend=lambda w: study.model_backend(config, w.model, config["evaluation"]["backend"]),
+        chat=lambda w: is_chat(w.model),
+        style=lambda w: dataset_style(w.dataset),
+        prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
+        max_tokens=config["evaluation"]["max_tokens"],
+        maj_k=config["evaluation"].get("maj_k", []),
+        maj_temperature=config["evaluation"].get("maj_temperature", 0.7),
+        # the untrained student's validation score, as finetune scores its checkpoints
+        validation_problems=config["finetune"].get("validation_problems", 500),
+        seed=SEED,
+        openai_api=config.get("openai_api", {}),
     log:
         f"{LOGS}/evaluate_base/{{dataset}}/{{model}}.log",
     benchmark:

@@ -1,10 +1,12 @@
 # Figures per (dataset, pair): Figure 3 of the paper (coverage, diversity and false-positive rate of SE vs
-# WC data at each budget) and coverage@k curves of both generators. Each is written as PDF and PNG.
+# WC data at each budget) and coverage@k curves of both generators. Each is written as PDF and PNG. The
+# false-positive panel shows the LLM judge's rate when the config has a judge (the paper's measure), else
+# the arithmetic checker's, labelled as such.
 
 
 rule plot_data_metrics:
     input:
-        get_plot_data_metrics_input,
+        unpack(get_plot_data_metrics_input),
     output:
         pdf=f"{RESULTS}/figures/{{dataset}}/{{pair}}/data_metrics.pdf",
         png=f"{RESULTS}/figures/{{dataset}}/{{pair}}/data_metrics.png",

@@ -1,5 +1,6 @@
 # Stage 5: finetune each student on each source's data at each learning rate (a fixed number of steps,
-# evenly spaced checkpoints scored on validation), then select the best (lr, checkpoint).
+# evenly spaced checkpoints scored on validation), then select the best (lr, checkpoint); the untrained
+# student (its zero-shot validation score from evaluate_base) is a candidate too.
 
 
 rule finetune:
@@ -24,7 +25,7 @@ rule finetune:
 
 rule select_checkpoint:
     input:
-        get_select_checkpoint_input,
+        unpack(get_select_checkpoint_input),
     output:
         f"{RESULTS}/selection/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.json",
     log:

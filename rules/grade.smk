@@ -32,7 +32,7 @@ rule build_sft_data:
     output:
         f"{RESULTS}/sft/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
     params:
-        get_build_sft_data_params,
+        per_question=get_build_sft_data_per_question,
     log:
         f"{LOGS}/build_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
     threads: 1

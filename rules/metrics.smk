@@ -20,23 +20,24 @@ rule measure_data:
         "../scripts/measure_data.py"
 
 
-# The LLM judge (optional: the config's `judge` section): greedy verdicts on a level-stratified sample of
-# one generator's kept solutions (all it drew, i.e. the largest budget's data); unparsable replies are
-# counted apart from the flawed rate.
+# The LLM judge (optional: the config's `judge` section), per budget and source: greedy verdicts on a
+# level-stratified sample of that budget's kept solutions (the first samples_per_question samples of each
+# problem, as the SFT data and measure_data take them), so Table 2's false-positive rate describes the data
+# each student trains on. Unparsable replies are counted apart from the flawed rate.
 
 
 rule judge_solutions:
     input:
         unpack(get_judge_solutions_input),
     output:
-        records=f"{RESULTS}/judge/{{dataset}}/{{generator}}.jsonl",
-        summary=f"{RESULTS}/judge/{{dataset}}/{{generator}}.json",
+        records=f"{RESULTS}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
+        summary=f"{RESULTS}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.json",
     params:
         get_judge_solutions_params,
     log:
-        f"{LOGS}/judge_solutions/{{dataset}}/{{generator}}.log",
+        f"{LOGS}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
     benchmark:
-        f"{BENCHMARKS}/judge_solutions/{{dataset}}/{{generator}}.tsv"
+        f"{BENCHMARKS}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.tsv"
     threads: threads_of("judge_solutions")
     resources:
         **resources_of("judge_solutions"),
@@ -46,24 +47,26 @@ rule judge_solutions:
         "../scripts/judge_solutions.py"
 
 
-# The human audit: a blind rating form of `judge.audit_size` solutions per source, drawn from those the
-# judge sees. Open form.html in a browser, rate, download the CSV and save it as
-# <judge.ratings_dir, default audit>/{dataset}/{pair}/ratings.csv (relative to the working directory);
-# then `snakemake audit` (or the summary file itself) runs summarize_audit. It is not in `all`.
+# The human audit, per budget: a blind rating form of `judge.audit_size` solutions per source, drawn from
+# those the judge sees at that budget (so the judge's agreement with humans can be measured). Open
+# form.html in a browser, rate, download the CSV and save it as
+# <judge.ratings_dir, default audit>/{dataset}/{pair}/{budget}/ratings.csv (relative to the working
+# directory); then `snakemake audit` (or the summary file itself) runs summarize_audit. It is not in `all`,
+# as the ratings come from people; once they exist, Table 2 reads the summary as its "Human FP" column.
 
 
 rule export_audit_form:
     input:
         unpack(get_export_audit_form_input),
     output:
-        form=f"{RESULTS}/audit/{{dataset}}/{{pair}}/form.html",
-        template=f"{RESULTS}/audit/{{dataset}}/{{pair}}/ratings-template.csv",
+        form=f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/form.html",
+        template=f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/ratings-template.csv",
         # which solution each item is; for summarize_audit, never for raters (they stay blind)
-        key=f"{RESULTS}/audit/{{dataset}}/{{pair}}/key.csv",
+        key=f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/key.csv",
     params:
         get_export_audit_form_params,
     log:
-        f"{LOGS}/export_audit_form/{{dataset}}/{{pair}}.log",
+        f"{LOGS}/export_audit_form/{{dataset}}/{{pair}}/{{budget}}.log",
     threads: 1
     resources:
         **resources_of("export_audit_form"),
@@ -77,9 +80,9 @@ rule summarize_audit:
     input:
         unpack(get_summarize_audit_input),
     output:
-        f"{RESULTS}/audit/{{dataset}}/{{pair}}/summary.json",
+        f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/summary.json",
     log:
-        f"{LOGS}/summarize_audit/{{dataset}}/{{pair}}.log",
+        f"{LOGS}/summarize_audit/{{dataset}}/{{pair}}/{{budget}}.log",
     threads: 1
     resources:
         **resources_of("summarize_audit"),

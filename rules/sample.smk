@@ -8,7 +8,19 @@ rule sample_solutions:
     output:
         f"{RESULTS}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.jsonl",
     params:
-        get_sample_solutions_params,
+        model=lambda w: model_path(w.generator),
+        backend=lambda w: study.model_backend(config, w.generator, config["sampling"]["backend"]),
+        chat=lambda w: is_chat(w.generator),
+        style=lambda w: dataset_style(w.dataset),
+        prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
+        samples_per_question=lambda w: study.max_samples(config, w.dataset, w.generator),
+        temperature=config["sampling"]["temperature"],
+        top_k=config["sampling"].get("top_k", -1),
+        top_p=config["sampling"].get("top_p", 1.0),
+        max_tokens=config["sampling"]["max_tokens"],
+        shards=config["sampling"]["shards"],
+        seed=SEED,
+        openai_api=config.get("openai_api", {}),
     log:
         f"{LOGS}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.log",
     benchmark:

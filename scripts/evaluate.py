@@ -1,6 +1,4 @@
-"""Test accuracy (pass@1 greedy, maj@k) of a finetuned student's selected checkpoint."""
-from types import SimpleNamespace
-
+"""Test accuracy (pass@1 greedy, maj@k) of a finetuned student's selected checkpoint, zero-shot."""
 import json
 
 from weakstrong.data import read_jsonl, write_json
@@ -11,11 +9,11 @@ from weakstrong.sampling import make_generator
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
-        p = SimpleNamespace(**snakemake.params[0])
+        p = snakemake.params
         selection = json.load(open(snakemake.input.selection))
         result = evaluate(make_generator(p.backend, selection["checkpoint"], gpus=snakemake.resources.gpu,
                                          memory_mb=snakemake.resources.mem_mb),
                           read_jsonl(snakemake.input.test), p.style, exemplars=None, max_tokens=p.max_tokens,
-                          maj_k=p.maj_k, seed=p.seed, workers=snakemake.threads)
+                          maj_k=p.maj_k, temperature=p.maj_temperature, seed=p.seed, workers=snakemake.threads)
         write_json(snakemake.output[0], {**result, "selection": selection})
         print(f"test pass@1 {result['pass@1']:.3f} on {result['problems']} problems with {selection['checkpoint']}")

@@ -1,4 +1,5 @@
-"""LLM-judge verdicts on a level-stratified sample of one generator's kept solutions, and the flawed rate."""
+"""LLM-judge verdicts on a level-stratified sample of one source's kept solutions at one budget, and the
+flawed rate."""
 from types import SimpleNamespace
 
 from weakstrong.data import read_jsonl, write_json, write_jsonl
@@ -16,11 +17,14 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
                            memory_mb=snakemake.resources.mem_mb, api=p.openai_api),
             read_jsonl(snakemake.input.graded), read_jsonl(snakemake.input.problems), load_template(p.template),
-            n=p.n, seed=p.seed, max_tokens=p.max_tokens)
+            n=p.n, seed=p.seed, per_question=p.per_question, max_tokens=p.max_tokens)
         write_jsonl(snakemake.output.records, records)
-        write_json(snakemake.output.summary, {**summary, "dataset": w.dataset, "generator": w.generator,
-                                              "judge": p.judge, "backend": p.backend, "max_tokens": p.max_tokens,
+        write_json(snakemake.output.summary, {**summary, "dataset": w.dataset, "pair": w.pair, "budget": w.budget,
+                                              "source": w.source, "generator": p.generator,
+                                              "per_question": p.per_question, "judge": p.judge,
+                                              "backend": p.backend, "max_tokens": p.max_tokens,
                                               "template_sha256": p.template_sha256})
-        print(f"{p.judge} judging {w.generator} on {w.dataset}: {summary['n']} of {summary['kept']} kept solutions, "
+        print(f"{p.judge} judging {w.source.upper()} ({p.generator}, {p.per_question} per question) of "
+              f"{w.dataset}/{w.pair}/{w.budget}: {summary['n']} of {summary['kept']} kept solutions, "
               f"{summary['n_flawed']} flawed, {summary['n_correct']} correct, {summary['n_unparsable']} unparsable "
               f"(flawed rate {fraction(summary['rate'])})")

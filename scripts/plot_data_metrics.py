@@ -1,12 +1,21 @@
-"""Figure 3: coverage, diversity and false-positive rate of SE vs WC data at each budget of one pair."""
+"""Figure 3: coverage, diversity and false-positive rate (the LLM judge's where there is one) of SE vs WC
+data at each budget of one pair."""
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 from weakstrong.logs import log_to
 from weakstrong.plots import plot_data_metrics
 
+
+def load(path):
+    return json.loads(Path(path).read_text())
+
+
 with log_to(snakemake.log[0]):
     p = SimpleNamespace(**snakemake.params[0])
-    metrics = {budget: json.load(open(path)) for budget, path in zip(p.budgets, snakemake.input)}
-    written = plot_data_metrics(metrics, snakemake.output.pdf, p.title)
-    print(f"{p.title} ({', '.join(p.budgets)}): wrote {', '.join(map(str, written))}")
+    metrics = {budget: load(path) for budget, path in p.metrics.items()}
+    judge = {budget: {source: load(path) for source, path in paths.items()} for budget, paths in p.judge.items()}
+    written = plot_data_metrics(metrics, snakemake.output.pdf, p.title, judge or None)
+    print(f"{p.title} ({', '.join(metrics)}; false positives by "
+          f"{'the LLM judge' if judge else 'the arithmetic checker'}): wrote {', '.join(map(str, written))}")

@@ -1,7 +1,4 @@
 """Draw one shard of few-shot solutions from a generator (vLLM; tensor parallel over resources.gpu)."""
-from types import SimpleNamespace
-
-
 from weakstrong.data import read_jsonl, write_jsonl
 from weakstrong.devices import claim_gpus
 from weakstrong.logs import log_to
@@ -10,17 +7,18 @@ from weakstrong.solutions import draw_samples, shard_of, shard_seed
 
 if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
-        p = SimpleNamespace(**snakemake.params[0])
+        p = snakemake.params
         w = snakemake.wildcards
-        train = read_jsonl(snakemake.input.train)
-        problems = shard_of(train, p.shard, p.shards)
+        shard = int(w.shard)
+        problems = shard_of(read_jsonl(snakemake.input.train), shard, p.shards)
         records = draw_samples(
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
                            memory_mb=snakemake.resources.mem_mb, api=p.openai_api),
-            problems, train, generator=w.generator, backend=p.backend, few_shot=p.few_shot,
-            samples_per_question=p.samples_per_question, temperature=p.temperature, top_k=p.top_k,
-            top_p=p.top_p, max_tokens=p.max_tokens, seed=shard_seed(p.seed, w.generator, w.dataset, p.shard))
+            problems, read_jsonl(snakemake.input.exemplars), style=p.style, generator=w.generator,
+            backend=p.backend, samples_per_question=p.samples_per_question, temperature=p.temperature,
+            top_k=p.top_k, top_p=p.top_p, max_tokens=p.max_tokens,
+            seed=shard_seed(p.seed, w.generator, w.dataset, shard), chat=p.chat)
         write_jsonl(snakemake.output[0], records)
         truncated = sum(r["finish_reason"] == "length" for r in records)
-        print(f"{w.generator} on {w.dataset} shard {p.shard}: {len(records)} samples for {len(problems)} "
+        print(f"{w.generator} on {w.dataset} shard {shard}: {len(records)} samples for {len(problems)} "
               f"problems ({truncated} hit max_tokens)")

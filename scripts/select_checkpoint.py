@@ -1,4 +1,4 @@
-"""Pick the best (learning rate, checkpoint) on validation accuracy."""
+"""Pick the best (learning rate, checkpoint) on validation accuracy, the untrained student included."""
 import json
 
 from weakstrong.data import write_json
@@ -6,9 +6,10 @@ from weakstrong.logs import log_to
 from weakstrong.selection import select_best
 
 with log_to(snakemake.log[0]):
-    runs = {}
-    for run_dir in snakemake.input:
-        runs[run_dir] = json.load(open(f"{run_dir}/scores.json"))
-    best = select_best(runs)
+    runs = {run_dir: json.load(open(f"{run_dir}/scores.json")) for run_dir in snakemake.input.runs}
+    base = json.load(open(snakemake.input.base))
+    best = select_best(runs, {"checkpoint": base["model"], "validation_accuracy": base["validation"]["pass@1"]})
     write_json(snakemake.output[0], best)
-    print(f"selected {best['checkpoint']} (validation accuracy {best['validation_accuracy']:.3f})")
+    what = "the untrained student" if best["step"] == 0 else best["checkpoint"]
+    print(f"selected {what} (validation accuracy {best['validation_accuracy']:.3f} of "
+          f"{len(best['candidates'])} candidates)")

@@ -1,4 +1,5 @@
-"""Human false-positive rate of one pair's audited solutions and the LLM judge's agreement with it."""
+"""Human false-positive rate of one pair's audited solutions at one budget, and the LLM judge's agreement
+with it."""
 from weakstrong.audit import summarize_pair_audit
 from weakstrong.data import read_jsonl, write_json
 from weakstrong.logs import log_to
@@ -11,6 +12,6 @@ with log_to(snakemake.log[0]):
     agreement = summary["agreement"]
     kappa = "n/a" if agreement["cohens_kappa"] is None else f"{agreement['cohens_kappa']:.2f}"
     percent = "n/a" if agreement["percent_agreement"] is None else f"{agreement['percent_agreement']:.1f}%"
-    print(f"{w.dataset}/{w.pair}: humans rate {summary['n_flawed']} of {summary['n']} flawed "
+    print(f"{w.dataset}/{w.pair}/{w.budget}: humans rate {summary['n_flawed']} of {summary['n']} flawed "
           f"({summary['rate']:.3f}); judge agrees on {percent} of {agreement['n_compared']} (kappa {kappa}), "
           f"{agreement['n_judge_unparsable']} judge verdicts unparsable")

@@ -140,9 +140,13 @@ def test_config_error_is_a_value_error():
      "models.gemini-1.5-pro.price_per_million_tokens", "matched on price"),
     (lambda c: c["models"]["gemma2-9b"].pop("parameters"),
      "models.gemma2-9b.parameters", "matched on compute"),
-    (lambda c: c["datasets"]["math"].pop("validation_size"),
-     "datasets.math.validation_size", "required for non-toy data"),
-], ids=["weak", "strong", "student", "budget", "dataset", "price", "parameters", "validation_size"])
+    (lambda c: c["datasets"]["math"].pop("validation"),
+     "datasets.math.validation", "required for non-toy data"),
+    (lambda c: c["models"]["gemma2-9b"].__setitem__("chat", True),
+     "models.gemma2-9b.chat", "openai_api backend only"),
+    (lambda c: c["generator_pairs"].__setitem__("gold", c["generator_pairs"]["gemma2"]),
+     "generator_pairs.gold", "reserved"),
+], ids=["weak", "strong", "student", "budget", "dataset", "price", "parameters", "validation", "chat", "gold"])
 def test_broken_references_are_reported(raw_paper, change, key, name):
     message = _error(_edit(raw_paper, change))
     assert f"config key '{key}'" in message

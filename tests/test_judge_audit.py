@@ -98,10 +98,22 @@ def test_select_for_judging_reproducible_and_order_independent():
     assert any(o != a for o in others)
 
 
-def test_select_for_judging_with_budget_k_and_small_pool():
+def test_kept_solutions_of_a_budget():
+    records = _records()  # samples 0..3 per problem, 0 and 2 correct
+    assert {r["sample_index"] for r in judge.kept_solutions(records, 1)} == {0}
+    assert len(judge.kept_solutions(records, 1)) == len(PROBLEMS)
+    assert len(judge.kept_solutions(records, 2)) == len(PROBLEMS)   # sample 1 is wrong
+    assert {r["sample_index"] for r in judge.kept_solutions(records, 3)} == {0, 2}
+    assert judge.kept_solutions(records, 3) == judge.kept_solutions(records) == judge.kept_solutions(records, 99)
+    assert all(r["correct"] for r in judge.kept_solutions(records))
+    with pytest.raises(ValueError, match="per_question must be at least 1"):
+        judge.kept_solutions(records, 0)
+
+
+def test_select_for_judging_with_budget_and_small_pool():
     records = _records()
-    # k=1: only sample 0 of each problem is eligible (sample 2 is beyond the budget): 13 kept in all
-    selected = judge.select_for_judging(records, PROBLEMS, n=100, seed=0, k=1)
+    # per_question=1: only sample 0 of each problem is eligible (sample 2 is beyond the budget): 13 kept
+    selected = judge.select_for_judging(records, PROBLEMS, n=100, seed=0, per_question=1)
     assert len(selected) == 13 and {s["sample_index"] for s in selected} == {0}
     # fewer kept than n: all of them
     assert len(judge.select_for_judging(records, PROBLEMS, n=1000)) == 26
@@ -193,6 +205,28 @@ def test_summarize_judgements_nothing_rated_and_errors():
         judge.summarize_judgements([{"verdict": "flawed"}, {}])
     with pytest.raises(ValueError, match="'maybe'"):
         judge.summarize_judgements([{"verdict": "maybe"}])
+
+
+def _fake_judge(prompts, params):
+    """A judge that calls every solution of sample 0 flawed and the rest correct (the prompt names it)."""
+    return [[{"text": "VERDICT: FLAWED" if "/0" in prompt else "VERDICT: CORRECT", "completion_tokens": 3,
+              "prompt_tokens": 9, "finish_reason": "stop"}] for prompt in prompts]
+
+
+def test_judge_solutions_judges_the_budget_only():
+    template = "{question} {gold_solution} {candidate_solution}"
+    records, summary = judge.judge_solutions(_fake_judge, _records(), PROBLEMS, template, n=100, seed=0,
+                                             per_question=1)
+    # the low budget's data: sample 0 only, all of it "flawed"
+    assert {r["sample_index"] for r in records} == {0} and summary["kept"] == summary["n"] == len(PROBLEMS)
+    assert summary["rate"] == 1.0
+    records, summary = judge.judge_solutions(_fake_judge, _records(), PROBLEMS, template, n=100, seed=0,
+                                             per_question=4)
+    assert summary["kept"] == summary["n"] == 2 * len(PROBLEMS) and summary["rate"] == 0.5
+    # a budget whose samples kept nothing: no records, rate None
+    wrong_first = [{**r, "correct": r["sample_index"] == 2} for r in _records()]
+    records, summary = judge.judge_solutions(_fake_judge, wrong_first, PROBLEMS, template, per_question=2)
+    assert records == [] and summary["kept"] == 0 and summary["rate"] is None
 
 
 # --- audit: export -------------------------------------------------------------------------------------------
@@ -466,3 +500,18 @@ def test_export_pair_form_mixes_sources_from_the_judged_solutions(tmp_path):
     assert "Nothing to audit" in (tmp_path / "e.html").read_text()
     assert _read_csv(tmp_path / "e.csv") == [list(audit.COLUMNS)]
     assert _read_csv(tmp_path / "ek.csv") == [list(audit.KEY_COLUMNS)]
+
+
+def test_export_pair_form_draws_from_the_budgets_judged_solutions(tmp_path):
+    """At a budget, every audited item is one the judge sees at that budget (same selection)."""
+    graded = {"se": [{**r, "generator": "gen-se"} for r in _records()],
+              "wc": [{**r, "generator": "gen-wc"} for r in _records()]}
+    per_question = {"se": 1, "wc": 3}
+    items = audit.export_pair_form(graded, PROBLEMS, tmp_path / "f.html", tmp_path / "t.csv", tmp_path / "k.csv",
+                                   per_source=5, judge_n=8, seed=2, per_question=per_question)
+    judged = {(r["generator"], r["problem_id"], r["sample_index"])
+              for source, records in graded.items()
+              for r in judge.select_for_judging(records, PROBLEMS, 8, 2, per_question=per_question[source])}
+    assert len(items) == 10
+    assert {(i["source"], i["problem_id"], i["sample_index"]) for i in items} <= judged
+    assert {i["sample_index"] for i in items if i["source"] == "gen-se"} == {0}  # SE's budget: sample 0 only

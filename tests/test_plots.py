@@ -42,6 +42,41 @@ def test_coverage_curves_reject_empty_input(tmp_path, curves, message):
         plot_coverage_curves(curves, tmp_path / "c.pdf", "toy")
 
 
+def _false_positive_panel(monkeypatch, *args):
+    """Title, y label and (bar heights, error bars) of the false-positive panel of plot_data_metrics."""
+    import weakstrong.plots as plots
+
+    seen = {}
+    monkeypatch.setattr(plots, "_save", lambda figure, path: seen.setdefault("figure", figure) and [])
+    plots.plot_data_metrics(*args)
+    axes = seen["figure"].axes[len(plots.PANELS)]
+    heights = sorted(round(bar.get_height(), 6) for bar in axes.patches)
+    caps = sorted(round(y, 6) for line in axes.lines for y in line.get_ydata())  # error-bar cap ends
+    return axes.get_title(), axes.get_ylabel(), heights, caps
+
+
+JUDGE = {"low": {"se": {"rate": 0.05, "ci95": [0.02, 0.1]}, "wc": {"rate": 0.15, "ci95": [0.1, 0.2]}},
+         "high": {"se": {"rate": None, "ci95": None}, "wc": {"rate": 0.25, "ci95": [0.2, 0.3]}}}
+
+
+def test_data_metrics_false_positives_from_the_judge(tmp_path, monkeypatch):
+    written = plot_data_metrics(METRICS, tmp_path / "j.pdf", "toy", JUDGE)
+    assert [p.name for p in written] == ["j.pdf", "j.png"]
+    title, unit, heights, caps = _false_positive_panel(monkeypatch, METRICS, tmp_path / "m.pdf", "toy", JUDGE)
+    assert title == "False-positive rate (LLM judge)" and unit == "% of judged kept solutions"
+    assert heights == [5.0, 15.0, 25.0]          # SE at high: no verdict, drawn as n/a
+    assert caps == [2.0, 10.0, 10.0, 20.0, 20.0, 30.0]
+    with pytest.raises(ValueError, match="judge summaries for budget 'high' lack se"):
+        plot_data_metrics(METRICS, tmp_path / "j.pdf", "toy", {**JUDGE, "high": {"wc": JUDGE["high"]["wc"]}})
+
+
+def test_data_metrics_false_positives_from_the_checker_without_a_judge(tmp_path, monkeypatch):
+    title, unit, heights, caps = _false_positive_panel(monkeypatch, METRICS, tmp_path / "m.pdf", "toy")
+    assert title == "Arithmetic slips (checker)" and unit == "% of checkable kept solutions"
+    assert heights == [10.0, 20.0, 30.0]         # the checker's rates (SE at high: nothing checkable)
+    assert caps == pytest.approx([0.0, 10.0, 20.0, 20.0, 30.0, 40.0])
+
+
 def test_data_metrics_name_a_budget_without_both_sides(tmp_path):
     with pytest.raises(ValueError, match="'low' lack wc"):
         plot_data_metrics({"low": {"se": METRICS["low"]["se"]}}, tmp_path / "m.pdf", "toy")

@@ -8,40 +8,12 @@ import json
 import pytest
 
 from weakstrong import data
-from weakstrong.evaluation import accuracy, build_prompts, evaluate, majority_answer
-from weakstrong.prompts import STOP, few_shot_prompt, format_example, format_question, pick_exemplars, sft_prompt
+from weakstrong.evaluation import accuracy, evaluate, majority_answer
+from weakstrong.prompts import build_prompts, few_shot_prompt, format_question, stop_strings
 from weakstrong.sampling import SamplingParams
 from weakstrong.selection import select_best
 from weakstrong.solutions import draw_samples, gold_examples, grade_samples, sft_examples, shard_of, shard_seed
 from weakstrong.toy import make_splits
-
-# --- prompts ------------------------------------------------------------------------------------------------
-
-
-def test_prompt_formats():
-    assert format_question("  How many?\n") == "Question: How many?\nAnswer:"
-    assert format_example(" Q ", "  S\n") == "Question: Q\nAnswer: S"
-    assert sft_prompt("Q") == "Question: Q\nAnswer:"
-    assert STOP == "\n\n"
-
-
-def test_few_shot_prompt():
-    exemplars = [{"question": "1+1?", "solution": "2"}, {"question": "2+2?", "solution": "4"}]
-    assert few_shot_prompt("3+3?", exemplars) == (
-        "Question: 1+1?\nAnswer: 2\n\nQuestion: 2+2?\nAnswer: 4\n\nQuestion: 3+3?\nAnswer:")
-    assert few_shot_prompt("3+3?", []) == "Question: 3+3?\nAnswer:"
-
-
-def test_pick_exemplars():
-    train = [{"id": str(i)} for i in range(10)]
-    chosen = pick_exemplars(train, 3, seed=0)
-    assert len(chosen) == 3 and len({c["id"] for c in chosen}) == 3
-    assert chosen == pick_exemplars(train, 3, seed=0)
-    assert any(pick_exemplars(train, 3, seed=s) != chosen for s in range(1, 6))
-    assert pick_exemplars(train, 0, seed=0) == []
-    with pytest.raises(ValueError, match="11"):
-        pick_exemplars(train, 11, seed=0)
-
 
 # --- shards and sampling --------------------------------------------------------------------------------------
 
@@ -74,21 +46,21 @@ class FakeBackend:
 
     def __call__(self, prompts, params):
         self.calls.append((list(prompts), params))
-        return [[{"text": self.replies(i, j, params), "prompt_tokens": len(prompt.split()),
+        return [[{"text": self.replies(i, j, params), "prompt_tokens": len(str(prompt).split()),
                   "completion_tokens": 10 + j, "finish_reason": "length" if j == 2 else "stop"}
                  for j in range(params.n)] for i, prompt in enumerate(prompts)]
 
 
 def test_draw_samples_records():
     splits = make_splits("gsm8k", {"test": 3, "train": 10}, 0)
+    exemplars = splits["train"][:2]
     backend = FakeBackend(lambda i, j, p: f" answer {i}/{j}")
-    records = draw_samples(backend, splits["test"], splits["train"], generator="toy-wc", backend="fake",
-                           few_shot=2, samples_per_question=3, temperature=0.7, top_k=-1, top_p=1.0,
-                           max_tokens=64, seed=99)
+    records = draw_samples(backend, splits["test"], exemplars, style="gsm8k", generator="toy-wc", backend="fake",
+                           samples_per_question=3, temperature=0.7, top_k=-1, top_p=1.0, max_tokens=64, seed=99)
     [(prompts, params)] = backend.calls
-    exemplars = pick_exemplars(splits["train"], 2, seed=0)
-    assert prompts == [few_shot_prompt(p["question"], exemplars) for p in splits["test"]]
-    assert params == SamplingParams(n=3, temperature=0.7, top_k=-1, top_p=1.0, max_tokens=64, seed=99, stop=(STOP,))
+    assert prompts == [few_shot_prompt(p["question"], exemplars, "gsm8k") for p in splits["test"]]
+    assert params == SamplingParams(n=3, temperature=0.7, top_k=-1, top_p=1.0, max_tokens=64, seed=99,
+                                    stop=stop_strings("gsm8k"))
     assert len(records) == 9
     assert [(r["problem_id"], r["sample_index"]) for r in records] == \
         [(p["id"], j) for p in splits["test"] for j in range(3)]
@@ -100,13 +72,31 @@ def test_draw_samples_records():
     assert "n" not in first and "stop" not in first
 
 
+def test_draw_samples_never_samples_an_exemplar():
+    train = make_splits("gsm8k", {"train": 5}, 0)["train"]
+    with pytest.raises(ValueError, match=train[1]["id"]):
+        draw_samples(FakeBackend(lambda i, j, p: "x"), train, train[1:2], style="gsm8k", generator="g",
+                     backend="b", samples_per_question=1, temperature=1.0, top_k=-1, top_p=1.0, max_tokens=8, seed=0)
+
+
 def test_draw_samples_zero_shot():
     problems = make_splits("math", {"test": 2}, 0)["test"]
     backend = FakeBackend(lambda i, j, p: "x")
-    records = draw_samples(backend, problems, [], generator="g", backend="b", few_shot=0, samples_per_question=1,
+    records = draw_samples(backend, problems, [], style="math", generator="g", backend="b", samples_per_question=1,
                            temperature=1.0, top_k=-1, top_p=1.0, max_tokens=8, seed=0)
-    assert backend.calls[0][0] == [format_question(p["question"]) for p in problems]
+    assert backend.calls[0][0] == [format_question(p["question"], "math") for p in problems]
     assert all(r["few_shot_ids"] == [] for r in records)
+
+
+def test_draw_samples_chat_prompts_have_no_stop_strings():
+    problems = make_splits("math", {"test": 2, "train": 3}, 0)
+    backend = FakeBackend(lambda i, j, p: "x")
+    draw_samples(backend, problems["test"], problems["train"][:1], style="math", generator="g", backend="b",
+                 samples_per_question=1, temperature=1.0, top_k=-1, top_p=1.0, max_tokens=8, seed=0, chat=True)
+    [(prompts, params)] = backend.calls
+    assert params.stop == ()
+    assert [m["role"] for m in prompts[0]] == ["system", "user", "assistant", "user"]
+    assert prompts[0][-1]["content"] == problems["test"][0]["question"]
 
 
 # --- grading and SFT data -------------------------------------------------------------------------------------
@@ -202,19 +192,23 @@ def _fake_eval_backend():
 
 def test_evaluate_with_fake_backend():
     backend = _fake_eval_backend()
-    result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=None, max_tokens=32, maj_k=3, seed=5, workers=1)
+    result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=None, max_tokens=32, maj_k=[1, 3], seed=5,
+                      workers=1)
     # greedy: 4 right, 0.5 = 1/2 right, 8 wrong
     assert result["problems"] == 3
     assert result["pass@1"] == pytest.approx(2 / 3)
     assert result["per_level"] == {"1": 1.0, "2": 0.5}
     # votes: 4 (2 of 3), 1/2 (0.5 and \frac12 together), 9 (tie with 8, earliest)
     assert result["maj@3"] == pytest.approx(1.0)
+    # maj@1 is the first vote alone: 3 wrong, 0.5 right, 9 right
+    assert result["maj@1"] == pytest.approx(2 / 3)
     assert [e["correct"] for e in result["examples"]] == [True, True, False]
     assert result["examples"][2] == {"problem_id": "m3", "completion": GREEDY[2], "correct": False}
     # two calls: greedy, then k samples at T=0.7; bare questions for a finetuned student
     (prompts1, greedy), (prompts2, sampled) = backend.calls
-    assert prompts1 == prompts2 == [sft_prompt(p["question"]) for p in MATH_PROBLEMS]
-    assert (greedy.n, greedy.temperature, greedy.max_tokens, greedy.seed, greedy.stop) == (1, 0.0, 32, 5, (STOP,))
+    assert prompts1 == prompts2 == [format_question(p["question"], "math") for p in MATH_PROBLEMS]
+    assert (greedy.n, greedy.temperature, greedy.max_tokens, greedy.seed, greedy.stop) == \
+        (1, 0.0, 32, 5, stop_strings("math"))
     assert (sampled.n, sampled.temperature, sampled.max_tokens) == (3, 0.7, 32)
 
 
@@ -223,10 +217,15 @@ def test_evaluate_few_shot_and_no_vote():
     exemplars = [{"question": "Compute $1+1$.", "solution": "$1 + 1 = 2$. $\\boxed{2}$"}]
     result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=exemplars, max_tokens=16, workers=1)
     assert len(backend.calls) == 1
-    assert backend.calls[0][0] == build_prompts(MATH_PROBLEMS, exemplars)
-    assert backend.calls[0][0][0] == few_shot_prompt(MATH_PROBLEMS[0]["question"], exemplars)
+    assert backend.calls[0][0] == build_prompts([p["question"] for p in MATH_PROBLEMS], exemplars, "math")
+    assert backend.calls[0][0][0] == few_shot_prompt(MATH_PROBLEMS[0]["question"], exemplars, "math")
     assert not any(key.startswith("maj@") for key in result)
     assert result["pass@1"] == pytest.approx(2 / 3)
+
+
+def test_maj_k_needs_enough_votes():
+    with pytest.raises(ValueError, match="needs 4 sampled completions"):
+        accuracy(MATH_PROBLEMS, GREEDY, "math", voted=VOTES, maj_k=[1, 4], workers=1)
 
 
 def test_accuracy_length_mismatch():
@@ -236,30 +235,38 @@ def test_accuracy_length_mismatch():
 
 # --- checkpoint selection --------------------------------------------------------------------------------------
 
-def _scores(lr, accs):
-    return {"checkpoints": [{"step": 10 * (i + 1), "settings": {"lr": lr}, "validation_accuracy": acc,
+def _scores(lr, accs, examples=40):
+    return {"examples": examples,
+            "checkpoints": [{"step": 10 * (i + 1), "settings": {"lr": lr}, "validation_accuracy": acc,
                              "train_loss": 1.0 / (i + 1)} for i, acc in enumerate(accs)]}
+
+
+UNTRAINED = {"checkpoint": "models/student", "validation_accuracy": 0.3}
 
 
 def test_select_best_picks_highest_validation_accuracy():
     runs = {"ft/lr1e-06": _scores(1e-6, [0.2, 0.4, 0.3]), "ft/lr0.0003": _scores(3e-4, [0.1, 0.35, 0.5])}
-    best = select_best(runs)
+    best = select_best(runs, UNTRAINED)
     assert best["checkpoint"] == "ft/lr0.0003/checkpoint-30"
     assert (best["lr"], best["step"], best["validation_accuracy"], best["run"]) == (3e-4, 30, 0.5, "ft/lr0.0003")
-    assert len(best["candidates"]) == 6
+    assert len(best["candidates"]) == 7 and best["trained_on"] == 40
 
 
 def test_select_best_ties_go_to_earlier_run_then_step():
     runs = {"r1": _scores(1e-6, [0.1, 0.5, 0.5]), "r2": _scores(3e-4, [0.5, 0.2])}
-    best = select_best(runs)
+    best = select_best(runs, UNTRAINED)
     assert (best["run"], best["step"]) == ("r1", 20)
     runs = {"r2": _scores(3e-4, [0.5, 0.2]), "r1": _scores(1e-6, [0.1, 0.5, 0.5])}
-    assert (select_best(runs)["run"], select_best(runs)["step"]) == ("r2", 10)
+    assert (select_best(runs, UNTRAINED)["run"], select_best(runs, UNTRAINED)["step"]) == ("r2", 10)
 
 
-def test_select_best_without_checkpoints():
-    with pytest.raises(ValueError, match="no checkpoints"):
-        select_best({"r": {"checkpoints": []}})
+def test_select_best_keeps_the_untrained_student_when_nothing_beats_it():
+    runs = {"r1": _scores(1e-6, [0.1, 0.3]), "r2": _scores(3e-4, [0.2])}
+    best = select_best(runs, UNTRAINED)  # 0.3 ties with r1's step 20: the untrained student wins ties
+    assert (best["checkpoint"], best["step"], best["lr"], best["run"]) == ("models/student", 0, None, None)
+    # no correct solution kept: no checkpoints at all, the untrained student is the only candidate
+    best = select_best({"r": _scores(1e-6, [], examples=0)}, UNTRAINED)
+    assert (best["step"], best["trained_on"], len(best["candidates"])) == (0, 0, 1)
 
 
 # --- data --------------------------------------------------------------------------------------------------------
@@ -325,37 +332,86 @@ def _write_gsm8k(path, n, prefix):
 def test_prepare_splits_from_jsonl(tmp_path):
     _write_gsm8k(tmp_path / "train.jsonl", 10, "train")
     _write_gsm8k(tmp_path / "test.jsonl", 4, "test")
-    dataset = {"style": "gsm8k", "validation_size": 3,
+    dataset = {"style": "gsm8k", "few_shot": 2, "validation": {"from": "train", "size": 3},
                "source": {"jsonl": {"train": str(tmp_path / "train.jsonl"), "test": str(tmp_path / "test.jsonl")}}}
-    splits = data.prepare_splits(dataset, "gsm8k", seed=1)
-    assert set(splits) == {"train", "validation", "test"}
-    assert (len(splits["train"]), len(splits["validation"]), len(splits["test"])) == (7, 3, 4)
-    train_ids = {p["id"] for p in splits["train"]}
-    validation_ids = {p["id"] for p in splits["validation"]}
-    assert not train_ids & validation_ids
-    assert train_ids | validation_ids == {f"gsm8k-train-{i}" for i in range(10)}
+    splits, report = data.prepare_splits(dataset, "gsm8k", seed=1)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 5, "validation": 3, "test": 4, "exemplars": 2}
+    ids = {split: {p["id"] for p in problems} for split, problems in splits.items()}
+    assert not ids["train"] & ids["validation"] and not ids["exemplars"] & (ids["train"] | ids["validation"])
+    assert ids["train"] | ids["validation"] | ids["exemplars"] == {f"gsm8k-train-{i}" for i in range(10)}
     assert [p["id"] for p in splits["test"]] == [f"gsm8k-test-{i}" for i in range(4)]
     assert splits["test"][3]["answer"] == "3"
+    assert report["splits"]["train"] == {"problems": 5, "source": str(tmp_path / "train.jsonl")}
+    assert report["exemplar_ids"] == [e["id"] for e in splits["exemplars"]]
+    assert any("held out of the train split" in note for note in report["notes"])
     # deterministic, and the seed chooses the validation problems
-    assert data.prepare_splits(dataset, "gsm8k", seed=1) == splits
-    assert any({p["id"] for p in data.prepare_splits(dataset, "gsm8k", seed=s)["validation"]} != validation_ids
+    assert data.prepare_splits(dataset, "gsm8k", seed=1) == (splits, report)
+    assert any({p["id"] for p in data.prepare_splits(dataset, "gsm8k", seed=s)[0]["validation"]} != ids["validation"]
                for s in range(2, 8))
 
 
-def test_prepare_splits_with_test_source_and_missing_split(tmp_path):
-    _write_gsm8k(tmp_path / "train.jsonl", 5, "train")
-    _write_gsm8k(tmp_path / "other.jsonl", 2, "other")
-    dataset = {"style": "gsm8k", "validation_size": 1, "source": {"jsonl": {"train": str(tmp_path / "train.jsonl")}},
-               "test_source": {"jsonl": {"test": str(tmp_path / "other.jsonl")}}}
-    splits = data.prepare_splits(dataset, "d", seed=0)
-    assert [p["question"] for p in splits["test"]] == ["other question 0", "other question 1"]
+def test_prepare_splits_validation_from_the_test_split_outside_the_test_set(tmp_path):
+    """MATH's layout: validation and exemplars from the source's test split less the test set (MATH500)."""
+    _write_gsm8k(tmp_path / "train.jsonl", 6, "train")
+    _write_gsm8k(tmp_path / "full_test.jsonl", 10, "test")
+    data.write_jsonl(tmp_path / "test_set.jsonl", data.read_jsonl(tmp_path / "full_test.jsonl")[:4])
+    dataset = {"style": "gsm8k", "few_shot": 2, "validation": {"from": "test", "size": 3}, "exemplars": {"from": "test"},
+               "source": {"jsonl": {"train": str(tmp_path / "train.jsonl"), "test": str(tmp_path / "full_test.jsonl")}},
+               "test_source": {"jsonl": {"test": str(tmp_path / "test_set.jsonl")}}}
+    splits, report = data.prepare_splits(dataset, "d", seed=0)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 6, "validation": 3, "test": 4, "exemplars": 2}
+    test_questions = {p["question"] for p in splits["test"]}
+    assert not test_questions & {p["question"] for p in splits["validation"] + splits["exemplars"]}
+    assert "not in the test set" in report["splits"]["validation"]["source"]
+    assert report["notes"] == []  # train and test are whole
+    # GSM8K's layout (no separate test set): validation comes out of the test split
     del dataset["test_source"]
-    with pytest.raises(ValueError, match="no 'test' file"):
+    dataset["exemplars"] = {"from": "train"}
+    splits, _ = data.prepare_splits(dataset, "d", seed=0)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 4, "validation": 3, "test": 7, "exemplars": 2}
+
+
+def test_prepare_splits_exemplars_from_a_file_leave_every_pool(tmp_path):
+    _write_gsm8k(tmp_path / "train.jsonl", 6, "train")
+    _write_gsm8k(tmp_path / "test.jsonl", 3, "test")
+    data.write_jsonl(tmp_path / "shots.jsonl", data.read_jsonl(tmp_path / "train.jsonl")[:1]
+                     + [{"question": "own", "answer": "x\n#### 1"}])
+    dataset = {"style": "gsm8k", "few_shot": 2, "validation": {"from": "train", "size": 1},
+               "exemplars": {"jsonl": str(tmp_path / "shots.jsonl")},
+               "source": {"jsonl": {"train": str(tmp_path / "train.jsonl"), "test": str(tmp_path / "test.jsonl")}}}
+    splits, report = data.prepare_splits(dataset, "d", seed=0)
+    assert [e["question"] for e in splits["exemplars"]] == ["train question 0", "own"]
+    assert "train question 0" not in {p["question"] for p in splits["train"] + splits["validation"]}
+    assert len(splits["train"]) == 4
+    dataset["few_shot"] = 3
+    with pytest.raises(ValueError, match="shots.jsonl has 2 problems, 3 needed"):
         data.prepare_splits(dataset, "d", seed=0)
 
 
+def test_prepare_splits_errors_name_the_key(tmp_path):
+    _write_gsm8k(tmp_path / "train.jsonl", 5, "train")
+    _write_gsm8k(tmp_path / "test.jsonl", 2, "test")
+    data.write_jsonl(tmp_path / "dup.jsonl", data.read_jsonl(tmp_path / "train.jsonl")[:1])
+    source = {"jsonl": {"train": str(tmp_path / "train.jsonl"), "test": str(tmp_path / "test.jsonl")}}
+    with pytest.raises(ValueError, match="datasets.d.validation: 9 problems asked for"):
+        data.prepare_splits({"style": "gsm8k", "few_shot": 0, "validation": {"from": "train", "size": 9},
+                             "source": source}, "d", seed=0)
+    # a test problem that is also a train problem would be trained on and tested
+    source["jsonl"]["test"] = str(tmp_path / "dup.jsonl")
+    with pytest.raises(ValueError, match="same question as one in train"):
+        data.prepare_splits({"style": "gsm8k", "few_shot": 0, "validation": {"from": "train", "size": 1},
+                             "source": source}, "d", seed=0)
+    del source["jsonl"]["test"]
+    with pytest.raises(ValueError, match="no 'test' file"):
+        data.prepare_splits({"style": "gsm8k", "few_shot": 0, "validation": {"from": "train", "size": 1},
+                             "source": source}, "d", seed=0)
+
+
 def test_prepare_splits_toy():
-    dataset = {"style": "math", "source": {"toy": {"train": 6, "validation": 3, "test": 4}}}
-    splits = data.prepare_splits(dataset, "math", seed=2)
-    assert {k: len(v) for k, v in splits.items()} == {"train": 6, "validation": 3, "test": 4}
-    assert splits == make_splits("math", {"train": 6, "validation": 3, "test": 4}, 2)
+    dataset = {"style": "math", "few_shot": 2, "source": {"toy": {"train": 6, "validation": 3, "test": 4}}}
+    splits, report = data.prepare_splits(dataset, "math", seed=2)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 4, "validation": 3, "test": 4, "exemplars": 2}
+    toy = make_splits("math", {"train": 6, "validation": 3, "test": 4}, 2)
+    assert splits["validation"] == toy["validation"] and splits["test"] == toy["test"]
+    assert sorted(splits["train"] + splits["exemplars"], key=lambda p: p["id"]) == sorted(toy["train"], key=lambda p: p["id"])
+    assert report["splits"]["exemplars"]["problems"] == 2

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from weakstrong.tables import (TABLE1_CAPTION, latex_escape, percent, relative_gain, signed_percent, table1,
-                               table1_rows, table2, to_latex, to_markdown)
+                               table1_detail, table1_rows, table2, to_latex, to_markdown)
 
 
 # --- numbers -----------------------------------------------------------------------------------------------
@@ -84,78 +84,98 @@ def test_to_markdown():
 
 CELLS = [
     {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "se",
-     "setting": "knowledge distillation", "path": "m7/se"},
+     "setting": "knowledge distillation", "path": "m7/se", "base": "base/math/gemma-7b"},
     {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "wc",
-     "setting": "knowledge distillation", "path": "m7/wc"},
+     "setting": "knowledge distillation", "path": "m7/wc", "base": "base/math/gemma-7b"},
     {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "se",
-     "setting": "knowledge distillation", "path": "g9/se"},
+     "setting": "knowledge distillation", "path": "g9/se", "base": "base/gsm8k/gemma2-9b"},
     {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "wc",
-     "setting": "self-improvement", "path": "g9/wc"},
+     "setting": "self-improvement", "path": "g9/wc", "base": "base/gsm8k/gemma2-9b"},
 ]
 ACCURACY = {"m7/se": 0.25, "m7/wc": 0.30, "g9/se": 0.50, "g9/wc": 0.45}
 
 
+def _evaluations(untrained=(), **extra):
+    return {path: {"pass@1": acc, "maj@4": acc + 0.01,
+                   "selection": {"step": 0 if path in untrained else 20, "lr": None if path in untrained else 1e-6,
+                                 "validation_accuracy": acc - 0.05, "trained_on": 0 if path in untrained else 90}}
+            for path, acc in {**ACCURACY, **extra}.items()}
+
+
+BASES = {"base/math/gemma-7b": {"zero_shot": {"pass@1": 0.10}, "few_shot": {"pass@1": 0.15}}}
+
+
 def test_table1_rows_by_hand():
-    rows = table1_rows(CELLS, ACCURACY, {("math", "gemma-7b"): 0.10})
+    rows = table1_rows(CELLS, _evaluations(), BASES)
     assert len(rows) == 2
     math_row, gsm_row = rows
     assert (math_row["dataset"], math_row["student"], math_row["budget"]) == ("math", "gemma-7b", "low")
     assert math_row["se"] == 0.25 and math_row["wc"] == 0.30
     assert math_row["gain"] == pytest.approx(0.2)          # (0.30 - 0.25) / 0.25
-    assert math_row["base"] == 0.10
+    assert (math_row["base"], math_row["base_few_shot"]) == (0.10, 0.15)
     assert math_row["settings"] == {"se": "knowledge distillation", "wc": "knowledge distillation"}
     assert gsm_row["gain"] == pytest.approx(-0.1)          # (0.45 - 0.50) / 0.50
-    assert gsm_row["base"] is None
+    assert "base" not in gsm_row
     assert gsm_row["settings"] == {"se": "knowledge distillation", "wc": "self-improvement"}
 
 
 def test_table1_rows_without_base_and_with_one_side():
-    rows = table1_rows(CELLS[:1], ACCURACY)
+    rows = table1_rows(CELLS[:1], _evaluations())
     assert "base" not in rows[0]
     assert math.isnan(rows[0]["gain"])  # no WC result yet
 
 
-def test_table1_marks_students_that_had_nothing_to_train_on():
-    tex, md = table1(table1_rows(CELLS, ACCURACY, untrained=frozenset({"g9/wc"})))
+def test_table1_marks_cells_where_the_untrained_student_was_selected():
+    tex, md = table1(table1_rows(CELLS, _evaluations(untrained={"g9/wc"})))
     assert "& 50.0 & 45.0* & -10.0 \\\\" in tex
-    assert "No correct solution to train on" in tex and "No correct solution to train on" in md
+    assert "The untrained student was selected" in tex and "The untrained student was selected" in md
     gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
     assert "45.0* |" in gsm_line and " 50.0 |" in gsm_line
-    plain_tex, _ = table1(table1_rows(CELLS, ACCURACY))
-    assert "*" not in plain_tex and "No correct solution" not in plain_tex
+    plain_tex, _ = table1(table1_rows(CELLS, _evaluations()))
+    assert "*" not in plain_tex and "untrained student was selected" not in plain_tex
+
+
+def test_table1_gold_column_shared_by_rows():
+    gold = [{**CELLS[0], "source": "gold", "setting": "gold", "path": "gold/m7"},
+            {**CELLS[2], "source": "gold", "setting": "gold", "path": "gold/g9"}]
+    tex, md = table1(table1_rows(CELLS + gold, _evaluations(**{"gold/m7": 0.4, "gold/g9": 0.6}), BASES))
+    assert "SE data & WC data & Rel. gain & Gold \\\\" in tex
+    assert "& 10.0 & 15.0 & 25.0 & 30.0 & +20.0 & 40.0 \\\\" in tex
+
+
+def test_table1_detail_lists_each_run_once_with_maj_k():
+    gold = [{**CELLS[0], "source": "gold", "setting": "gold", "path": "gold/m7"},
+            {**CELLS[0], "pair": "gemini", "source": "gold", "setting": "gold", "path": "gold/m7"}]
+    tex, md = table1_detail(CELLS + gold, _evaluations(untrained={"m7/wc"}, **{"gold/m7": 0.4}), [4, 1])
+    assert "maj{@}1 & maj{@}4" in tex and "maj@1" in md and "\\label{tab:finetuning-detail}" in tex
+    assert "math & gemma2 & low & gemma-7b & se & 90 & 1e-06 & 20 & 20.0 & 25.0 & -- & 26.0 \\\\" in tex
+    assert "math & gemma2 & low & gemma-7b & wc & 0 & -- & 0 & 25.0 & 30.0 & -- & 31.0 \\\\" in tex
+    assert tex.count("& gold &") == 1 and "math & all pairs & low & gemma-7b & gold" in tex
+    assert md.count("| gold ") == 1
 
 
 def test_table1_numbers_in_place():
-    tex, md = table1(table1_rows(CELLS, ACCURACY, {("math", "gemma-7b"): 0.10}))
+    tex, md = table1(table1_rows(CELLS, _evaluations(), BASES))
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
     assert "\\label{tab:finetuning}" in tex
     assert "(\\%)" in tex  # caption escaped
-    assert ("math & gemma2 & low & gemma-7b & knowledge distillation / knowledge distillation & 10.0 & 25.0 & "
-            "30.0 & +20.0 \\\\") in tex
-    assert ("gsm8k & gemma2 & high & gemma2-9b & self-improvement / knowledge distillation & -- & 50.0 & "
+    assert ("math & gemma2 & low & gemma-7b & knowledge distillation / knowledge distillation & 10.0 & 15.0 & "
+            "25.0 & 30.0 & +20.0 \\\\") in tex
+    assert ("gsm8k & gemma2 & high & gemma2-9b & self-improvement / knowledge distillation & -- & -- & 50.0 & "
             "45.0 & -10.0 \\\\") in tex
-    assert "Setting (WC data / SE data) & Base & SE data & WC data & Rel. gain \\\\" in tex
-    assert "\\begin{tabular}{lllllrrrr}" in tex
-    assert "Gold" not in tex
+    assert "Setting (WC data / SE data) & Base & Base few-shot & SE data & WC data & Rel. gain \\\\" in tex
+    assert "\\begin{tabular}{lllllrrrrr}" in tex
+    assert "Gold" not in tex.split("\\toprule")[1]
     assert md.startswith(f"**{TABLE1_CAPTION}**")
     md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
                if line.startswith("|")]
-    assert md_rows[0][-4:] == ["Base", "SE data", "WC data", "Rel. gain"]
+    assert md_rows[0][-5:] == ["Base", "Base few-shot", "SE data", "WC data", "Rel. gain"]
     # the same numbers (compared as numbers; exact spelling: test_markdown_keeps_cell_text)
     row = next(r for r in md_rows if r[0] == "math")
     assert row[:5] == ["math", "gemma2", "low", "gemma-7b", "knowledge distillation / knowledge distillation"]
-    assert [float(v) for v in row[5:]] == [10.0, 25.0, 30.0, 20.0]
+    assert [float(v) for v in row[5:]] == [10.0, 15.0, 25.0, 30.0, 20.0]
     row = next(r for r in md_rows if r[0] == "gsm8k")
-    assert row[5] == "--" and [float(v) for v in row[6:]] == [50.0, 45.0, -10.0]
-
-
-def test_table1_gold_column_and_no_base():
-    cells = CELLS[:2] + [{"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b",
-                          "source": "gold", "setting": "gold", "path": "m7/gold"}]
-    tex, md = table1(table1_rows(cells, {**ACCURACY, "m7/gold": 0.2}))
-    assert "SE data & WC data & Rel. gain & Gold \\\\" in tex
-    assert "& Base &" not in tex
-    assert "& 25.0 & 30.0 & +20.0 & 20.0 \\\\" in tex
+    assert row[5:7] == ["--", "--"] and [float(v) for v in row[7:]] == [50.0, 45.0, -10.0]
 
 
 # --- Table 2 -----------------------------------------------------------------------------------------------
@@ -165,29 +185,80 @@ def _side(model, k, coverage, diversity, reasoning, fp, kept):
             "false_positive_rate": fp, "kept": kept}
 
 
-def test_table2_by_hand():
-    cells = [{"dataset": "math", "pair": "gemma2", "budget": "low", "path": "q/math"},
-             {"dataset": "gsm8k", "pair": "gemma2", "budget": "low", "path": "q/gsm8k"}]
-    metrics = {
-        "q/math": {"se": _side("gemma2-27b", 1, 0.45, 0.5, 0.5, 0.1, 40),
-                   "wc": _side("gemma2-9b", 3, 0.6, 1.25, 1.0, 0.125, 90)},
-        "q/gsm8k": {"se": _side("gemma2-27b", 1, 0.8, 0.8, 0.8, None, 80),
-                    "wc": _side("gemma2-9b", 3, 0.9, 2.0, 1.5, 0.05, 200)},
-    }
-    tex, md = table2(cells, metrics)
+def _md_rows(md: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
+            if line.startswith("|")]
+
+
+TABLE2_CELLS = [{"dataset": "math", "pair": "gemma2", "budget": "low", "path": "q/math"},
+                {"dataset": "gsm8k", "pair": "gemma2", "budget": "low", "path": "q/gsm8k"}]
+TABLE2_METRICS = {
+    "q/math": {"se": _side("gemma2-27b", 1, 0.45, 0.5, 0.5, 0.1, 40),
+               "wc": _side("gemma2-9b", 3, 0.6, 1.25, 1.0, 0.125, 90)},
+    "q/gsm8k": {"se": _side("gemma2-27b", 1, 0.8, 0.8, 0.8, None, 80),
+                "wc": _side("gemma2-9b", 3, 0.9, 2.0, 1.5, 0.05, 200)},
+}
+
+
+def _judged(rate, low, high, n=30, unparsable=0):
+    return {"n": n, "n_unparsable": unparsable, "rate": rate, "ci95": None if rate is None else [low, high]}
+
+
+def test_table2_without_a_judge():
+    """No judge in the config: the false-positive column says so, the arithmetic checker has its own."""
+    tex, md = table2(TABLE2_CELLS, TABLE2_METRICS)
     assert "\\toprule" in tex and "\\bottomrule" in tex and "\\label{tab:data-quality}" in tex
-    assert "math & gemma2 & low & SE (gemma2-27b) & 1 & 45.0 & 0.50 & 0.50 & 10.0 & 40 \\\\" in tex
-    assert "math & gemma2 & low & WC (gemma2-9b) & 3 & 60.0 & 1.25 & 1.00 & 12.5 & 90 \\\\" in tex
-    assert "gsm8k & gemma2 & low & SE (gemma2-27b) & 1 & 80.0 & 0.80 & 0.80 & -- & 80 \\\\" in tex
+    assert ("Dataset & Pair & Budget & Model & k & Coverage & Diversity & Reasoning div. & False pos. & "
+            "Arith. slips (checkable) & Kept \\\\") in tex
+    assert "math & gemma2 & low & SE (gemma2-27b) & 1 & 45.0 & 0.50 & 0.50 & -- & 10.0 & 40 \\\\" in tex
+    assert "math & gemma2 & low & WC (gemma2-9b) & 3 & 60.0 & 1.25 & 1.00 & -- & 12.5 & 90 \\\\" in tex
+    assert "gsm8k & gemma2 & low & SE (gemma2-27b) & 1 & 80.0 & 0.80 & 0.80 & -- & -- & 80 \\\\" in tex
+    assert "no LLM judge" in tex and "Human FP" not in md and "Judge unparsable" not in md
     # midrule between the two datasets
     lines = tex.split("\n")
     first_gsm = next(i for i, line in enumerate(lines) if line.startswith("gsm8k"))
     assert lines[first_gsm - 1] == "\\midrule"
-    md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
-               if line.startswith("|")]
+    md_rows = _md_rows(md)
     row = next(r for r in md_rows if r[:4] == ["gsm8k", "gemma2", "low", "WC (gemma2-9b)"])
-    assert [float(v) for v in row[4:]] == [3, 90.0, 2.0, 1.5, 5.0, 200]
+    assert row[4:] == ["3", "90.0", "2.00", "1.50", "--", "5.0", "200"]
     assert len(md_rows) == 2 + 4  # header, separator, 4 rows
+
+
+def test_table2_false_positives_from_the_judge():
+    cells = [{**cell, "judge": {role: f"j/{cell['dataset']}/{role}" for role in ("se", "wc")}, "audit": None}
+             for cell in TABLE2_CELLS]
+    judge = {"j/math/se": _judged(0.12, 0.081, 0.174, n=500, unparsable=3),
+             "j/math/wc": _judged(0.2, 0.15, 0.26, n=500),
+             "j/gsm8k/se": _judged(None, None, None, n=30, unparsable=30),   # a judge that never answered
+             "j/gsm8k/wc": {"n": 0, "n_unparsable": 0, "rate": None, "ci95": None}}   # nothing kept
+    tex, md = table2(cells, TABLE2_METRICS, judge, {}, judge_model="gemini-1.5-pro")
+    rows = {tuple(r[:4]): r[4:] for r in _md_rows(md)}
+    header = _md_rows(md)[0]
+    assert header[8:] == ["False pos.", "Judge unparsable", "Arith. slips (checkable)", "Kept"]
+    assert rows["math", "gemma2", "low", "SE (gemma2-27b)"][4:] == ["12.0 [8.1, 17.4]", "3/500", "10.0", "40"]
+    assert rows["math", "gemma2", "low", "WC (gemma2-9b)"][4:] == ["20.0 [15.0, 26.0]", "0/500", "12.5", "90"]
+    assert rows["gsm8k", "gemma2", "low", "SE (gemma2-27b)"][4:] == ["--", "30/30", "--", "80"]
+    assert rows["gsm8k", "gemma2", "low", "WC (gemma2-9b)"][4:] == ["--", "--", "5.0", "200"]
+    assert "LLM judge gemini-1.5-pro" in md and "LLM judge gemini-1.5-pro" in tex
+    assert "12.0 [8.1, 17.4] & 3/500 & 10.0 & 40 \\\\" in tex
+
+
+def test_table2_human_audit_where_rated():
+    """A Human FP column once some budget has an audit summary; -- for budgets or sources not rated."""
+    cells = [{**TABLE2_CELLS[0], "judge": {"se": "j/se", "wc": "j/wc"}, "audit": "a/math"},
+             {**TABLE2_CELLS[1], "judge": {"se": "j/se", "wc": "j/wc"}, "audit": None}]
+    judge = {"j/se": _judged(0.1, 0.05, 0.2), "j/wc": _judged(0.3, 0.2, 0.4)}
+    audit = {"a/math": {"rate": 0.2, "ci95": [0.1, 0.3],
+                        "by_source": {"gemma2-9b": {"rate": 0.25, "ci95": [0.112, 0.469]}}}}
+    tex, md = table2(cells, TABLE2_METRICS, judge, audit, judge_model="toy-se")
+    header = _md_rows(md)[0]
+    assert header[8:] == ["False pos.", "Judge unparsable", "Human FP", "Arith. slips (checkable)", "Kept"]
+    rows = {tuple(r[:4]): r[8:] for r in _md_rows(md)}
+    assert rows["math", "gemma2", "low", "WC (gemma2-9b)"] == ["30.0 [20.0, 40.0]", "0/30", "25.0 [11.2, 46.9]",
+                                                               "12.5", "90"]
+    assert rows["math", "gemma2", "low", "SE (gemma2-27b)"][2] == "--"       # no SE item rated
+    assert rows["gsm8k", "gemma2", "low", "WC (gemma2-9b)"][2] == "--"       # no ratings for that budget
+    assert "Human FP: the same from a blind human audit" in md
 
 
 def test_markdown_keeps_cell_text():

@@ -10,7 +10,7 @@ import pytest
 from tokenizers.processors import TemplateProcessing
 
 from weakstrong.models import init_toy_model, train_tokenizer
-from weakstrong.prompts import sft_prompt
+from weakstrong.prompts import format_question, sft_example
 from weakstrong.sampling import SamplingParams
 from weakstrong.tokens import adds_bos, encode_completion, encode_prompt, encode_prompts
 from weakstrong.toy import make_splits, pretraining_documents
@@ -28,7 +28,7 @@ def problems():
 @pytest.fixture(scope="module")
 def plain_tokenizer(problems):
     """The toy tokenizer: no BOS is added to text."""
-    return train_tokenizer(pretraining_documents(problems["pretrain"], per_document=3, seed=0), 300)
+    return train_tokenizer(pretraining_documents({"gsm8k": problems["pretrain"]}, per_document=3, seed=0), 300)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def bos_tokenizer(problems, tmp_path_factory):
     directory would be, so the post-processor survives the round trip."""
     from transformers import AutoTokenizer
 
-    tokenizer = train_tokenizer(pretraining_documents(problems["pretrain"], per_document=3, seed=0), 300)
+    tokenizer = train_tokenizer(pretraining_documents({"gsm8k": problems["pretrain"]}, per_document=3, seed=0), 300)
     tokenizer.add_special_tokens({"bos_token": BOS})
     tokenizer.backend_tokenizer.post_processor = TemplateProcessing(
         single=f"{BOS} $A", special_tokens=[(BOS, tokenizer.convert_tokens_to_ids(BOS))])
@@ -54,14 +54,14 @@ def test_adds_bos(plain_tokenizer, bos_tokenizer):
 def test_prompt_is_encoded_as_the_tokenizer_encodes_text(name, request, problems):
     """vLLM encodes a text prompt with the tokenizer's defaults: the rule gives exactly those ids."""
     tokenizer = request.getfixturevalue(name)
-    prompt = sft_prompt(problems["train"][0]["question"])
+    prompt = format_question(problems["train"][0]["question"], "gsm8k")
     assert encode_prompt(tokenizer, prompt) == tokenizer(prompt)["input_ids"]
     assert encode_prompts(tokenizer, [prompt, "x"]) == [tokenizer(prompt)["input_ids"], tokenizer("x")["input_ids"]]
 
 
 def test_finetuning_examples_start_with_bos_and_end_with_eos(bos_tokenizer, problems):
     problem = problems["train"][0]
-    prompt, completion = sft_prompt(problem["question"]), " " + problem["solution"]
+    prompt, completion = sft_example(problem["question"], problem["solution"], "gsm8k")
     [(ids, labels)] = tokenize_examples(bos_tokenizer, [(prompt, completion)], max_length=512)
     prompt_ids = encode_prompt(bos_tokenizer, prompt)
     assert ids[0] == bos_tokenizer.bos_token_id and ids.count(bos_tokenizer.bos_token_id) == 1
@@ -85,7 +85,7 @@ def test_transformers_generation_sees_the_training_prompt(bos_tokenizer, problem
         return original(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
 
     model.generate = recording
-    prompts = [sft_prompt(p["question"]) for p in problems["train"][:3]]
+    prompts = [format_question(p["question"], "gsm8k") for p in problems["train"][:3]]
     with torch.no_grad():
         out = generate(model, prompts, SamplingParams(temperature=0, max_tokens=2), tokenizer=bos_tokenizer,
                        progress=False)
@@ -114,7 +114,7 @@ def test_vllm_receives_the_training_prompt_ids(bos_tokenizer, problems, monkeypa
 
     monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: kw))
     monkeypatch.setattr(vllm_backend, "_ENGINES", {})
-    prompts = [sft_prompt(p["question"]) for p in problems["train"][:3]]
+    prompts = [format_question(p["question"], "gsm8k") for p in problems["train"][:3]]
     out = vllm_backend.generate("model-dir", prompts, SamplingParams(temperature=0, max_tokens=2))
     assert [p["prompt_token_ids"] for p in received] == encode_prompts(bos_tokenizer, prompts)
     assert all(p["prompt_token_ids"][0] == bos_tokenizer.bos_token_id for p in received)

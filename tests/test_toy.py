@@ -10,7 +10,7 @@ import pytest
 from weakstrong import toy
 from weakstrong.arithmetic import check_solution, evaluate
 from weakstrong.grading import extract_answer, grade
-from weakstrong.prompts import format_question
+from weakstrong.prompts import format_question, pretraining_document
 
 STYLES = ("gsm8k", "math")
 SIZES = {"test": 60, "validation": 30, "train": 80}
@@ -226,17 +226,22 @@ def test_unknown_style_and_split_are_rejected():
 
 def test_pretraining_documents_group_examples():
     problems = toy.make_splits("gsm8k", {"pretrain": 10}, 2)["pretrain"]
-    documents = toy.pretraining_documents(problems, per_document=3, seed=0)
-    assert len(documents) == 4  # ceil(10 / 3)
-    assert [d.count("Question: ") for d in documents] == [3, 3, 3, 1]
+    math_problems = toy.make_splits("math", {"pretrain": 4}, 2)["pretrain"]
+    by_style = {"gsm8k": problems, "math": math_problems}
+    documents = toy.pretraining_documents(by_style, per_document=3, seed=0)
+    assert len(documents) == 4 + 2  # ceil(10 / 3) + ceil(4 / 3)
+    assert sorted(d.count("Question: ") for d in documents) == [0, 0, 1, 3, 3, 3]
     for problem in problems:
-        assert sum(format_question(problem["question"]) in d for d in documents) == 1
-    assert documents == toy.pretraining_documents(problems, per_document=3, seed=0)
-    assert documents != toy.pretraining_documents(problems, per_document=3, seed=1)
-    # documents are examples separated by blank lines, in the prompt format
+        assert sum(format_question(problem["question"], "gsm8k") in d for d in documents) == 1
+    assert documents == toy.pretraining_documents(by_style, per_document=3, seed=0)
+    assert documents != toy.pretraining_documents(by_style, per_document=3, seed=1)
+    # a document is one style's solved problems laid out as its few-shot prompt
     for document in documents:
-        for example in document.split("\n\n"):
-            assert example.startswith("Question: ") and "\nAnswer: " in example
+        style = "gsm8k" if document.startswith("Question: ") else "math"
+        group = problems if style == "gsm8k" else math_problems
+        shots = [p for p in group if format_question(p["question"], style) in document]
+        assert document == pretraining_document(
+            sorted(shots, key=lambda p: document.index(format_question(p["question"], style))), style)
 
 
 def test_corpus_excludes_evaluation_and_train_questions():
@@ -248,12 +253,12 @@ def test_corpus_excludes_evaluation_and_train_questions():
     documents, tokenizer = toy.build_corpus_and_tokenizer(datasets, corpus, seed=6)
     assert len(documents) == 2 * 90 // 3
     text = "\n\n".join(documents)
-    assert text.count("Question: ") == 180
+    assert text.count("Question: ") == 90 and text.count("Problem:\n") == 90
     for name, dataset in datasets.items():
         splits = toy.make_splits(dataset["style"], dataset["source"]["toy"], 6)
         for split in ("train", "validation", "test"):
             for problem in splits[split]:
-                assert format_question(problem["question"]) + " " not in text, (split, problem["question"])
+                assert format_question(problem["question"], dataset["style"]) not in text, (split, problem["question"])
     # The tokenizer was trained on the corpus and round-trips it.
     assert len(tokenizer) <= 300
     sample = documents[0]

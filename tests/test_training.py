@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from weakstrong.models import EOS, PAD, count_toy_parameters, init_toy_model, train_tokenizer
-from weakstrong.prompts import format_question, sft_prompt
+from weakstrong.prompts import format_question, sft_example
 from weakstrong.toy import make_splits, pretraining_documents
 from weakstrong import training
 from weakstrong.study import accumulation_steps, micro_batch
@@ -82,7 +82,7 @@ def problems():
 
 @pytest.fixture(scope="module")
 def tokenizer(problems):
-    documents = pretraining_documents(problems["pretrain"], per_document=3, seed=0)
+    documents = pretraining_documents({"gsm8k": problems["pretrain"]}, per_document=3, seed=0)
     return train_tokenizer(documents, 300)
 
 
@@ -95,7 +95,7 @@ def test_tokenizer_special_tokens(tokenizer):
 
 
 def test_tokenize_examples_masks_prompt(tokenizer):
-    prompt, completion = sft_prompt("Mia has 3 apples. How many apples does Mia have?"), " #### 3"
+    prompt, completion = sft_example("Mia has 3 apples. How many apples does Mia have?", "#### 3", "gsm8k")
     [(ids, labels)] = tokenize_examples(tokenizer, [(prompt, completion)], max_length=512)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
@@ -107,7 +107,7 @@ def test_tokenize_examples_masks_prompt(tokenizer):
 def test_tokenize_examples_empty_prompt_and_truncation(tokenizer):
     [(ids, labels)] = tokenize_examples(tokenizer, [("", "Mia has 3 apples.")], max_length=512)
     assert ids == labels and ids[-1] == tokenizer.eos_token_id
-    long_prompt = format_question("Mia has 3 apples. " * 20)
+    long_prompt = format_question("Mia has 3 apples. " * 20, "gsm8k")
     n_prompt = len(tokenizer(long_prompt, add_special_tokens=False)["input_ids"])
     # a completion cut off entirely by max_length leaves no label: the example is dropped
     kept = tokenize_examples(tokenizer, [(long_prompt, " 3"), ("", "ok")], max_length=n_prompt)
@@ -137,7 +137,7 @@ def test_count_toy_parameters_matches_built_model(tokenizer):
 # --- a real training run ------------------------------------------------------------------------------------
 
 def _examples(problems):
-    return [(sft_prompt(p["question"]), " " + p["solution"]) for p in problems["train"]]
+    return [sft_example(p["question"], p["solution"], "gsm8k") for p in problems["train"]]
 
 
 def _eval_loss(model, tokenizer, examples) -> float:

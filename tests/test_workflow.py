@@ -26,10 +26,14 @@ def test_paper_dry_run_lists_the_whole_study(tmp_path):
     assert proc.returncode == 0, proc.stdout
     counts = job_counts(proc.stdout)
     # 5 experiments: Gemma2 on MATH and GSM8K at low and high budget, Gemini on MATH at low budget;
-    # 3 students x 2 sources each; 3 learning rates per (student, source).
-    assert counts["evaluate"] == 5 * 3 * 2
-    assert counts["select_checkpoint"] == 5 * 3 * 2
-    assert counts["finetune"] == 5 * 3 * 2 * 3
+    # 3 students x 2 sources each; 3 learning rates per (student, source). The gold baseline: one run per
+    # (dataset, budget, student), shared by the pairs: MATH and GSM8K x low and high x 3 students.
+    gold = 2 * 2 * 3
+    assert counts["evaluate"] == 5 * 3 * 2 + gold
+    assert counts["select_checkpoint"] == 5 * 3 * 2 + gold
+    assert counts["finetune"] == (5 * 3 * 2 + gold) * 3
+    # every generator and student before finetuning, per dataset: MATH 3 Gemma and 2 Gemini, GSM8K 3 Gemma
+    assert counts["evaluate_base"] == 5 + 3
     assert counts["measure_data"] == 5
     # Generators: MATH has four (Gemma2 9B/27B, Gemini Flash/Pro), GSM8K two; 16 shards each.
     assert counts["gather_samples"] == counts["grade_samples"] == 6
@@ -48,6 +52,8 @@ def test_paper_dry_run_names_every_finetuning_target():
                 target = f"results/finetune/math/gemma2/high/{student}/{source}/lr-{lr}"
                 assert target in proc.stdout, target
     assert "results/finetune/math/gemini/low/gemma2-27b/wc/lr-1e-06" in proc.stdout
+    for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):  # the gold baseline
+        assert f"results/finetune/math/gold/high/{student}/gold/lr-1e-06" in proc.stdout
 
 
 def test_one_table_builds_only_what_it_needs(tmp_path):
@@ -105,6 +111,22 @@ def test_toy_study_end_to_end(local_test_run: Path):
     assert "toy-student" in table1 and "weak-to-strong" in table1
     markdown = (results / "table1.md").read_text()
     assert "toy-se" in markdown
+    # The gold baseline and the students before finetuning (zero-shot like the students, and few-shot)
+    header = next(line for line in markdown.splitlines() if line.startswith("| Dataset"))
+    assert all(column in header for column in ("| Base ", "| Base few-shot ", "| Gold "))
+    detail = (results / "table1-detail.md").read_text()
+    assert all(f"maj@{k}" in detail for k in config["evaluation"]["maj_k"])
+    # Splits are reported; the exemplars are neither sampled nor trained on.
+    for dataset in ("math", "gsm8k"):
+        report = json.loads((results / "data" / dataset / "splits.json").read_text())
+        exemplars = set(report["exemplar_ids"])
+        assert len(exemplars) == config["datasets"][dataset]["few_shot"] == report["splits"]["exemplars"]["problems"]
+        sampled = {json.loads(line)["problem_id"] for line in (results / "samples" / dataset / "toy-wc.jsonl").open()}
+        gold = {json.loads(line)["problem_id"] for line in (results / "sft" / dataset / "gold" / "low" / "gold.jsonl").open()}
+        assert sampled and gold and not exemplars & (sampled | gold)
+    # The untrained student is a candidate in every selection.
+    base = json.loads((results / "evaluation" / "math" / "base" / "toy-student.json").read_text())
+    assert {"zero_shot", "few_shot", "validation"} <= set(base)
 
     # Every sample records how it was drawn; the grader's version sits beside every graded file.
     for generator in ("toy-wc", "toy-se"):
@@ -125,7 +147,7 @@ def test_toy_study_end_to_end(local_test_run: Path):
     lrs = config["finetune"]["lrs"]
     for student in config["generator_pairs"]["toy"]["students"]:
         selection = json.loads((results / "selection" / "math" / "toy" / "low" / student / "wc.json").read_text())
-        assert len(selection["candidates"]) >= len(lrs)
+        assert len(selection["candidates"]) >= len(lrs) and selection["candidates"][0]["step"] == 0
         evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc.json").read_text())
         assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
     # Every rule wrote its log.

@@ -338,7 +338,7 @@ def audit_summary(ratings: list[dict], judge_records: list[dict] | None = None) 
     return result
 
 
-# --- one generator pair ---------------------------------------------------------------------------------
+# --- one generator pair at one budget ---------------------------------------------------------------------
 
 _EMPTY_PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -353,12 +353,14 @@ _EMPTY_PAGE = """<!DOCTYPE html>
 
 def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dict], html_path: str | Path,
                      csv_path: str | Path, key_path: str | Path, *, per_source: int = 50, judge_n: int = 500,
-                     seed: int = 0) -> list[dict]:
-    """The audit form of one generator pair: ``per_source`` solutions of each source, drawn from the ones
-    the LLM judge sees (:func:`weakstrong.judge.select_for_judging` with ``judge_n`` and ``seed``, as the
-    judge rule calls it), so every audited item has a judge verdict to compare with.
+                     seed: int = 0, per_question: dict[str, int] | None = None) -> list[dict]:
+    """The audit form of one generator pair at one budget: ``per_source`` solutions of each source, drawn
+    from the ones the LLM judge sees at that budget (:func:`weakstrong.judge.select_for_judging` with
+    ``judge_n``, ``seed`` and the source's ``per_question``, as the judge rule calls it), so every audited
+    item has a judge verdict to compare with.
 
-    ``graded_by_source`` maps a source label (``se``, ``wc``) to that generator's graded records.  Items
+    ``graded_by_source`` maps a source label (``se``, ``wc``) to that generator's graded records;
+    ``per_question`` maps it to the samples per problem of the budget's data (None: all samples).  Items
     keep their generator as source (:func:`source_of`), like the judge's records.  The sources are mixed in
     one random order (:func:`export_audit_form`).  When no source kept a solution, the form says so and the
     CSV template and key hold only their headers.  Returns the items in the order shown.
@@ -369,7 +371,8 @@ def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dic
         raise ValueError(f"per_source must be at least 1, got {per_source}")
     pool = []
     for source in sorted(graded_by_source):
-        selected = select_for_judging(graded_by_source[source], problems, judge_n, seed)
+        selected = select_for_judging(graded_by_source[source], problems, judge_n, seed,
+                                      per_question=(per_question or {}).get(source))
         pool += random.Random(f"audit/{seed}/{source}").sample(selected, min(per_source, len(selected)))
     if pool:
         return export_audit_form(pool, problems, html_path, csv_path, key_path, n=len(pool), seed=seed)

@@ -95,9 +95,20 @@ def check_references(config: dict) -> list[str]:
     if uses_toy and "toy_corpus" not in config:
         problems.append("config key 'toy_corpus': required when a dataset or model is a toy")
     for name, dataset in datasets.items():
-        if "toy" not in dataset["source"] and "validation_size" not in dataset:
-            problems.append(f"config key 'datasets.{name}.validation_size': required for non-toy data "
-                            f"(validation problems are held out of the train split)")
+        toy = "toy" in dataset["source"]
+        if not toy and "validation" not in dataset:
+            problems.append(f"config key 'datasets.{name}.validation': required for non-toy data "
+                            f"(where the validation problems come from, and how many)")
+        if toy and "validation" in dataset:
+            problems.append(f"config key 'datasets.{name}.validation': toy data states its validation size in "
+                            f"source.toy.validation")
+    for name, model in models.items():
+        if model.get("chat") and model.get("backend") != "openai_api":
+            problems.append(f"config key 'models.{name}.chat': chat prompts go through the openai_api backend "
+                            f"only (set models.{name}.backend: openai_api)")
+    if "gold" in config["generator_pairs"]:
+        problems.append("config key 'generator_pairs.gold': the name 'gold' is reserved for the finetuning runs "
+                        "on the datasets' own solutions")
     return problems
 
 

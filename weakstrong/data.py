@@ -110,15 +110,118 @@ def load_source(source: dict, split: str) -> list[dict]:
     raise ValueError(f"unsupported source {sorted(source)} for {split}")
 
 
-def prepare_splits(dataset: dict, name: str, seed: int) -> dict[str, list[dict]]:
-    """Train / validation / test problems of a dataset config entry."""
+def describe_source(source: dict, split: str) -> str:
+    """Where a split comes from, for splits.json."""
+    if "jsonl" in source:
+        return source["jsonl"][split]
+    if "hf" in source:
+        spec = source["hf"]
+        configs = f" ({len(spec['configs'])} configs: {', '.join(spec['configs'])})" if spec.get("configs") else ""
+        return f"hf:{spec['path']} split {spec[f'{split}_split']}{configs}"
+    return f"toy {split}"
+
+
+def _question_key(question: str) -> str:
+    return " ".join(question.split())
+
+
+def _load(source: dict, split: str, style: str, prefix: str) -> list[dict]:
+    return [normalize(r, style, f"{prefix}-{i}") for i, r in enumerate(load_source(source, split))]
+
+
+def _draw(pool: list[dict], size: int, seed: int, what: str, where: str) -> tuple[list[dict], list[dict]]:
+    """``size`` problems drawn from ``pool`` by seed (in pool order), and the rest of the pool."""
+    if size > len(pool):
+        raise ValueError(f"{what}: {size} problems asked for, but {where} has only {len(pool)}")
+    chosen = set(random.Random(seed).sample(range(len(pool)), size))
+    return ([p for i, p in enumerate(pool) if i in chosen], [p for i, p in enumerate(pool) if i not in chosen])
+
+
+def _without(problems: list[dict], removed: list[dict]) -> list[dict]:
+    keys = {_question_key(p["question"]) for p in removed}
+    return [p for p in problems if _question_key(p["question"]) not in keys]
+
+
+def prepare_splits(dataset: dict, name: str, seed: int) -> tuple[dict[str, list[dict]], dict]:
+    """Train / validation / test problems and the few-shot exemplars of a dataset config entry, and a report
+    of every split's size and source (results/data/<dataset>/splits.json).
+
+    The exemplars are taken out of the pool they come from, so they are never sampled, trained on or
+    evaluated.  Validation ``from: train`` is held out of train; ``from: test`` comes from the source's test
+    split outside the test set (MATH: test minus MATH500), or, when the test set is that split, out of it.
+    """
     style, source = dataset["style"], dataset["source"]
+    few_shot = dataset.get("few_shot", 0)
+    exemplar_spec = dataset.get("exemplars", {"from": "train"})
+    notes = []
     if "toy" in source:
         from weakstrong.toy import make_splits
-        return make_splits(style, source["toy"], seed)
-    train = [normalize(r, style, f"{name}-train-{i}") for i, r in enumerate(load_source(source, "train"))]
-    test_source = dataset.get("test_source", source)
-    test = [normalize(r, style, f"{name}-test-{i}") for i, r in enumerate(load_source(test_source, "test"))]
-    held_out = set(random.Random(seed).sample(range(len(train)), dataset["validation_size"]))
-    return {"train": [p for i, p in enumerate(train) if i not in held_out],
-            "validation": [p for i, p in enumerate(train) if i in held_out], "test": test}
+
+        toy = make_splits(style, source["toy"], seed)
+        pools = {"train": toy["train"], "test": toy["test"]}
+        validation, origin = toy["validation"], {split: f"toy {split} (seed {seed})" for split in SPLITS}
+        spare_test: list[dict] = []
+    else:
+        train = _load(source, "train", style, f"{name}-train")
+        test_source = dataset.get("test_source", source)
+        test = _load(test_source, "test", style, f"{name}-test" if test_source is source else f"{name}-testset")
+        origin = {"train": describe_source(source, "train"), "test": describe_source(test_source, "test")}
+        validation_spec = dataset["validation"]
+        pools = {"train": train, "test": test}
+        spare_test = []
+        if validation_spec["from"] == "test" and test_source is not source:
+            # The source's own test split, less the test set (MATH: the 4,500 test problems outside MATH500).
+            spare_test = _without(_load(source, "test", style, f"{name}-test"), test)
+            validation, spare_test = _draw(spare_test, validation_spec["size"], seed, f"datasets.{name}.validation",
+                                           f"{describe_source(source, 'test')} outside the test set")
+            origin["validation"] = f"{describe_source(source, 'test')}, not in the test set, drawn by seed {seed}"
+        else:
+            where = validation_spec["from"]
+            validation, pools[where] = _draw(pools[where], validation_spec["size"], seed,
+                                             f"datasets.{name}.validation", origin[where])
+            origin["validation"] = f"{origin[where]}, drawn by seed {seed}"
+            notes.append(f"validation is held out of the {where} split, which is smaller by "
+                         f"{validation_spec['size']}")
+    if "jsonl" in exemplar_spec:
+        exemplars = [normalize(r, style, f"{name}-exemplar-{i}") for i, r in enumerate(read_jsonl(exemplar_spec["jsonl"]))]
+        if len(exemplars) < few_shot:
+            raise ValueError(f"datasets.{name}.exemplars: {exemplar_spec['jsonl']} has {len(exemplars)} "
+                             f"problems, {few_shot} needed (few_shot)")
+        exemplars = exemplars[:few_shot]
+        origin["exemplars"] = exemplar_spec["jsonl"]
+        for split in pools:
+            pools[split] = _without(pools[split], exemplars)
+        validation = _without(validation, exemplars)
+    elif exemplar_spec["from"] == "test" and spare_test:
+        exemplars, _ = _draw(spare_test, few_shot, seed + 1, f"datasets.{name}.exemplars", "the spare test problems")
+        origin["exemplars"] = f"{describe_source(source, 'test')}, not in the test or validation set, seed {seed + 1}"
+    else:
+        where = exemplar_spec["from"]
+        exemplars, pools[where] = _draw(pools[where], few_shot, seed + 1, f"datasets.{name}.exemplars", origin[where])
+        origin["exemplars"] = f"{origin[where]}, drawn by seed {seed + 1}"
+        if few_shot:
+            notes.append(f"the {few_shot} exemplars are taken out of the {where} split")
+    splits = {"train": pools["train"], "validation": validation, "test": pools["test"], "exemplars": exemplars}
+    _check_disjoint(splits, name)
+    report = {"dataset": name, "style": style, "seed": seed,
+              "splits": {split: {"problems": len(problems), "source": origin[split]}
+                         for split, problems in splits.items()},
+              "exemplar_ids": [e["id"] for e in exemplars], "notes": notes}
+    return splits, report
+
+
+def _check_disjoint(splits: dict[str, list[dict]], name: str) -> None:
+    """No id twice, and no question in two splits (a validation or exemplar problem that is also trained on
+    or tested would bias selection or the test)."""
+    seen_ids, seen_questions = {}, {}
+    for split, problems in splits.items():
+        for problem in problems:
+            if problem["id"] in seen_ids:
+                raise ValueError(f"dataset {name}: problem id {problem['id']!r} appears in {seen_ids[problem['id']]} "
+                                 f"and {split}")
+            seen_ids[problem["id"]] = split
+            key = _question_key(problem["question"])
+            if seen_questions.get(key, split) != split:
+                raise ValueError(f"dataset {name}: problem {problem['id']!r} of {split} has the same question as "
+                                 f"one in {seen_questions[key]}")
+            seen_questions.setdefault(key, split)

@@ -5,15 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from weakstrong.grading import extract_answer, grade_many, is_equivalent
-from weakstrong.prompts import STOP, few_shot_prompt, sft_prompt
+from weakstrong.prompts import build_prompts, stop_strings
 from weakstrong.sampling import SamplingParams
-
-
-def build_prompts(problems: list[dict], exemplars: list[dict] | None) -> list[str]:
-    """Few-shot prompts for base models (exemplars given), bare questions for finetuned students."""
-    if exemplars:
-        return [few_shot_prompt(p["question"], exemplars) for p in problems]
-    return [sft_prompt(p["question"]) for p in problems]
 
 
 def majority_answer(answers: list[str | None]) -> str | None:
@@ -32,17 +25,22 @@ def majority_answer(answers: list[str | None]) -> str | None:
 
 
 def accuracy(problems: list[dict], greedy: list[str], style: str, *, voted: list[list[str]] | None = None,
-             workers: int | None = None) -> dict:
-    """pass@1 from one greedy completion per problem; maj@k from k sampled completions when given."""
+             maj_k: list[int] = (), workers: int | None = None) -> dict:
+    """pass@1 from one greedy completion per problem; maj@k for each k in ``maj_k`` from the first k of the
+    sampled completions ``voted`` (at least max(maj_k) per problem)."""
     if len(greedy) != len(problems):
         raise ValueError(f"{len(greedy)} completions for {len(problems)} problems")
     graded = grade_many(greedy, [p["answer"] for p in problems], style, workers=workers)
     result = {"problems": len(problems), "pass@1": _mean([g["correct"] for g in graded]),
               "per_level": _per_level(problems, [g["correct"] for g in graded])}
-    if voted:
-        majority = [majority_answer([extract_answer(c, style) for c in completions]) for completions in voted]
-        correct = [m is not None and is_equivalent(m, p["answer"]) for m, p in zip(majority, problems)]
-        result[f"maj@{len(voted[0])}"] = _mean(correct)
+    if maj_k:
+        if voted is None or any(len(completions) < max(maj_k) for completions in voted):
+            raise ValueError(f"maj@k for k in {list(maj_k)} needs {max(maj_k)} sampled completions per problem")
+        answers = [[extract_answer(c, style) for c in completions] for completions in voted]
+        for k in sorted(maj_k):
+            majority = [majority_answer(a[:k]) for a in answers]
+            result[f"maj@{k}"] = _mean(m is not None and is_equivalent(m, p["answer"])
+                                       for m, p in zip(majority, problems))
     result["examples"] = [{"problem_id": p["id"], "completion": c, "correct": g["correct"]}
                           for p, c, g in list(zip(problems, greedy, graded))[:5]]
     return result
@@ -62,14 +60,17 @@ def _per_level(problems: list[dict], correct: list[bool]) -> dict:
 
 
 def evaluate(generate_fn, problems: list[dict], style: str, *, exemplars: list[dict] | None, max_tokens: int,
-             maj_k: int = 0, seed: int = 0, workers: int | None = None) -> dict:
-    """Run ``generate_fn(prompts, SamplingParams)`` greedily (and with k samples at T=0.7 for maj@k)."""
-    prompts = build_prompts(problems, exemplars)
+             maj_k: list[int] = (), temperature: float = 0.7, seed: int = 0, workers: int | None = None,
+             chat: bool = False) -> dict:
+    """Run ``generate_fn(prompts, SamplingParams)`` greedily for pass@1, and with max(maj_k) samples at
+    ``temperature`` for maj@k.  Zero-shot (the finetuned students' format) unless exemplars are given."""
+    prompts = build_prompts([p["question"] for p in problems], exemplars or [], style, chat=chat)
+    stop = stop_strings(style, chat=chat)
     greedy = [s[0]["text"] for s in generate_fn(prompts, SamplingParams(
-        n=1, temperature=0.0, max_tokens=max_tokens, seed=seed, stop=(STOP,)))]
+        n=1, temperature=0.0, max_tokens=max_tokens, seed=seed, stop=stop))]
     voted = None
-    if maj_k > 0:
-        samples = generate_fn(prompts, SamplingParams(n=maj_k, temperature=0.7, max_tokens=max_tokens,
-                                                      seed=seed, stop=(STOP,)))
+    if maj_k:
+        samples = generate_fn(prompts, SamplingParams(n=max(maj_k), temperature=temperature,
+                                                      max_tokens=max_tokens, seed=seed, stop=stop))
         voted = [[s["text"] for s in per_prompt] for per_prompt in samples]
-    return accuracy(problems, greedy, style, voted=voted, workers=workers)
+    return accuracy(problems, greedy, style, voted=voted, maj_k=maj_k, workers=workers)

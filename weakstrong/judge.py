@@ -3,9 +3,10 @@
 The rule that sends the prompts to a sampling backend lives in the workflow; this module is the logic
 around it:
 
-1. :func:`select_for_judging` draws ``n`` kept (correct-final-answer) solutions, stratified by MATH level
-   with proportional allocation, so the plain flawed share of the sample estimates the false-positive rate
-   of all kept solutions;
+1. :func:`select_for_judging` draws ``n`` of a budget's kept solutions (:func:`kept_solutions`: correct
+   final answer, among the first ``per_question`` samples of each problem), stratified by MATH level with
+   proportional allocation, so the plain flawed share of the sample estimates the false-positive rate of
+   all of that budget's kept solutions;
 2. :func:`build_judge_prompts` fills ``prompts/judge.txt`` (placeholders ``{question}``,
    ``{gold_solution}``, ``{candidate_solution}`` and optionally ``{gold_answer}``);
 3. :func:`parse_verdict` reads the judge's final ``VERDICT: CORRECT`` / ``VERDICT: FLAWED`` line;
@@ -79,16 +80,26 @@ def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
     return taken
 
 
+def kept_solutions(graded_records: list[dict], per_question: int | None = None) -> list[dict]:
+    """The kept solutions of a budget's data: records with ``correct`` true among the first
+    ``per_question`` samples of each problem (``sample_index < per_question``, as the budget's SFT data and
+    metrics take them); all kept solutions when ``per_question`` is None."""
+    if per_question is not None and per_question < 1:
+        raise ValueError(f"per_question must be at least 1, got {per_question}")
+    return [r for r in graded_records
+            if r.get("correct") and (per_question is None or int(r["sample_index"]) < per_question)]
+
+
 def select_for_judging(graded_records: list[dict], problems: list[dict], n: int = 500, seed: int = 0, *,
-                       k: int | None = None) -> list[dict]:
-    """``n`` kept solutions (``correct`` true) to judge, stratified by the problem's level.
+                       per_question: int | None = None) -> list[dict]:
+    """``n`` kept solutions (:func:`kept_solutions` of ``per_question``) to judge, stratified by the
+    problem's level.
 
     Allocation is proportional to the number of kept solutions per level (:func:`allocate`; problems
     without a level form the stratum ``"none"``); within a level, solutions are drawn uniformly at random
     with a generator seeded by ``(seed, level)`` from the solutions sorted by (problem_id, sample_index,
-    generator), so the result depends only on the set of records and the seed, not on their order.  With
-    ``k``, only the first ``k`` samples of each problem (a budget's data) are eligible.  Fewer than ``n``
-    kept solutions: all of them.
+    generator), so the result depends only on the set of records and the seed, not on their order.  Fewer
+    than ``n`` kept solutions: all of them.
 
     Returns copies of the chosen records with ``level`` (the problem's) and ``stratum`` added, in order of
     (stratum, problem_id, sample_index).
@@ -101,11 +112,7 @@ def select_for_judging(graded_records: list[dict], problems: list[dict], n: int 
         raise ValueError(f"n must be at least 0, got {n}")
     levels = {p["id"]: p.get("level") for p in problems}
     strata: dict[str, list[dict]] = defaultdict(list)
-    for record in graded_records:
-        if not record.get("correct"):
-            continue
-        if k is not None and record["sample_index"] >= k:
-            continue
+    for record in kept_solutions(graded_records, per_question):
         if record["problem_id"] not in levels:
             raise ValueError(f"graded record of unknown problem {record['problem_id']!r}")
         level = levels[record["problem_id"]]
@@ -194,21 +201,23 @@ def _empty_summary() -> dict:
 
 
 def judge_solutions(generate_fn, graded_records: list[dict], problems: list[dict], template_text: str, *,
-                    n: int = 500, seed: int = 0, max_tokens: int = 1024) -> tuple[list[dict], dict]:
-    """Judge ``n`` kept solutions of one generator: select (:func:`select_for_judging`), prompt
+                    n: int = 500, seed: int = 0, per_question: int | None = None,
+                    max_tokens: int = 1024) -> tuple[list[dict], dict]:
+    """Judge ``n`` kept solutions of one generator's data at a budget (its first ``per_question`` samples
+    per problem; all when None): select (:func:`select_for_judging`), prompt
     (:func:`build_judge_prompts`), generate greedily with ``generate_fn(prompts, SamplingParams)`` (as from
     :func:`weakstrong.sampling.make_generator`) and read the verdicts (:func:`parse_verdict`).
 
     Returns ``(records, summary)``: one record per judged solution (the graded record's identity, level,
     completion and answers, plus ``verdict`` (None when unparsable), the judge's raw ``reply``,
     ``reply_tokens``, ``prompt_tokens`` and ``finish_reason``), and :func:`summarize_judgements` of them
-    with ``kept`` (kept solutions available), ``selected`` and ``n_truncated`` (replies cut at
+    with ``kept`` (the budget's kept solutions), ``selected`` and ``n_truncated`` (replies cut at
     ``max_tokens``).  Nothing kept: no records and a summary with zero counts and rate None.
     """
     from weakstrong.sampling import SamplingParams
 
-    selected = select_for_judging(graded_records, problems, n, seed)
-    kept = sum(1 for r in graded_records if r.get("correct"))
+    selected = select_for_judging(graded_records, problems, n, seed, per_question=per_question)
+    kept = len(kept_solutions(graded_records, per_question))
     if not selected:
         return [], {**_empty_summary(), "kept": kept, "selected": 0, "n_truncated": 0}
     prompts = build_judge_prompts(selected, problems, template_text)

@@ -126,20 +126,19 @@ def finetune(request: dict) -> None:
     """SFT of a student on (question, solution) pairs: checkpoints only, scored afterwards."""
     from weakstrong.data import read_jsonl
     from weakstrong.models import load_model_and_tokenizer
-    from weakstrong.prompts import sft_prompt
-    from weakstrong.training import save_base_checkpoint, train
+    from weakstrong.prompts import sft_example
+    from weakstrong.training import train
 
     out = partial_dir(request["output"])
-    examples = [(sft_prompt(r["question"]), " " + r["solution"].strip()) for r in read_jsonl(request["sft_data"])]
-    model, tokenizer = load_model_and_tokenizer(request["base_model"], training=True)
+    examples = [sft_example(r["question"], r["solution"], request["style"]) for r in read_jsonl(request["sft_data"])]
     if examples:
+        model, tokenizer = load_model_and_tokenizer(request["base_model"], training=True)
         summary = train(model, tokenizer, examples, out, _settings(request))
     else:
-        # A generator with no correct solution leaves nothing to learn from: the untrained student is the
-        # result (checkpoint-0), so the study goes on and the table shows the cell as trained on 0 examples.
+        # No correct solution was kept: nothing to learn from. The untrained student stays a candidate in
+        # selection (scored by evaluate_base), so the study goes on and the table marks the cell.
         print(f"WARNING: {request['sft_data']} has no training examples (no correct solutions were kept); "
-              f"keeping the base model as checkpoint-0", flush=True)
-        save_base_checkpoint(model, tokenizer, out, _settings(request))
+              f"no checkpoints", flush=True)
         summary = {"examples": 0}
     if int(os.environ.get("RANK", "0")) == 0:
         (out / "training.json").write_text(json.dumps(summary, indent=2))
@@ -178,10 +177,11 @@ def score_checkpoints(request: dict, gpus: int, memory_mb: int | None = None) ->
               f"{time.time() - started:.1f} s)", flush=True)
     records = collect_checkpoint_scores(out)
     training = json.loads((out / "training.json").read_text())
-    best = max(records, key=lambda r: (r["validation_accuracy"], r["step"]))
     (out / "scores.json").write_text(json.dumps({**training, "checkpoints": records}, indent=2))
-    print(f"finetuned on {training['examples']} examples: best validation accuracy "
-          f"{best['validation_accuracy']:.3f} at step {best['step']} of {len(records)} checkpoints")
+    if records:
+        best = max(records, key=lambda r: (r["validation_accuracy"], r["step"]))
+        print(f"finetuned on {training['examples']} examples: best validation accuracy "
+              f"{best['validation_accuracy']:.3f} at step {best['step']} of {len(records)} checkpoints")
 
 
 JOBS = {"pretrain_toy": pretrain_toy, "finetune": finetune}

@@ -145,11 +145,19 @@ def dataset_problems(config: dict, dataset: str) -> dict:
     if sizes is None:
         raise PlanError(f"config key 'plan.dataset_sizes.{dataset}' is needed: train and test problems of "
                         f"dataset {dataset!r}")
-    held_out = spec.get("validation_size", 0)
-    if held_out >= sizes["train"]:
-        raise PlanError(f"config key 'datasets.{dataset}.validation_size' ({held_out}) holds out all of "
-                        f"plan.dataset_sizes.{dataset}.train ({sizes['train']})")
-    return {"train": sizes["train"] - held_out, "validation": held_out, "test": sizes["test"]}
+    validation = spec["validation"]
+    exemplars_from = spec.get("exemplars", {"from": "train"}).get("from")
+    taken = {split: (validation["size"] if validation["from"] == split else 0)
+             + (spec["few_shot"] if exemplars_from == split else 0) for split in ("train", "test")}
+    # Validation from test comes out of the test set only when the test set is the source's test split.
+    if "test_source" in spec:
+        taken["test"] = 0
+    for split, count in taken.items():
+        if count >= sizes[split]:
+            raise PlanError(f"config keys 'datasets.{dataset}.validation' and '.exemplars' take {count} problems, "
+                            f"all of plan.dataset_sizes.{dataset}.{split} ({sizes[split]})")
+    return {"train": sizes["train"] - taken["train"], "validation": validation["size"],
+            "test": sizes["test"] - taken["test"]}
 
 
 def _students(config: dict) -> list[tuple[str, str]]:
@@ -219,25 +227,28 @@ def _finetune_rows(config: dict, plan: dict) -> list[dict]:
     sources = config.get("sources", ["wc", "se"])
     lrs = finetune["lrs"]
     completion = plan["mean_completion_tokens"]
-    rows = []
+    rows, gold_seen = [], set()
     for exp in study.experiments(config):
         problems = dataset_problems(config, exp.dataset)
         validation = min(finetune.get("validation_problems", 500), problems["validation"])
         for student in config["generator_pairs"][exp.pair]["students"]:
             settings = study.finetune_settings(config, student, exp.budget)
             parameters = study.model_parameters(config, student)
-            runs = len(sources) * len(lrs)
+            # gold runs are shared by the pairs: counted with the first pair that has them
+            row_sources = [s for s in sources if s != "gold" or (exp.dataset, exp.budget, student) not in gold_seen]
+            gold_seen.add((exp.dataset, exp.budget, student))
+            runs = len(row_sources) * len(lrs)
             tokens = settings["steps"] * settings["batch_size"] * (plan["mean_prompt_tokens"] + completion)
             per_token = 6 * parameters * (4 / 3 if settings["gradient_checkpointing"] else 1)
             validation_tokens = finetune["checkpoints"] * validation * completion
-            test_tokens = problems["test"] * (1 + evaluation.get("maj_k", 0)) * completion
+            test_tokens = problems["test"] * (1 + max(evaluation.get("maj_k", []), default=0)) * completion
             rows.append({
                 "dataset": exp.dataset, "pair": exp.pair, "budget": exp.budget, "student": student,
-                "runs": runs, "sources": len(sources), "lrs": len(lrs), "steps": settings["steps"],
+                "runs": runs, "sources": len(row_sources), "lrs": len(lrs), "steps": settings["steps"],
                 "batch_size": settings["batch_size"], "train_tokens": runs * tokens,
                 "finetuning": _gpu_hours(runs * tokens * per_token, plan, "training_mfu"),
                 "validation": _gpu_hours(runs * validation_tokens * 2 * parameters, plan, "sampling_mfu"),
-                "evaluation": _gpu_hours(len(sources) * test_tokens * 2 * parameters, plan, "sampling_mfu"),
+                "evaluation": _gpu_hours(len(row_sources) * test_tokens * 2 * parameters, plan, "sampling_mfu"),
             })
     return rows
 
@@ -252,7 +263,9 @@ def _base_evaluation_rows(config: dict, plan: dict) -> list[dict]:
             if (exp.dataset, model) in seen:
                 continue
             seen.add((exp.dataset, model))
-            tokens = (dataset_problems(config, exp.dataset)["test"] * (1 + evaluation.get("maj_k", 0))
+            # zero-shot greedy and maj@k votes, few-shot greedy, and zero-shot greedy on validation
+            problems = dataset_problems(config, exp.dataset)
+            tokens = ((problems["test"] * (2 + max(evaluation.get("maj_k", []), default=0)) + problems["validation"])
                       * plan["mean_completion_tokens"])
             rows.append({"dataset": exp.dataset, "model": model, "tokens": tokens,
                          **_generation_cost(config, plan, model, tokens, evaluation["backend"])})
@@ -357,10 +370,11 @@ def _assumptions(plan: dict) -> str:
         f"default on for real models, off for toy ones); {configured}; tabulated GPU counts "
         f"{', '.join(map(str, a['gpu_counts']))} (plan.gpu_counts).",
         "- FLOPs: 2P a generated token, 6P a trained token (8P with gradient checkpointing).",
-        f"- Finetuning runs per cell: {len(a['sources'])} sources ({', '.join(a['sources'])}) x the learning "
+        f"- Finetuning runs per cell: {len(a['sources'])} sources ({', '.join(a['sources'])}; gold runs once per "
+        f"dataset, budget and student) x the learning "
         f"rates of finetune.lrs; each scores finetune.checkpoints checkpoints on the validation problems.",
-        "- Train problems are the dataset's train split (plan.dataset_sizes) less the validation hold-out "
-        "(datasets.<d>.validation_size); toy datasets state their own sizes.",
+        "- Train problems are the dataset's train split (plan.dataset_sizes) less what datasets.<d>.validation "
+        "and datasets.<d>.exemplars take from it; toy datasets state their own sizes.",
         "- Not counted: the LLM judge and human audit, data preparation, grading, tables and figures, and the "
         "start of an inference engine (vLLM scores each checkpoint with a fresh engine, about a minute or two "
         "of the job's GPUs each for a 9B-27B model; sampling and evaluation jobs start one each).",

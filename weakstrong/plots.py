@@ -20,13 +20,16 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 SOURCE_STYLE = {"se": {"color": "#3b6fb6", "hatch": ""}, "wc": {"color": "#e08a2e", "hatch": "//"}}
 #: Other curves cycle through these.
 PALETTE = ("#3b6fb6", "#e08a2e", "#3a9a5b", "#b8443f", "#7b5ea7", "#8c6d46", "#c45fa0", "#6b6b6b")
-#: Panels of :func:`plot_data_metrics`: (key in measure_budget's side, title, scale, y label).
+#: Panels of :func:`plot_data_metrics`: (key in measure_budget's side, title, scale, y label), then one
+#: false-positive panel: the LLM judge's rate where there is one, else the arithmetic checker's.
 PANELS = (
     ("coverage", "Coverage@k", 100, "% of problems"),
     ("diversity", "Diversity@k", 1, "unique correct solutions / problem"),
     ("reasoning_diversity", "Reasoning diversity@k", 1, "distinct step sequences / problem"),
-    ("false_positive_rate", "False-positive rate", 100, "% of checkable kept solutions"),
 )
+#: (title, y label) of the false-positive panel by who measured it.
+FALSE_POSITIVE_PANEL = {"judge": ("False-positive rate (LLM judge)", "% of judged kept solutions"),
+                        "arithmetic": ("Arithmetic slips (checker)", "% of checkable kept solutions")}
 
 _RC = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8, "hatch.color": "white",
        "hatch.linewidth": 0.8}
@@ -104,14 +107,34 @@ def _side_label(metrics_by_budget: dict, role: str) -> str:
     return f"{name} ({', '.join(sorted(models))})" if models else name
 
 
+def _false_positives(metrics_by_budget: dict, judge_by_budget: dict | None) -> dict:
+    """(value, 95% interval) of the false-positive panel per (budget, role): the judge's flawed rate when
+    ``judge_by_budget`` is given, else the arithmetic checker's rate."""
+    if judge_by_budget is None:
+        return {(budget, role): (m[role].get("false_positive_rate"), m[role].get("false_positive_ci95"))
+                for budget, m in metrics_by_budget.items() for role in ("se", "wc")}
+    values = {}
+    for budget in metrics_by_budget:
+        missing = [role for role in ("se", "wc") if role not in judge_by_budget.get(budget, {})]
+        if missing:
+            raise ValueError(f"judge summaries for budget {budget!r} lack {', '.join(missing)}")
+        for role in ("se", "wc"):
+            summary = judge_by_budget[budget][role]
+            values[budget, role] = (summary.get("rate"), summary.get("ci95"))
+    return values
+
+
 @_styled
-def plot_data_metrics(metrics_by_budget: dict, path: str | Path, title: str) -> list[Path]:
+def plot_data_metrics(metrics_by_budget: dict, path: str | Path, title: str,
+                      judge_by_budget: dict | None = None) -> list[Path]:
     """Figure 3 of the paper: SE vs WC bars per budget for coverage, diversity, reasoning diversity and
     the false-positive rate (with 95% Wilson intervals).
 
     ``metrics_by_budget`` maps a budget label (e.g. ``"low"``) to :func:`weakstrong.metrics.measure_budget`
-    output; each group is labelled with the budget and the k of each side.  A rate that is undefined
-    (nothing checkable) is marked ``n/a``.
+    output; each group is labelled with the budget and the k of each side.  ``judge_by_budget`` maps each
+    budget to ``{"se": summary, "wc": summary}`` of the LLM judge (:func:`weakstrong.judge.judge_solutions`);
+    the false-positive panel shows the judge's flawed rate when it is given, else the arithmetic checker's
+    rate, titled as such.  A rate that is undefined (nothing rated or checkable) is marked ``n/a``.
     """
     if not metrics_by_budget:
         raise ValueError("metrics_by_budget is empty: nothing to plot")
@@ -120,23 +143,27 @@ def plot_data_metrics(metrics_by_budget: dict, path: str | Path, title: str) -> 
         if missing:
             raise ValueError(f"metrics for budget {budget!r} lack {', '.join(missing)}")
     budgets = list(metrics_by_budget)
-    figure = _figure(3.0 * len(PANELS), 3.3)
-    panels = figure.subplots(1, len(PANELS))
+    fp_title, fp_unit = FALSE_POSITIVE_PANEL["arithmetic" if judge_by_budget is None else "judge"]
+    panels = [(name, scale, unit, {(b, role): (m[role].get(key), None) for b, m in metrics_by_budget.items()
+                                   for role in ("se", "wc")})
+              for key, name, scale, unit in PANELS]
+    panels.append((fp_title, 100, fp_unit, _false_positives(metrics_by_budget, judge_by_budget)))
+    figure = _figure(3.0 * len(panels), 3.3)
+    axes_row = figure.subplots(1, len(panels))
     width = 0.38
-    for axes, (key, panel_title, scale, unit) in zip(panels, PANELS):
+    for axes, (panel_title, scale, unit, values) in zip(axes_row, panels):
         top = 0.0
         for offset, role in ((-width / 2, "se"), (width / 2, "wc")):
             style = SOURCE_STYLE[role]
             for position, budget in enumerate(budgets):
-                side = metrics_by_budget[budget][role]
-                value = side.get(key)
+                value, interval = values[budget, role]
                 x = position + offset
                 if value is None:
                     axes.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, color="#555555")
                     continue
                 error = None
-                if key == "false_positive_rate" and side.get("false_positive_ci95"):
-                    low, high = side["false_positive_ci95"]
+                if interval:
+                    low, high = interval
                     error = [[scale * (value - low)], [scale * (high - value)]]
                     top = max(top, scale * high)
                 axes.bar(x, scale * value, width, color=style["color"], hatch=style["hatch"], edgecolor="white",
@@ -153,7 +180,7 @@ def plot_data_metrics(metrics_by_budget: dict, path: str | Path, title: str) -> 
         axes.set_ylabel(unit)
         axes.set_ylim(0, top * 1.15 if top > 0 else 1)
         _apply_style(axes)
-    handles, labels = panels[0].get_legend_handles_labels()
+    handles, labels = axes_row[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     figure.suptitle(title)
     return _save(figure, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from weakstrong.prompts import STOP, few_shot_prompt, pick_exemplars
+from weakstrong.prompts import build_prompts, stop_strings
 from weakstrong.sampling import SamplingParams
 
 
@@ -20,15 +20,18 @@ def shard_seed(seed: int, generator: str, dataset: str, shard: int) -> int:
     return (seed * 1_000_003 + zlib.crc32(f"{generator}/{dataset}".encode()) + shard) % (2**31 - 1)
 
 
-def draw_samples(generate_fn, problems: list[dict], train: list[dict], *, generator: str, backend: str,
-                 few_shot: int, samples_per_question: int, temperature: float, top_k: int, top_p: float,
-                 max_tokens: int, seed: int) -> list[dict]:
-    """``samples_per_question`` few-shot completions per problem, each recorded with how it was drawn."""
-    exemplars = pick_exemplars(train, few_shot, seed=0) if few_shot else []
+def draw_samples(generate_fn, problems: list[dict], exemplars: list[dict], *, style: str, generator: str,
+                 backend: str, samples_per_question: int, temperature: float, top_k: int, top_p: float,
+                 max_tokens: int, seed: int, chat: bool = False) -> list[dict]:
+    """``samples_per_question`` few-shot completions per problem, each recorded with how it was drawn.
+    The exemplars are never sampled: their reference solutions would be copied into the finetuning data."""
     exemplar_ids = {e["id"] for e in exemplars}
-    prompts = [few_shot_prompt(p["question"], exemplars) for p in problems]
+    sampled_exemplars = sorted(exemplar_ids & {p["id"] for p in problems})
+    if sampled_exemplars:
+        raise ValueError(f"the few-shot exemplars {sampled_exemplars} are among the problems to sample")
+    prompts = build_prompts([p["question"] for p in problems], exemplars, style, chat=chat)
     params = SamplingParams(n=samples_per_question, temperature=temperature, top_k=top_k, top_p=top_p,
-                            max_tokens=max_tokens, seed=seed, stop=(STOP,))
+                            max_tokens=max_tokens, seed=seed, stop=stop_strings(style, chat=chat))
     outputs = generate_fn(prompts, params)
     records = []
     for problem, samples in zip(problems, outputs):

@@ -37,25 +37,28 @@ def signed_percent(value) -> str:
     return f"{100 * value:+.1f}"
 
 
-def table1_rows(cells: list[dict], accuracy: dict[str, float], base: dict[tuple, float] | None = None,
-                untrained: frozenset[str] = frozenset()) -> list[dict]:
-    """One row per (dataset, pair, budget, student): accuracy on SE data, on WC data, relative gain.
+def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str, dict] | None = None) -> list[dict]:
+    """One row per (dataset, pair, budget, student): test pass@1 after training on SE, WC (and gold) data,
+    the relative gain of WC over SE, and the student before finetuning, zero-shot as the finetuned students
+    are evaluated and few-shot.
 
-    ``cells`` carry dataset, pair, budget, student, source, setting and the evaluation ``path``;
-    ``accuracy`` maps that path to pass@1; ``base`` maps (dataset, model) to pre-finetuning accuracy;
-    ``untrained`` holds the paths whose student had no example to train on (the base model was kept).
+    ``cells`` carry dataset, pair, budget, student, source, setting, the evaluation ``path`` and the student's
+    ``base`` evaluation path; ``evaluations`` maps a path to its evaluation (``pass@1``, ``maj@k``,
+    ``selection``), ``bases`` a base path to the base evaluation (``zero_shot``, ``few_shot``).
     """
     rows: dict[tuple, dict] = {}
     for cell in cells:
         key = (cell["dataset"], cell["pair"], cell["budget"], cell["student"])
         row = rows.setdefault(key, {"dataset": cell["dataset"], "pair": cell["pair"], "budget": cell["budget"],
-                                    "student": cell["student"], "settings": {}})
-        row[cell["source"]] = accuracy[cell["path"]]
-        if cell["path"] in untrained:
-            row.setdefault("untrained", set()).add(cell["source"])
+                                    "student": cell["student"], "settings": {}, "untrained": set()})
+        evaluation = evaluations[cell["path"]]
+        row[cell["source"]] = evaluation["pass@1"]
+        if evaluation["selection"]["step"] == 0:
+            row["untrained"].add(cell["source"])
         row["settings"][cell["source"]] = cell["setting"]
-        if base is not None:
-            row["base"] = base.get((cell["dataset"], cell["student"]))
+        if bases is not None and cell.get("base") in bases:
+            base = bases[cell["base"]]
+            row["base"], row["base_few_shot"] = base["zero_shot"]["pass@1"], base["few_shot"]["pass@1"]
     for row in rows.values():
         row["gain"] = relative_gain(row.get("wc"), row.get("se"))
     return list(rows.values())
@@ -65,13 +68,13 @@ def _table1_records(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     has_gold = any("gold" in r for r in rows)
     has_base = any(r.get("base") is not None for r in rows)
     headers = ["Dataset", "Pair", "Budget", "Student", "Setting (WC data / SE data)"]
-    headers += ["Base"] if has_base else []
+    headers += ["Base", "Base few-shot"] if has_base else []
     headers += ["SE data", "WC data", "Rel. gain"] + (["Gold"] if has_gold else [])
     body = []
     for r in rows:
         settings = f"{r['settings'].get('wc', '--')} / {r['settings'].get('se', '--')}"
         line = [r["dataset"], r["pair"], r["budget"], r["student"], settings]
-        line += [percent(r.get("base"))] if has_base else []
+        line += [percent(r.get("base")), percent(r.get("base_few_shot"))] if has_base else []
         line += [_accuracy_cell(r, "se"), _accuracy_cell(r, "wc"), signed_percent(r["gain"])]
         line += [_accuracy_cell(r, "gold")] if has_gold else []
         body.append(line)
@@ -79,11 +82,34 @@ def _table1_records(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
 
 
 UNTRAINED_MARK = "*"
-UNTRAINED_NOTE = f" {UNTRAINED_MARK} No correct solution to train on: the student as it was before finetuning."
+UNTRAINED_NOTE = (f" {UNTRAINED_MARK} The untrained student was selected: no finetuned checkpoint beat it on "
+                  f"validation, or no correct solution was kept to train on.")
 
 
 def _accuracy_cell(row: dict, source: str) -> str:
     return percent(row.get(source)) + (UNTRAINED_MARK if source in row.get("untrained", ()) else "")
+
+
+def table1_detail(cells: list[dict], evaluations: dict[str, dict], maj_k: list[int]) -> tuple[str, str]:
+    """Every finetuning result once (gold runs are shared by pairs): the selected checkpoint, its
+    validation score, test pass@1 and maj@k for each k."""
+    headers = ["Dataset", "Data", "Budget", "Student", "Source", "Examples", "LR", "Step", "Validation",
+               "pass@1"] + [f"maj@{k}" for k in sorted(maj_k)]
+    body, seen = [], set()
+    for cell in cells:
+        if cell["path"] in seen:
+            continue
+        seen.add(cell["path"])
+        evaluation = evaluations[cell["path"]]
+        selection = evaluation["selection"]
+        pair = "all pairs" if cell["source"] == "gold" else cell["pair"]
+        body.append([cell["dataset"], pair, cell["budget"], cell["student"], cell["source"],
+                     str(selection.get("trained_on", "--")),
+                     "--" if selection["lr"] is None else f"{selection['lr']:g}", str(selection["step"]),
+                     percent(selection["validation_accuracy"]), percent(evaluation["pass@1"])]
+                    + [percent(evaluation.get(f"maj@{k}")) for k in sorted(maj_k)])
+    caption = TABLE1_DETAIL_CAPTION + (f" maj@k: majority vote over k samples." if maj_k else "")
+    return to_latex(headers, body, caption, "tab:finetuning-detail"), to_markdown(headers, body, caption)
 
 
 def latex_escape(text: str) -> str:
@@ -128,11 +154,25 @@ def to_markdown(headers: list[str], body: list[list[str]], caption: str) -> str:
                                               colalign=align) + "\n")
 
 
-TABLE1_CAPTION = ("Finetuning on compute-matched synthetic data: test accuracy (%) of each student after "
-                  "training on SE data and on WC data, and the relative gain (%) of WC over SE.")
-TABLE2_CAPTION = ("Quality of compute-matched synthetic data: coverage@k (%), diversity@k (unique correct "
-                  "solutions per problem; answer- and reasoning-level) and false-positive rate (%) of kept "
-                  "solutions, SE at k against WC at ratio times k.")
+TABLE1_CAPTION = ("Finetuning on compute-matched synthetic data: zero-shot test pass@1 (%) of each student after "
+                  "training on SE data and on WC data, and the relative gain (%) of WC over SE. Base: the student "
+                  "before finetuning, zero-shot as the finetuned students are evaluated, and few-shot as the "
+                  "generators sample. Gold: trained on the datasets' own solutions.")
+TABLE1_DETAIL_CAPTION = ("Every finetuning result: training examples, the selected learning rate and step (step 0: "
+                         "the untrained student), its validation and test pass@1 (%) and maj@k (%).")
+TABLE2_CAPTION = ("Quality of compute-matched synthetic data, SE at k against WC at ratio times k: coverage@k "
+                  "(%), diversity@k (unique correct solutions per problem; answer- and reasoning-level) and "
+                  "false-positive rate (%) of kept (correct-answer) solutions.")
+#: How Table 2's false positives were measured; the judge note names the judge model.
+TABLE2_JUDGE_NOTE = (" False pos.: share of a level-stratified sample of each budget's kept solutions whose "
+                     "reasoning the LLM judge {model} rates flawed, with its 95% Wilson interval; replies without "
+                     "a verdict are left out of the rate (Judge unparsable: such replies / solutions judged).")
+TABLE2_NO_JUDGE_NOTE = " False pos.: -- (no LLM judge in the configuration)."
+TABLE2_HUMAN_NOTE = (" Human FP: the same from a blind human audit of some of the judged solutions, with its 95% "
+                     "Wilson interval (-- where not rated).")
+TABLE2_ARITHMETIC_NOTE = (" Arith. slips (checkable): share (%) of the kept solutions with a checkable arithmetic "
+                          "step in which a written calculation is wrong (exact recomputation; not a judgement of "
+                          "the reasoning).")
 
 
 def table1(rows: list[dict]) -> tuple[str, str]:
@@ -141,18 +181,54 @@ def table1(rows: list[dict]) -> tuple[str, str]:
     return to_latex(headers, body, caption, "tab:finetuning"), to_markdown(headers, body, caption)
 
 
-def table2(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]:
-    """``cells`` carry dataset, pair, budget and ``path``; ``metrics`` maps path to measure_budget output."""
-    headers = ["Dataset", "Pair", "Budget", "Model", "k", "Coverage", "Diversity", "Reasoning div.",
-               "False pos.", "Kept"]
+def rate_with_interval(summary: dict | None) -> str:
+    """A rate and its 95% interval in percent, ``12.0 [8.1, 17.4]``; ``--`` when there is none."""
+    if not summary or summary.get("rate") is None:
+        return "--"
+    low, high = summary["ci95"]
+    return f"{percent(summary['rate'])} [{percent(low)}, {percent(high)}]"
+
+
+def _unparsable(summary: dict | None) -> str:
+    """The judge's replies without a verdict out of all it judged, ``3/500``; ``--`` when nothing was judged."""
+    return f"{summary['n_unparsable']}/{summary['n']}" if summary and summary.get("n") else "--"
+
+
+def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] | None = None,
+           audit: dict[str, dict] | None = None, judge_model: str | None = None) -> tuple[str, str]:
+    """Table 2: per dataset, pair, budget and source, the data's coverage, diversity and false positives.
+
+    ``cells`` carry dataset, pair, budget, ``path`` (measure_budget output), and optionally ``judge``
+    (``{"se": path, "wc": path}`` of the judge summaries, :func:`weakstrong.judge.judge_solutions`) and
+    ``audit`` (path of the audit summary, :func:`weakstrong.audit.summarize_pair_audit`; None before the
+    ratings exist).  ``metrics``, ``judge`` and ``audit`` map those paths to the files' contents.
+
+    "False pos." is the judge's flawed rate with its 95% interval (``--`` without a judge), beside it the
+    judge's unparsable replies; "Human FP" (only when some cell has an audit) is the audit's rate for the
+    row's generator; "Arith. slips (checkable)" is the arithmetic checker's rate.  ``judge_model`` names
+    the judge in the caption; without it (no judge in the config) the judge columns are left out.
+    """
+    judge, audit = judge or {}, audit or {}
+    judged = judge_model is not None
+    audited = any(cell.get("audit") for cell in cells)
+    headers = (["Dataset", "Pair", "Budget", "Model", "k", "Coverage", "Diversity", "Reasoning div.", "False pos."]
+               + (["Judge unparsable"] if judged else []) + (["Human FP"] if audited else [])
+               + ["Arith. slips (checkable)", "Kept"])
     body = []
     for cell in cells:
         m = metrics[cell["path"]]
+        human = audit[cell["audit"]].get("by_source", {}) if cell.get("audit") else {}
         for role in ("se", "wc"):
             side = m[role]
-            body.append([cell["dataset"], cell["pair"], cell["budget"], f"{role.upper()} ({side['model']})",
-                         str(side["k"]), percent(side["coverage"]), f"{side['diversity']:.2f}",
-                         f"{side['reasoning_diversity']:.2f}", percent(side["false_positive_rate"]),
-                         str(side["kept"])])
-    return (to_latex(headers, body, TABLE2_CAPTION, "tab:data-quality"),
-            to_markdown(headers, body, TABLE2_CAPTION))
+            verdicts = judge[cell["judge"][role]] if judged and cell.get("judge") else None
+            row = [cell["dataset"], cell["pair"], cell["budget"], f"{role.upper()} ({side['model']})",
+                   str(side["k"]), percent(side["coverage"]), f"{side['diversity']:.2f}",
+                   f"{side['reasoning_diversity']:.2f}", rate_with_interval(verdicts)]
+            if judged:
+                row.append(_unparsable(verdicts))
+            if audited:
+                row.append(rate_with_interval(human.get(side["model"])))
+            body.append(row + [percent(side["false_positive_rate"]), str(side["kept"])])
+    caption = (TABLE2_CAPTION + (TABLE2_JUDGE_NOTE.format(model=judge_model) if judged else TABLE2_NO_JUDGE_NOTE)
+               + (TABLE2_HUMAN_NOTE if audited else "") + TABLE2_ARITHMETIC_NOTE)
+    return to_latex(headers, body, caption, "tab:data-quality"), to_markdown(headers, body, caption)

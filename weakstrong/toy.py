@@ -159,14 +159,18 @@ def make_splits(style: str, sizes: dict[str, int], seed: int) -> dict[str, list[
     return splits
 
 
-def pretraining_documents(problems: Iterable[dict], per_document: int, seed: int) -> list[str]:
-    """Concatenate solved problems into few-shot-like documents, the format the prompts use."""
-    from weakstrong.prompts import format_example  # local import keeps toy generation torch-free
+def pretraining_documents(problems_by_style: dict[str, list[dict]], per_document: int, seed: int) -> list[str]:
+    """Solved problems of one style per document, laid out as that style's few-shot prompts are."""
+    from weakstrong.prompts import pretraining_document  # local import keeps toy generation torch-free
 
-    shuffled = list(problems)
-    random.Random(seed).shuffle(shuffled)
-    return ["\n\n".join(format_example(p["question"], p["solution"]) for p in shuffled[i:i + per_document])
-            for i in range(0, len(shuffled), per_document)]
+    documents = []
+    for style, problems in problems_by_style.items():
+        shuffled = list(problems)
+        random.Random(seed).shuffle(shuffled)
+        documents += [pretraining_document(shuffled[i:i + per_document], style)
+                      for i in range(0, len(shuffled), per_document)]
+    random.Random(seed).shuffle(documents)
+    return documents
 
 
 def build_corpus_and_tokenizer(datasets: dict, corpus: dict, seed: int):
@@ -174,9 +178,9 @@ def build_corpus_and_tokenizer(datasets: dict, corpus: dict, seed: int):
     questions, and a byte-level BPE tokenizer trained on them."""
     from weakstrong.models import train_tokenizer
 
-    problems = []
+    problems: dict[str, list[dict]] = {}
     for dataset in datasets.values():
         sizes = dict(dataset["source"]["toy"], pretrain=corpus["problems_per_style"])
-        problems += make_splits(dataset["style"], sizes, seed)["pretrain"]
+        problems.setdefault(dataset["style"], []).extend(make_splits(dataset["style"], sizes, seed)["pretrain"])
     documents = pretraining_documents(problems, corpus["per_document"], seed)
     return documents, train_tokenizer(documents, corpus["vocab_size"])

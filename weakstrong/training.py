@@ -259,15 +259,6 @@ def _save_checkpoint(accelerator, model, tokenizer, out_dir: Path, step: int, se
     accelerator.wait_for_everyone()
 
 
-def save_base_checkpoint(model, tokenizer, out_dir: str | Path, settings: TrainSettings) -> None:
-    """The untrained model as ``checkpoint-0`` (validated like any checkpoint), for a run with no examples."""
-    path = Path(out_dir) / f"{CHECKPOINT_PREFIX}0"
-    model.save_pretrained(path, safe_serialization=True)
-    tokenizer.save_pretrained(path)
-    record = {"step": 0, "train_loss": None, "settings": asdict(settings)}
-    (path / "scores.json").write_text(json.dumps(record, indent=2))
-
-
 def collect_checkpoint_scores(out_dir: str | Path) -> list[dict]:
     records = [json.loads(p.read_text()) for p in Path(out_dir).glob(f"{CHECKPOINT_PREFIX}*/scores.json")]
     return sorted(records, key=lambda r: r["step"])

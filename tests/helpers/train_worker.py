@@ -8,7 +8,7 @@ import sys
 import torch
 
 from weakstrong.models import init_toy_model, train_tokenizer
-from weakstrong.prompts import sft_prompt
+from weakstrong.prompts import sft_example
 from weakstrong.toy import make_splits, pretraining_documents
 from weakstrong.training import TrainSettings, train
 
@@ -18,8 +18,8 @@ if __name__ == "__main__":
     out, micro = sys.argv[1], int(sys.argv[2])
     torch.set_num_threads(1)
     problems = make_splits("gsm8k", {"train": 48, "pretrain": 200}, 5)
-    tokenizer = train_tokenizer(pretraining_documents(problems["pretrain"], per_document=3, seed=0), 300)
-    examples = [(sft_prompt(p["question"]), " " + p["solution"]) for p in problems["train"]]
+    tokenizer = train_tokenizer(pretraining_documents({"gsm8k": problems["pretrain"]}, per_document=3, seed=0), 300)
+    examples = [sft_example(p["question"], p["solution"], "gsm8k") for p in problems["train"]]
     settings = TrainSettings(lr=3e-3, steps=12, batch_size=8, micro_batch_size=micro, checkpoints=2, seed=11,
                              max_length=256, precision="fp32")
     train(init_toy_model(SPEC, tokenizer, seed=0), tokenizer, examples, out, settings, progress=False)

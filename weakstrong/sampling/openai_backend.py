@@ -1,4 +1,5 @@
-"""Models behind an OpenAI-compatible completions API (e.g. Gemini's compatibility endpoint)."""
+"""Models behind an OpenAI-compatible API: chat prompts (message lists, e.g. Gemini's compatibility endpoint)
+go to chat completions, text prompts (a base model behind `vllm serve`) to completions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tqdm import tqdm
 from weakstrong.sampling import SamplingParams
 
 
-def generate(model: str, prompts: list[str], params: SamplingParams, *, api: dict,
+def generate(model: str, prompts: list, params: SamplingParams, *, api: dict,
              progress: bool = True) -> list[list[dict]]:
     from openai import OpenAI
 
@@ -20,14 +21,18 @@ def generate(model: str, prompts: list[str], params: SamplingParams, *, api: dic
     client = OpenAI(base_url=api.get("base_url"), api_key=os.environ[key_env])
     results = []
     for prompt in tqdm(prompts, desc=f"{model} requests", disable=not progress):
-        response = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt}], n=params.n,
-            temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens,
-            stop=list(params.stop) or None, seed=params.seed)
+        common = {"model": model, "n": params.n, "temperature": params.temperature, "top_p": params.top_p,
+                  "max_tokens": params.max_tokens, "stop": list(params.stop) or None, "seed": params.seed}
+        if isinstance(prompt, str):
+            response = client.completions.create(prompt=prompt, **common)
+            texts = [choice.text or "" for choice in response.choices]
+        else:
+            response = client.chat.completions.create(messages=prompt, **common)
+            texts = [choice.message.content or "" for choice in response.choices]
         usage = response.usage
-        results.append([{"text": choice.message.content or "",
+        results.append([{"text": text,
                          "completion_tokens": (usage.completion_tokens // max(1, params.n)) if usage else 0,
                          "prompt_tokens": usage.prompt_tokens if usage else 0,
                          "finish_reason": "length" if choice.finish_reason == "length" else "stop"}
-                        for choice in response.choices])
+                        for text, choice in zip(texts, response.choices)])
     return results
