@@ -18,6 +18,8 @@ RESULTS = config.get("paths", {}).get("results", "results")
 LOGS = config.get("paths", {}).get("logs", "logs")
 BENCHMARKS = config.get("paths", {}).get("benchmarks", "benchmarks")
 SEED = config["seed"]
+# Finetuning and evaluation are repeated per run seed; data, toy models and samples use SEED.
+RUN_SEEDS = config.get("seeds", [SEED])
 SOURCES = config.get("sources", ["wc", "se"])
 LR_LABELS = {study.lr_label(lr): lr for lr in config["finetune"]["lrs"]}
 EXPERIMENTS = study.experiments(config)
@@ -42,6 +44,7 @@ wildcard_constraints:
     lr=_choices(LR_LABELS),
     split=_choices(SPLITS),
     shard=r"\d+",
+    seed=r"\d+",
 
 
 def rule_resources(rule_name):
@@ -172,7 +175,7 @@ def get_finetune_params(wildcards):
     return {
         "base_model": model_path(wildcards.student), "style": dataset_style(wildcards.dataset),
         "settings": {**settings, "lr": LR_LABELS[wildcards.lr], "checkpoints": ft["checkpoints"],
-                     "max_length": ft.get("max_length", 1024), "seed": SEED},
+                     "max_length": ft.get("max_length", 1024), "seed": int(wildcards.seed)},
         "validation_problems": ft.get("validation_problems", 500),
         "eval_backend": ft.get("eval_backend", config["evaluation"]["backend"]),
         "max_tokens": config["evaluation"]["max_tokens"], "fit": get_finetune_fit(wildcards.student),
@@ -191,13 +194,13 @@ def get_finetune_fit(student):
 
 
 def get_select_checkpoint_input(wildcards):
-    base = f"{experiment_dir('finetune', wildcards)}/{wildcards.student}/{wildcards.source}"
+    base = f"{experiment_dir('finetune', wildcards)}/{wildcards.student}/{wildcards.source}/seed-{wildcards.seed}"
     return {"runs": [f"{base}/lr-{lr}" for lr in LR_LABELS],
             "base": base_evaluation_file(wildcards.dataset, wildcards.student)}
 
 
 def get_evaluate_input(wildcards):
-    return {"selection": f"{experiment_dir('selection', wildcards)}/{wildcards.student}/{wildcards.source}.json",
+    return {"selection": f"{experiment_dir('selection', wildcards)}/{wildcards.student}/{wildcards.source}/seed-{wildcards.seed}.json",
             "test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl"}
 
 
@@ -225,17 +228,12 @@ def finetune_cells():
     return list(dict.fromkeys(cells))
 
 
-def evaluation_file(dataset, pair, budget, student, source):
-    return f"{RESULTS}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json"
+def evaluation_file(dataset, pair, budget, student, source, seed):
+    return f"{RESULTS}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}/seed-{seed}.json"
 
 
 def evaluation_files():
-    return [evaluation_file(*cell) for cell in finetune_cells()]
-
-
-def finetune_dirs():
-    return [f"{RESULTS}/finetune/{d}/{p}/{b}/{student}/{source}/lr-{lr}"
-            for d, p, b, student, source in finetune_cells() for lr in LR_LABELS]
+    return [evaluation_file(*cell, seed) for cell in finetune_cells() for seed in RUN_SEEDS]
 
 
 def metrics_files():
@@ -259,10 +257,12 @@ def get_make_table1_input(wildcards):
 
 
 def get_make_table1_cells(wildcards):
-    """One cell per (experiment, student, source), the gold runs shared by every pair's rows."""
+    """One cell per (experiment, student, source) with its evaluation per run seed, the gold runs shared by
+    every pair's rows."""
     return [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget, "student": student, "source": source,
              "setting": study.setting(config, e.pair, student, source),
-             "path": evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source),
+             "paths": {str(seed): evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source, seed)
+                       for seed in RUN_SEEDS},
              "base": base_evaluation_file(e.dataset, student)}
             for e in EXPERIMENTS for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
 

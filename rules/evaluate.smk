@@ -6,7 +6,7 @@ rule evaluate:
     input:
         unpack(get_evaluate_input),
     output:
-        f"{RESULTS}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.json",
+        f"{RESULTS}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
     params:
         style=lambda w: dataset_style(w.dataset),
         prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
@@ -14,11 +14,12 @@ rule evaluate:
         max_tokens=config["evaluation"]["max_tokens"],
         maj_k=config["evaluation"].get("maj_k", []),
         maj_temperature=config["evaluation"].get("maj_temperature", 0.7),
-        seed=SEED,
+        # the run seed also seeds the maj@k votes
+        seed=lambda w: int(w.seed),
     log:
-        f"{LOGS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.log",
+        f"{LOGS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.tsv"
+        f"{BENCHMARKS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.tsv"
     threads: threads_of("evaluate")
     resources:
         **resources_of("evaluate"),

@@ -84,13 +84,13 @@ def test_to_markdown():
 
 CELLS = [
     {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "se",
-     "setting": "knowledge distillation", "path": "m7/se", "base": "base/math/gemma-7b"},
+     "setting": "knowledge distillation", "paths": {"1": "m7/se"}, "base": "base/math/gemma-7b"},
     {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "wc",
-     "setting": "knowledge distillation", "path": "m7/wc", "base": "base/math/gemma-7b"},
+     "setting": "knowledge distillation", "paths": {"1": "m7/wc"}, "base": "base/math/gemma-7b"},
     {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "se",
-     "setting": "knowledge distillation", "path": "g9/se", "base": "base/gsm8k/gemma2-9b"},
+     "setting": "knowledge distillation", "paths": {"1": "g9/se"}, "base": "base/gsm8k/gemma2-9b"},
     {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "wc",
-     "setting": "self-improvement", "path": "g9/wc", "base": "base/gsm8k/gemma2-9b"},
+     "setting": "self-improvement", "paths": {"1": "g9/wc"}, "base": "base/gsm8k/gemma2-9b"},
 ]
 ACCURACY = {"m7/se": 0.25, "m7/wc": 0.30, "g9/se": 0.50, "g9/wc": 0.45}
 
@@ -110,7 +110,8 @@ def test_table1_rows_by_hand():
     assert len(rows) == 2
     math_row, gsm_row = rows
     assert (math_row["dataset"], math_row["student"], math_row["budget"]) == ("math", "gemma-7b", "low")
-    assert math_row["se"] == 0.25 and math_row["wc"] == 0.30
+    assert math_row["se"] == {"n": 1, "mean": 0.25, "ci95": None} and math_row["wc"]["mean"] == 0.30
+    assert math_row["difference"]["verdict"] == "unresolved (one seed)"
     assert math_row["gain"] == pytest.approx(0.2)          # (0.30 - 0.25) / 0.25
     assert (math_row["base"], math_row["base_few_shot"]) == (0.10, 0.15)
     assert math_row["settings"] == {"se": "knowledge distillation", "wc": "knowledge distillation"}
@@ -127,7 +128,7 @@ def test_table1_rows_without_base_and_with_one_side():
 
 def test_table1_marks_cells_where_the_untrained_student_was_selected():
     tex, md = table1(table1_rows(CELLS, _evaluations(untrained={"g9/wc"})))
-    assert "& 50.0 & 45.0* & -10.0 \\\\" in tex
+    assert "& 50.0 & 45.0* & -10.0 & -5.0 & unresolved (one seed) \\\\" in tex
     assert "The untrained student was selected" in tex and "The untrained student was selected" in md
     gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
     assert "45.0* |" in gsm_line and " 50.0 |" in gsm_line
@@ -136,20 +137,20 @@ def test_table1_marks_cells_where_the_untrained_student_was_selected():
 
 
 def test_table1_gold_column_shared_by_rows():
-    gold = [{**CELLS[0], "source": "gold", "setting": "gold", "path": "gold/m7"},
-            {**CELLS[2], "source": "gold", "setting": "gold", "path": "gold/g9"}]
+    gold = [{**CELLS[0], "source": "gold", "setting": "gold", "paths": {"1": "gold/m7"}},
+            {**CELLS[2], "source": "gold", "setting": "gold", "paths": {"1": "gold/g9"}}]
     tex, md = table1(table1_rows(CELLS + gold, _evaluations(**{"gold/m7": 0.4, "gold/g9": 0.6}), BASES))
-    assert "SE data & WC data & Rel. gain & Gold \\\\" in tex
-    assert "& 10.0 & 15.0 & 25.0 & 30.0 & +20.0 & 40.0 \\\\" in tex
+    assert "SE data & WC data & Rel. gain & WC - SE [95\\%] & Verdict & Gold \\\\" in tex
+    assert "& 10.0 & 15.0 & 25.0 & 30.0 & +20.0 & +5.0 & unresolved (one seed) & 40.0 \\\\" in tex
 
 
 def test_table1_detail_lists_each_run_once_with_maj_k():
-    gold = [{**CELLS[0], "source": "gold", "setting": "gold", "path": "gold/m7"},
-            {**CELLS[0], "pair": "gemini", "source": "gold", "setting": "gold", "path": "gold/m7"}]
+    gold = [{**CELLS[0], "source": "gold", "setting": "gold", "paths": {"1": "gold/m7"}},
+            {**CELLS[0], "pair": "gemini", "source": "gold", "setting": "gold", "paths": {"1": "gold/m7"}}]
     tex, md = table1_detail(CELLS + gold, _evaluations(untrained={"m7/wc"}, **{"gold/m7": 0.4}), [4, 1])
     assert "maj{@}1 & maj{@}4" in tex and "maj@1" in md and "\\label{tab:finetuning-detail}" in tex
-    assert "math & gemma2 & low & gemma-7b & se & 90 & 1e-06 & 20 & 20.0 & 25.0 & -- & 26.0 \\\\" in tex
-    assert "math & gemma2 & low & gemma-7b & wc & 0 & -- & 0 & 25.0 & 30.0 & -- & 31.0 \\\\" in tex
+    assert "math & gemma2 & low & gemma-7b & se & 1 & 90 & 1e-06 & 20 & 20.0 & 25.0 & -- & 26.0 \\\\" in tex
+    assert "math & gemma2 & low & gemma-7b & wc & 1 & 0 & -- & 0 & 25.0 & 30.0 & -- & 31.0 \\\\" in tex
     assert tex.count("& gold &") == 1 and "math & all pairs & low & gemma-7b & gold" in tex
     assert md.count("| gold ") == 1
 
@@ -160,22 +161,23 @@ def test_table1_numbers_in_place():
     assert "\\label{tab:finetuning}" in tex
     assert "(\\%)" in tex  # caption escaped
     assert ("math & gemma2 & low & gemma-7b & knowledge distillation / knowledge distillation & 10.0 & 15.0 & "
-            "25.0 & 30.0 & +20.0 \\\\") in tex
+            "25.0 & 30.0 & +20.0 & +5.0 & unresolved (one seed) \\\\") in tex
     assert ("gsm8k & gemma2 & high & gemma2-9b & self-improvement / knowledge distillation & -- & -- & 50.0 & "
-            "45.0 & -10.0 \\\\") in tex
-    assert "Setting (WC data / SE data) & Base & Base few-shot & SE data & WC data & Rel. gain \\\\" in tex
-    assert "\\begin{tabular}{lllllrrrrr}" in tex
+            "45.0 & -10.0 & -5.0 & unresolved (one seed) \\\\") in tex
+    assert ("Setting (WC data / SE data) & Base & Base few-shot & SE data & WC data & Rel. gain & WC - SE [95\\%] & "
+            "Verdict \\\\") in tex
+    assert "\\begin{tabular}{lllllrrrrrrl}" in tex
     assert "Gold" not in tex.split("\\toprule")[1]
     assert md.startswith(f"**{TABLE1_CAPTION}**")
     md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
                if line.startswith("|")]
-    assert md_rows[0][-5:] == ["Base", "Base few-shot", "SE data", "WC data", "Rel. gain"]
+    assert md_rows[0][-7:] == ["Base", "Base few-shot", "SE data", "WC data", "Rel. gain", "WC - SE [95%]", "Verdict"]
     # the same numbers (compared as numbers; exact spelling: test_markdown_keeps_cell_text)
     row = next(r for r in md_rows if r[0] == "math")
     assert row[:5] == ["math", "gemma2", "low", "gemma-7b", "knowledge distillation / knowledge distillation"]
-    assert [float(v) for v in row[5:]] == [10.0, 15.0, 25.0, 30.0, 20.0]
+    assert [float(v) for v in row[5:11]] == [10.0, 15.0, 25.0, 30.0, 20.0, 5.0]
     row = next(r for r in md_rows if r[0] == "gsm8k")
-    assert row[5:7] == ["--", "--"] and [float(v) for v in row[7:]] == [50.0, 45.0, -10.0]
+    assert row[5:7] == ["--", "--"] and [float(v) for v in row[7:11]] == [50.0, 45.0, -10.0, -5.0]
 
 
 # --- Table 2 -----------------------------------------------------------------------------------------------

@@ -199,6 +199,12 @@ def _summarise(stats: list[dict]) -> dict:
     }
 
 
+def _side_stats(graded: list[dict], problems: list[dict], k: int, style: str, name: str) -> dict[str, dict]:
+    groups = _by_problem(graded, name)
+    _check_problems(problems, groups, name)
+    return {p["id"]: _problem_stats(groups.get(p["id"], []), k, style) for p in problems}
+
+
 def measure_side(graded: list[dict], problems: list[dict], k: int, style: str, *, name: str = "graded") -> dict:
     """Coverage@k, diversity@k and the false-positive rate of one generator's first ``k`` samples.
 
@@ -219,9 +225,7 @@ def measure_side(graded: list[dict], problems: list[dict], k: int, style: str, *
         raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    groups = _by_problem(graded, name)
-    _check_problems(problems, groups, name)
-    stats = {p["id"]: _problem_stats(groups.get(p["id"], []), k, style) for p in problems}
+    stats = _side_stats(graded, problems, k, style, name)
     result = {"k": k, **_summarise(list(stats.values()))}
     short = sorted(i for i, s in stats.items() if 0 < s["n"] < k)
     empty = sorted(i for i, s in stats.items() if s["n"] == 0)
@@ -286,4 +290,24 @@ def measure_budget(se_graded: list[dict], wc_graded: list[dict], problems: list[
                               "relative": _relative(wc["coverage_per_level"].get(level), value)}
                       for level, value in se["coverage_per_level"].items()}}
     return {"style": style, "k_se": k_se, "ratio": ratio, "problems": len(problems), "se": se, "wc": wc,
-            "difference": difference}
+            "difference": difference,
+            "comparison": compare_sides(se_graded, wc_graded, problems, k_se=k_se, ratio=ratio, style=style)}
+
+
+def compare_sides(se_graded: list[dict], wc_graded: list[dict], problems: list[dict], *, k_se: int, ratio: int,
+                  style: str) -> dict:
+    """WC minus SE with 95% intervals and a verdict: coverage and diversity paired over problems (the same
+    problems on both sides), the false-positive rate as two independent proportions (arithmetic checker).
+    Verdicts read 'WC higher', 'SE higher' or 'no difference at 95%'."""
+    from weakstrong.stats import paired_difference, proportion_difference
+
+    se = _side_stats(se_graded, problems, k_se, style, "se_graded")
+    wc = _side_stats(wc_graded, problems, ratio * k_se, style, "wc_graded")
+    ids = [p["id"] for p in problems]
+    comparison = {}
+    for metric, key in (("coverage", "coverage"), ("diversity", "unique")):
+        comparison[metric] = paired_difference([wc[i][key] for i in ids], [se[i][key] for i in ids], unit="problem")
+    fp = proportion_difference(sum(len(wc[i]["flagged"]) for i in ids), sum(wc[i]["checkable"] for i in ids),
+                               sum(len(se[i]["flagged"]) for i in ids), sum(se[i]["checkable"] for i in ids))
+    comparison["false_positive_rate"] = fp
+    return comparison

@@ -12,6 +12,8 @@ import math
 
 from tabulate import tabulate
 
+from weakstrong.stats import better, mean_interval, paired_difference
+
 
 def relative_gain(wc: float, se: float) -> float:
     """(WC - SE) / SE: the paper's 'relative gain' of training on WC data."""
@@ -39,28 +41,37 @@ def signed_percent(value) -> str:
 
 def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str, dict] | None = None) -> list[dict]:
     """One row per (dataset, pair, budget, student): test pass@1 after training on SE, WC (and gold) data,
-    the relative gain of WC over SE, and the student before finetuning, zero-shot as the finetuned students
-    are evaluated and few-shot.
+    as the mean over run seeds with its 95% interval; WC minus SE paired by seed with its interval and
+    verdict; the relative gain of WC over SE (of the means); and the student before finetuning, zero-shot as
+    the finetuned students are evaluated and few-shot.
 
-    ``cells`` carry dataset, pair, budget, student, source, setting, the evaluation ``path`` and the student's
-    ``base`` evaluation path; ``evaluations`` maps a path to its evaluation (``pass@1``, ``maj@k``,
-    ``selection``), ``bases`` a base path to the base evaluation (``zero_shot``, ``few_shot``).
+    ``cells`` carry dataset, pair, budget, student, source, setting, ``paths`` (run seed -> evaluation path)
+    and the student's ``base`` evaluation path; ``evaluations`` maps a path to its evaluation (``pass@1``,
+    ``maj@k``, ``selection``), ``bases`` a base path to the base evaluation (``zero_shot``, ``few_shot``).
     """
     rows: dict[tuple, dict] = {}
     for cell in cells:
         key = (cell["dataset"], cell["pair"], cell["budget"], cell["student"])
         row = rows.setdefault(key, {"dataset": cell["dataset"], "pair": cell["pair"], "budget": cell["budget"],
-                                    "student": cell["student"], "settings": {}, "untrained": set()})
-        evaluation = evaluations[cell["path"]]
-        row[cell["source"]] = evaluation["pass@1"]
-        if evaluation["selection"]["step"] == 0:
+                                    "student": cell["student"], "settings": {}, "untrained": set(),
+                                    "per_seed": {}})
+        per_seed = {seed: evaluations[path]["pass@1"] for seed, path in cell["paths"].items()}
+        row["per_seed"][cell["source"]] = per_seed
+        row[cell["source"]] = mean_interval(list(per_seed.values()))
+        if any(evaluations[path]["selection"]["step"] == 0 for path in cell["paths"].values()):
             row["untrained"].add(cell["source"])
         row["settings"][cell["source"]] = cell["setting"]
         if bases is not None and cell.get("base") in bases:
             base = bases[cell["base"]]
             row["base"], row["base_few_shot"] = base["zero_shot"]["pass@1"], base["few_shot"]["pass@1"]
     for row in rows.values():
-        row["gain"] = relative_gain(row.get("wc"), row.get("se"))
+        wc, se = row.get("wc"), row.get("se")
+        row["gain"] = relative_gain(wc and wc["mean"], se and se["mean"])
+        if wc and se:
+            seeds = sorted(set(row["per_seed"]["wc"]) & set(row["per_seed"]["se"]))
+            difference = paired_difference([row["per_seed"]["wc"][s] for s in seeds],
+                                           [row["per_seed"]["se"][s] for s in seeds])
+            row["difference"] = {**difference, "verdict": better(difference["verdict"])}
     return list(rows.values())
 
 
@@ -69,16 +80,28 @@ def _table1_records(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     has_base = any(r.get("base") is not None for r in rows)
     headers = ["Dataset", "Pair", "Budget", "Student", "Setting (WC data / SE data)"]
     headers += ["Base", "Base few-shot"] if has_base else []
-    headers += ["SE data", "WC data", "Rel. gain"] + (["Gold"] if has_gold else [])
+    headers += ["SE data", "WC data", "Rel. gain", "WC - SE [95%]", "Verdict"] + (["Gold"] if has_gold else [])
     body = []
     for r in rows:
         settings = f"{r['settings'].get('wc', '--')} / {r['settings'].get('se', '--')}"
         line = [r["dataset"], r["pair"], r["budget"], r["student"], settings]
         line += [percent(r.get("base")), percent(r.get("base_few_shot"))] if has_base else []
-        line += [_accuracy_cell(r, "se"), _accuracy_cell(r, "wc"), signed_percent(r["gain"])]
+        difference = r.get("difference") or {}
+        line += [_accuracy_cell(r, "se"), _accuracy_cell(r, "wc"), signed_percent(r["gain"]),
+                 _interval_cell(difference), difference.get("verdict", "--")]
         line += [_accuracy_cell(r, "gold")] if has_gold else []
         body.append(line)
     return headers, body
+
+
+def _interval_cell(summary: dict) -> str:
+    """'+3.1 [-1.0, 7.2]' in points, or the mean alone without an interval."""
+    if not summary or summary.get("mean") is None:
+        return "--"
+    if summary.get("ci95") is None:
+        return signed_percent(summary["mean"])
+    low, high = summary["ci95"]
+    return f"{signed_percent(summary['mean'])} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 UNTRAINED_MARK = "*"
@@ -87,34 +110,42 @@ UNTRAINED_NOTE = (f" {UNTRAINED_MARK} The untrained student was selected: no fin
 
 
 def _accuracy_cell(row: dict, source: str) -> str:
-    return percent(row.get(source)) + (UNTRAINED_MARK if source in row.get("untrained", ()) else "")
+    """The mean over seeds, with the half-width of its 95% interval when there are several."""
+    summary = row.get(source)
+    if summary is None:
+        return "--"
+    text = percent(summary["mean"])
+    if summary.get("ci95") is not None:
+        text += f" ± {100 * (summary['ci95'][1] - summary['mean']):.1f}"
+    return text + (UNTRAINED_MARK if source in row.get("untrained", ()) else "")
 
 
 def table1_detail(cells: list[dict], evaluations: dict[str, dict], maj_k: list[int]) -> tuple[str, str]:
-    """Every finetuning result once (gold runs are shared by pairs): the selected checkpoint, its
-    validation score, test pass@1 and maj@k for each k."""
-    headers = ["Dataset", "Data", "Budget", "Student", "Source", "Examples", "LR", "Step", "Validation",
+    """Every finetuning result once (gold runs are shared by pairs), per run seed: the selected checkpoint,
+    its validation score, test pass@1 and maj@k for each k."""
+    headers = ["Dataset", "Data", "Budget", "Student", "Source", "Seed", "Examples", "LR", "Step", "Validation",
                "pass@1"] + [f"maj@{k}" for k in sorted(maj_k)]
     body, seen = [], set()
     for cell in cells:
-        if cell["path"] in seen:
-            continue
-        seen.add(cell["path"])
-        evaluation = evaluations[cell["path"]]
-        selection = evaluation["selection"]
-        pair = "all pairs" if cell["source"] == "gold" else cell["pair"]
-        body.append([cell["dataset"], pair, cell["budget"], cell["student"], cell["source"],
-                     str(selection.get("trained_on", "--")),
-                     "--" if selection["lr"] is None else f"{selection['lr']:g}", str(selection["step"]),
-                     percent(selection["validation_accuracy"]), percent(evaluation["pass@1"])]
-                    + [percent(evaluation.get(f"maj@{k}")) for k in sorted(maj_k)])
-    caption = TABLE1_DETAIL_CAPTION + (f" maj@k: majority vote over k samples." if maj_k else "")
+        for seed, path in cell["paths"].items():
+            if path in seen:
+                continue
+            seen.add(path)
+            evaluation = evaluations[path]
+            selection = evaluation["selection"]
+            pair = "all pairs" if cell["source"] == "gold" else cell["pair"]
+            body.append([cell["dataset"], pair, cell["budget"], cell["student"], cell["source"], str(seed),
+                         str(selection.get("trained_on", "--")),
+                         "--" if selection["lr"] is None else f"{selection['lr']:g}", str(selection["step"]),
+                         percent(selection["validation_accuracy"]), percent(evaluation["pass@1"])]
+                        + [percent(evaluation.get(f"maj@{k}")) for k in sorted(maj_k)])
+    caption = TABLE1_DETAIL_CAPTION + (" maj@k: majority vote over k samples." if maj_k else "")
     return to_latex(headers, body, caption, "tab:finetuning-detail"), to_markdown(headers, body, caption)
 
 
 def latex_escape(text: str) -> str:
     return (str(text).replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%")
-            .replace("&", "\\&").replace("#", "\\#").replace("@", "{@}"))
+            .replace("&", "\\&").replace("#", "\\#").replace("@", "{@}").replace("±", "$\\pm$"))
 
 
 def to_latex(headers: list[str], body: list[list[str]], caption: str, label: str) -> str:
@@ -139,8 +170,9 @@ def _numeric_column(body: list[list[str]], index: int) -> bool:
 
 
 def _is_number(text: str) -> bool:
+    """A number, possibly with a '± half-width' or an untrained mark."""
     try:
-        float(text.removesuffix(UNTRAINED_MARK))
+        float(text.removesuffix(UNTRAINED_MARK).split(" ± ")[0])
         return True
     except ValueError:
         return False
@@ -155,7 +187,9 @@ def to_markdown(headers: list[str], body: list[list[str]], caption: str) -> str:
 
 
 TABLE1_CAPTION = ("Finetuning on compute-matched synthetic data: zero-shot test pass@1 (%) of each student after "
-                  "training on SE data and on WC data, and the relative gain (%) of WC over SE. Base: the student "
+                  "training on SE data and on WC data (the mean over run seeds, ± the half-width of its 95% "
+                  "interval when there are several), the relative gain (%) of WC over SE, and WC minus SE in "
+                  "points paired by seed with its 95% interval and verdict. Base: the student "
                   "before finetuning, zero-shot as the finetuned students are evaluated, and few-shot as the "
                   "generators sample. Gold: trained on the datasets' own solutions.")
 TABLE1_DETAIL_CAPTION = ("Every finetuning result: training examples, the selected learning rate and step (step 0: "

@@ -1,38 +1,282 @@
 """Models behind an OpenAI-compatible API: chat prompts (message lists, e.g. Gemini's compatibility endpoint)
-go to chat completions, text prompts (a base model behind `vllm serve`) to completions."""
+go to chat completions, text prompts (a base model behind `vllm serve`) to completions.
+
+A shard is thousands of paid requests, so the client is built to finish it once:
+
+* requests run concurrently (``openai_api.concurrency``, default 8);
+* 429, 408/409, 5xx, timeouts and dropped connections are retried with exponential backoff and jitter, or
+  after the server's ``Retry-After`` (``max_retries``, ``backoff_s``, ``max_backoff_s``, ``timeout_s``); the
+  openai client's own retries are off so that the count is ours;
+* ``n`` is split into requests of at most ``max_n`` samples (Gemini caps it at 8); the request covering
+  samples ``start..`` carries seed ``seed + start``, the seed vLLM gives those samples of an unsplit
+  request, so splitting does not change what a seeded vLLM server draws;
+* with ``journal=``, every finished request is appended to a JSON Lines file at once, and a rerun takes
+  what is there instead of asking again; a line cut short by a kill is ignored.
+"""
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
+import json
 import os
+import random
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
 
 from tqdm import tqdm
 
 from weakstrong.sampling import SamplingParams
 
+DEFAULTS = {"concurrency": 8, "max_retries": 8, "timeout_s": 600.0, "max_n": 8, "backoff_s": 1.0,
+            "max_backoff_s": 60.0}
+RETRY_STATUS = {408, 409, 429}  # and every 5xx
 
-def generate(model: str, prompts: list, params: SamplingParams, *, api: dict,
-             progress: bool = True) -> list[list[dict]]:
+
+@dataclass
+class Usage:
+    """What a shard cost: requests sent now (``resumed``: taken from the journal instead), retries, and the
+    tokens of every request the result rests on, journaled ones included."""
+    requests: int = 0
+    resumed: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __str__(self) -> str:
+        return (f"{self.requests} requests ({self.retries} retries, {self.resumed} more from the journal), "
+                f"{self.prompt_tokens} prompt and {self.completion_tokens} completion tokens")
+
+
+def usage_cost(usage: Usage, price_per_million_tokens: float) -> float:
+    """USD at the config's price (``models.<name>.price_per_million_tokens``, output tokens, as the plan
+    prices API models)."""
+    return usage.completion_tokens * price_per_million_tokens / 1e6
+
+
+class RequestFailed(RuntimeError):
+    """A request that cannot succeed (a 4xx other than 408/409/429) or ran out of retries."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    prompt: int
+    start: int
+    count: int
+
+
+def generate(model: str, prompts: list, params: SamplingParams, *, api: dict, progress: bool = True,
+             journal: str | Path | None = None) -> list[list[dict]]:
+    """``params.n`` samples per prompt, in order; the usage summary goes to stderr (the job's log)."""
+    results, usage = sample(model, prompts, params, api=api, progress=progress, journal=journal)
+    print(f"{model}: {usage}", file=sys.stderr)
+    return results
+
+
+def sample(model: str, prompts: list, params: SamplingParams, *, api: dict, progress: bool = True,
+           journal: str | Path | None = None) -> tuple[list[list[dict]], Usage]:
+    """``generate`` with its usage summary returned."""
+    settings = {**DEFAULTS, **api}
+    client = _client(model, settings)
+    digests = [_sha256(prompt) for prompt in prompts]
+    settings_digest = _sha256({"model": model, **params.record(), "stop": list(params.stop)})
+    samples: list[list[dict | None]] = [[None] * params.n for _ in prompts]
+    usage = Usage()
+    if journal is not None:
+        usage.resumed = _resume(Path(journal), samples, digests, settings_digest, usage)
+    todo = [_Request(i, start, count) for i, row in enumerate(samples) for start, count in
+            _missing_runs(row, settings["max_n"])]
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def run(request: _Request) -> dict:
+        return _with_retries(client, model, prompts[request.prompt], request, params, settings, stop, usage, lock)
+
+    bar = tqdm(total=len(prompts) * params.n, initial=sum(s is not None for row in samples for s in row),
+               desc=f"{model} samples", disable=not progress)
+    failure = None
+    writer = _Journal(Path(journal)) if journal is not None else None
+    try:
+        with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
+            running = {pool.submit(run, request): request for request in todo}
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    request = running.pop(future)
+                    if future.exception() is not None:
+                        if failure is None:  # stop the others; what is in flight is still kept below
+                            failure = future.exception()
+                            stop.set()
+                            for other in running:
+                                other.cancel()
+                        continue
+                    entry = future.result()
+                    entry.update(prompt=request.prompt, prompt_sha256=digests[request.prompt],
+                                 settings_sha256=settings_digest)
+                    if writer is not None:
+                        writer.append(entry)
+                    _fill(samples[request.prompt], entry, usage)
+                    bar.update(len(entry["samples"]))
+                    rest = request.count - len(entry["samples"])
+                    if rest and failure is None:  # the API returned fewer choices than asked for
+                        more = _Request(request.prompt, request.start + len(entry["samples"]), rest)
+                        running[pool.submit(run, more)] = more
+                running = {f: r for f, r in running.items() if not f.cancelled()}
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+    if failure is not None:
+        raise failure
+    return samples, usage
+
+
+def _client(model: str, settings: dict):
     from openai import OpenAI
 
-    key_env = api.get("api_key_env", "OPENAI_API_KEY")
+    key_env = settings.get("api_key_env", "OPENAI_API_KEY")
     if not os.environ.get(key_env):
         raise RuntimeError(f"model {model!r} is served by an API: set the environment variable {key_env} "
                            f"(config key 'openai_api.api_key_env')")
-    client = OpenAI(base_url=api.get("base_url"), api_key=os.environ[key_env])
-    results = []
-    for prompt in tqdm(prompts, desc=f"{model} requests", disable=not progress):
-        common = {"model": model, "n": params.n, "temperature": params.temperature, "top_p": params.top_p,
-                  "max_tokens": params.max_tokens, "stop": list(params.stop) or None, "seed": params.seed}
-        if isinstance(prompt, str):
-            response = client.completions.create(prompt=prompt, **common)
-            texts = [choice.text or "" for choice in response.choices]
+    return OpenAI(base_url=settings.get("base_url"), api_key=os.environ[key_env], max_retries=0,
+                  timeout=settings["timeout_s"])
+
+
+def _with_retries(client, model: str, prompt, request: _Request, params: SamplingParams, settings: dict,
+                  stop: threading.Event, usage: Usage, lock: threading.Lock) -> dict:
+    import openai
+
+    for attempt in range(settings["max_retries"] + 1):
+        if stop.is_set():
+            raise RequestFailed(f"model {model!r}, prompt {request.prompt}: abandoned after another request failed")
+        try:
+            entry = _request(client, model, prompt, request, params)
+        except (openai.APIConnectionError, openai.APIStatusError) as error:  # timeouts are connection errors
+            status = getattr(error, "status_code", None)
+            if status is not None and status not in RETRY_STATUS and status < 500:
+                raise RequestFailed(f"model {model!r}, prompt {request.prompt}: {error}") from error
+            last = error
         else:
-            response = client.chat.completions.create(messages=prompt, **common)
-            texts = [choice.message.content or "" for choice in response.choices]
-        usage = response.usage
-        results.append([{"text": text,
-                         "completion_tokens": (usage.completion_tokens // max(1, params.n)) if usage else 0,
-                         "prompt_tokens": usage.prompt_tokens if usage else 0,
-                         "finish_reason": "length" if choice.finish_reason == "length" else "stop"}
-                        for text, choice in zip(texts, response.choices)])
-    return results
+            if entry["samples"]:
+                with lock:
+                    usage.requests += 1
+                return entry
+            last = RuntimeError("the response had no choices")
+        if attempt == settings["max_retries"]:
+            break
+        with lock:
+            usage.retries += 1
+        stop.wait(_delay(last, attempt, settings))
+    raise RequestFailed(f"model {model!r}, prompt {request.prompt} (samples {request.start}.."
+                        f"{request.start + request.count - 1}): gave up after {settings['max_retries'] + 1} "
+                        f"attempts; last error: {last!r}") from last
+
+
+def _request(client, model: str, prompt, request: _Request, params: SamplingParams) -> dict:
+    """One API call for samples ``request.start ..``; the journal entry of what came back."""
+    common = {"model": model, "n": request.count, "temperature": params.temperature, "top_p": params.top_p,
+              "max_tokens": params.max_tokens, "stop": list(params.stop) or None, "seed": params.seed + request.start}
+    if params.top_k > 0:  # vLLM's extension; -1 (off) is left out for servers that do not know it
+        common["extra_body"] = {"top_k": params.top_k}
+    if isinstance(prompt, str):
+        response = client.completions.create(prompt=prompt, **common)
+        texts = [choice.text or "" for choice in response.choices]
+    else:
+        response = client.chat.completions.create(messages=prompt, **common)
+        texts = [choice.message.content or "" for choice in response.choices]
+    choices = response.choices[:request.count]
+    usage = response.usage
+    total = usage.completion_tokens if usage else 0
+    share, extra = divmod(total, max(1, len(choices)))  # the API counts the request, not each choice
+    return {"samples": list(range(request.start, request.start + len(choices))),
+            "texts": texts[:len(choices)],
+            "finish_reasons": ["length" if choice.finish_reason == "length" else "stop" for choice in choices],
+            "completion_tokens": [share + (k < extra) for k in range(len(choices))],
+            "prompt_tokens": usage.prompt_tokens if usage else 0}
+
+
+def _delay(error: Exception, attempt: int, settings: dict) -> float:
+    """The server's ``Retry-After`` when it gives one, else exponential backoff with jitter (half fixed, half
+    random, so that the workers that failed together do not retry together)."""
+    response = getattr(error, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(header)
+            return max(0.0, when.timestamp() - time.time())
+    ceiling = min(settings["max_backoff_s"], settings["backoff_s"] * 2 ** attempt)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _fill(row: list, entry: dict, usage: Usage) -> None:
+    for index, text, reason, tokens in zip(entry["samples"], entry["texts"], entry["finish_reasons"],
+                                           entry["completion_tokens"]):
+        row[index] = {"text": text, "completion_tokens": tokens, "prompt_tokens": entry["prompt_tokens"],
+                      "finish_reason": reason}
+    usage.prompt_tokens += entry["prompt_tokens"]
+    usage.completion_tokens += sum(entry["completion_tokens"])
+
+
+def _missing_runs(row: list, max_n: int) -> list[tuple[int, int]]:
+    """(start, count) of the requests that fetch the samples still missing, at most ``max_n`` each."""
+    runs, start = [], None
+    for index, value in enumerate([*row, True]):
+        if value is None and start is None:
+            start = index
+        elif value is not None and start is not None:
+            runs += [(s, min(max_n, index - s)) for s in range(start, index, max_n)]
+            start = None
+    return runs
+
+
+def _resume(path: Path, samples: list, digests: list, settings_digest: str, usage: Usage) -> int:
+    """Fill ``samples`` from the journal; entries for another prompt or other settings, and lines cut short,
+    are skipped.  Returns how many requests it saved."""
+    if not path.exists():
+        return 0
+    resumed = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            i = entry["prompt"]
+            valid = (0 <= i < len(samples) and entry["prompt_sha256"] == digests[i]
+                     and entry["settings_sha256"] == settings_digest
+                     and all(0 <= s < len(samples[i]) and samples[i][s] is None for s in entry["samples"])
+                     and len(entry["samples"]) == len(entry["texts"]) == len(entry["finish_reasons"])
+                     == len(entry["completion_tokens"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+        if valid:
+            _fill(samples[i], entry, usage)
+            resumed += 1
+    return resumed
+
+
+class _Journal:
+    """Appends one line per finished request and flushes it, so that a kill loses at most the line being
+    written; a line left without its newline by such a kill is closed first, so the next one stays whole."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a+b")
+        if self.file.tell() > 0:
+            self.file.seek(-1, os.SEEK_END)
+            if self.file.read(1) != b"\n":
+                self.file.write(b"\n")
+
+    def append(self, entry: dict) -> None:
+        self.file.write((json.dumps(entry, ensure_ascii=False) + "\n").encode())
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _sha256(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
