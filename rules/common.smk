@@ -17,6 +17,9 @@ except ws_config.ConfigError as error:
 RESULTS = config.get("paths", {}).get("results", "results")
 LOGS = config.get("paths", {}).get("logs", "logs")
 BENCHMARKS = config.get("paths", {}).get("benchmarks", "benchmarks")
+# Tables can go elsewhere than the results they summarize: the 3-seed toy study reuses the toy demo's models,
+# samples and first seed, and writes its own tables (configs/toy-seeds.yaml).
+TABLES = config.get("paths", {}).get("tables", RESULTS)
 SEED = config["seed"]
 # Finetuning and evaluation are repeated per run seed; data, toy models and samples use SEED.
 RUN_SEEDS = config.get("seeds", [SEED])
@@ -80,6 +83,10 @@ def dataset_style(dataset):
 
 
 # --- data and toy models ----------------------------------------------------------------------------
+
+def toy_corpus_of(model):
+    return config["models"][model]["toy"].get("corpus", "solved")
+
 
 def toy_datasets():
     return {name: d for name, d in config["datasets"].items() if "toy" in d["source"]}

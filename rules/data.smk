@@ -25,7 +25,9 @@ rule prepare_dataset:
 
 rule build_toy_corpus:
     output:
-        corpus=f"{RESULTS}/models/toy_corpus.jsonl",
+        # few-shot documents with some wrong solutions (generators), questions and arithmetic facts (students)
+        solved=f"{RESULTS}/models/toy_corpus/solved.jsonl",
+        unsolved=f"{RESULTS}/models/toy_corpus/unsolved.jsonl",
         tokenizer=directory(f"{RESULTS}/models/toy_tokenizer"),
     params:
         datasets=toy_datasets(),
@@ -45,7 +47,7 @@ rule build_toy_corpus:
 
 rule train_toy_model:
     input:
-        corpus=rules.build_toy_corpus.output.corpus,
+        corpus=lambda w: f"{RESULTS}/models/toy_corpus/{toy_corpus_of(w.model)}.jsonl",
         tokenizer=rules.build_toy_corpus.output.tokenizer,
     output:
         directory(f"{RESULTS}/models/{{model}}"),

@@ -5,11 +5,11 @@ rule make_table1:
     input:
         unpack(get_make_table1_input),
     output:
-        tex=f"{RESULTS}/table1.tex",
-        md=f"{RESULTS}/table1.md",
+        tex=f"{TABLES}/table1.tex",
+        md=f"{TABLES}/table1.md",
         # pass@1 and maj@k of every cell, with the selected checkpoint
-        detail_tex=f"{RESULTS}/table1-detail.tex",
-        detail_md=f"{RESULTS}/table1-detail.md",
+        detail_tex=f"{TABLES}/table1-detail.tex",
+        detail_md=f"{TABLES}/table1-detail.md",
     params:
         cells=get_make_table1_cells,
         maj_k=config["evaluation"].get("maj_k", []),
@@ -30,8 +30,8 @@ rule make_table2:
     input:
         unpack(get_make_table2_input),
     output:
-        tex=f"{RESULTS}/table2.tex",
-        md=f"{RESULTS}/table2.md",
+        tex=f"{TABLES}/table2.tex",
+        md=f"{TABLES}/table2.md",
     params:
         get_make_table2_params,
     log:

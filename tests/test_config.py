@@ -166,7 +166,7 @@ def test_several_broken_references_all_reported(raw_paper):
 def test_toy_head_size_must_suit_vllm(raw_toy):
     # 96 / 3 = 32 is fine; 96 / 4 = 24 is not a supported head size
     message = _error(_edit(raw_toy, lambda c: c["models"]["toy-wc"]["toy"].__setitem__("heads", 4)))
-    assert "config key 'models.toy-wc.toy'" in message and "96 / 4" in message
+    assert "config key 'models.toy-wc.toy'" in message and "64 / 4" in message
     # hidden size not divisible by heads
     message = _error(_edit(raw_toy, lambda c: c["models"]["toy-wc"]["toy"].__setitem__("heads", 5)))
     assert "models.toy-wc.toy" in message
@@ -199,7 +199,7 @@ def test_non_mapping_top_level_names_the_file(tmp_path):
 def test_loaded_copy_in_tmp_validates(tmp_path):
     path = tmp_path / "toy.yaml"
     path.write_text((ROOT / "configs" / "toy.yaml").read_text())
-    assert load(path)["models"]["toy-se"]["toy"]["hidden_size"] == 160
+    assert load(path)["models"]["toy-se"]["toy"]["hidden_size"] == 96
 
 
 # --- finetuning per student and budget ------------------------------------------------------------------

@@ -251,15 +251,71 @@ def test_corpus_excludes_evaluation_and_train_questions():
     }
     corpus = {"problems_per_style": 90, "per_document": 3, "vocab_size": 300}
     documents, tokenizer = toy.build_corpus_and_tokenizer(datasets, corpus, seed=6)
-    assert len(documents) == 2 * 90 // 3
-    text = "\n\n".join(documents)
+    assert {kind: len(docs) for kind, docs in documents.items()} == {"solved": 2 * 90 // 3, "unsolved": 2 * 90 // 3}
+    text = "\n\n".join(documents["solved"])
     assert text.count("Question: ") == 90 and text.count("Problem:\n") == 90
+    unsolved = "\n\n".join(documents["unsolved"])
+    # the students' corpus has no worked solution: no prompt header, annotation or final-answer line
+    assert not any(mark in unsolved for mark in ("Question:", "Answer:", "Problem:", "<<", "####", "boxed"))
     for name, dataset in datasets.items():
         splits = toy.make_splits(dataset["style"], dataset["source"]["toy"], 6)
         for split in ("train", "validation", "test"):
             for problem in splits[split]:
                 assert format_question(problem["question"], dataset["style"]) not in text, (split, problem["question"])
-    # The tokenizer was trained on the corpus and round-trips it.
+                assert problem["question"] not in unsolved, (split, problem["question"])
+    # The tokenizer was trained on both corpora and round-trips them.
     assert len(tokenizer) <= 300
-    sample = documents[0]
-    assert tokenizer.decode(tokenizer(sample, add_special_tokens=False)["input_ids"]) == sample
+    for sample in (documents["solved"][0], documents["unsolved"][0]):
+        assert tokenizer.decode(tokenizer(sample, add_special_tokens=False)["input_ids"]) == sample
+
+
+@pytest.mark.parametrize("style", ["gsm8k", "math"])
+def test_noisy_corpus_has_wrong_answers_and_slips_at_the_configured_rates(style):
+    from weakstrong.arithmetic import check_solution
+    from weakstrong.grading import grade
+
+    problems = toy.make_splits(style, {"pretrain": 1000}, 3)["pretrain"]
+    noisy = toy.noisy_problems(problems, style, {"wrong_final_step": 0.3, "slipped_step": 0.2}, seed=1)
+    wrong = [not grade(n["solution"], p["answer"], style) for n, p in zip(noisy, problems)]
+    slipped = [not w and check_solution(n["solution"], style)["flawed"] for n, w in zip(noisy, wrong)]
+    # wrong answers: 30% of all; slips: 20% of those with two or more steps, whose answer stays right
+    assert 0.24 < sum(wrong) / len(problems) < 0.36
+    multi_step = sum(p["level"] >= 2 for p in problems) / len(problems)
+    assert abs(sum(slipped) / len(problems) - 0.2 * multi_step) < 0.05
+    # every corrupted solution is caught by the arithmetic checker; the clean ones are not
+    for n, p in zip(noisy, problems):
+        assert check_solution(n["solution"], style)["flawed"] == (n["solution"] != p["solution"])
+    assert toy.noisy_problems(problems, style, {}, seed=1) == problems
+
+
+def test_arithmetic_facts_drop_the_solution_layout():
+    problem = toy.make_splits("gsm8k", {"test": 1}, 0)["test"][0]
+    facts = toy.arithmetic_facts(problem, "gsm8k")
+    assert len(facts) == problem["level"] and all(" = " in f and "<<" not in f for f in facts)
+
+
+def test_toy_config_is_calibrated_as_its_design_says():
+    """configs/toy.yaml: SE has 3x WC's parameters (so 1 vs 3 samples), the student is the smallest and
+    pre-trained without solutions, finetuning rates are below every pre-training rate, and validation and
+    test are large enough to tell a few points apart."""
+    from pathlib import Path
+
+    from weakstrong import config as ws_config
+    from weakstrong import study
+
+    config = ws_config.load(Path(__file__).resolve().parents[1] / "configs" / "toy.yaml")
+    [(name, pair)] = config["generator_pairs"].items()
+    assert study.cost_ratio(config, name) == pytest.approx(3.0, rel=0.01)
+    assert study.samples_ratio(config, name) == 3
+    specs = {m: config["models"][m]["toy"] for m in config["models"]}
+    parameters = {m: study.model_parameters(config, m) for m in specs}
+    students = [s for s in pair["students"] if s not in (pair["weak"], pair["strong"])]
+    assert students and all(parameters[s] < parameters[pair["weak"]] for s in students)
+    assert all(specs[s].get("corpus") == "unsolved" for s in students)
+    assert all(specs[g].get("corpus", "solved") == "solved" for g in (pair["weak"], pair["strong"]))
+    assert max(config["finetune"]["lrs"]) < min(spec["lr"] for spec in specs.values())
+    for dataset in config["datasets"].values():
+        sizes = dataset["source"]["toy"]
+        assert sizes["validation"] >= 200 and sizes["test"] >= 1000
+    assert config["finetune"]["validation_problems"] >= 200
+    assert 0 < config["toy_corpus"]["wrong_final_step"] < 1 and 0 < config["toy_corpus"]["slipped_step"] < 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from fractions import Fraction
 from typing import Iterable
 
@@ -173,14 +174,103 @@ def pretraining_documents(problems_by_style: dict[str, list[dict]], per_document
     return documents
 
 
+# --- pre-training corpora with headroom ------------------------------------------------------------------
+# The generators learn from solved problems of which some are wrong, so their answer-filtered samples can be
+# better data than what they learned from: a wrong final step (wrong answer, filtered out by grading) or a
+# slipped intermediate step whose written result is wrong while the next step goes on from the right value
+# (right answer, flawed reasoning: a false positive the arithmetic checker finds). The student sees questions
+# and arithmetic facts but no worked solution, so SFT on solutions has the format and the reasoning to teach.
+
+_GSM8K_STEP_RE = re.compile(r"=(-?\d+)>>(-?\d+)")
+_MATH_STEP_RE = re.compile(r" = ([^$]+)\$\.$")
+
+
+def _parse_latex_number(text: str) -> Fraction:
+    match = re.fullmatch(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", text)
+    if match:
+        return Fraction(int(match.group(2)), int(match.group(3))) * (-1 if match.group(1) else 1)
+    return Fraction(int(text))
+
+
+def _off_by(rng: random.Random, value: Fraction) -> Fraction:
+    return value + rng.choice([-2, -1, 1, 2])
+
+
+def corrupt_solution(problem: dict, style: str, kind: str, rng: random.Random) -> dict:
+    """``problem`` with its solution made wrong: ``wrong_final`` (the last step's result and the final
+    answer are off) or ``slip`` (a non-final step's written result is off, the rest is right; problems with
+    one step are returned unchanged)."""
+    lines = problem["solution"].split("\n")
+    steps = len(lines) - 1  # the last line states the final answer
+    if kind == "slip" and steps < 2:
+        return problem
+    index = steps - 1 if kind == "wrong_final" else rng.randrange(steps - 1)
+    if style == "gsm8k":
+        result = int(_GSM8K_STEP_RE.search(lines[index]).group(2))
+        wrong = str(int(_off_by(rng, Fraction(result))))
+        lines[index] = _GSM8K_STEP_RE.sub(lambda m: m.group(0).replace(f"={m.group(1)}>>{m.group(2)}",
+                                                                       f"={wrong}>>{wrong}"), lines[index])
+        if kind == "wrong_final":
+            lines[-1] = f"#### {wrong}"
+    else:
+        result = _parse_latex_number(_MATH_STEP_RE.search(lines[index]).group(1))
+        wrong = latex_number(_off_by(rng, result))
+        lines[index] = _MATH_STEP_RE.sub(lambda _: f" = {wrong}$.", lines[index])  # a function: no escapes
+        if kind == "wrong_final":
+            lines[-1] = f"The answer is $\\boxed{{{wrong}}}$."
+    return {**problem, "solution": "\n".join(lines)}
+
+
+def noisy_problems(problems: list[dict], style: str, corpus: dict, seed: int) -> list[dict]:
+    """The corpus's solved problems with ``wrong_final_step`` and ``slipped_step`` shares corrupted."""
+    rng = random.Random(seed)
+    noisy = []
+    for problem in problems:
+        draw = rng.random()
+        if draw < corpus.get("wrong_final_step", 0.0):
+            problem = corrupt_solution(problem, style, "wrong_final", rng)
+        elif draw < corpus.get("wrong_final_step", 0.0) + corpus.get("slipped_step", 0.0):
+            problem = corrupt_solution(problem, style, "slip", rng)
+        noisy.append(problem)
+    return noisy
+
+
+def arithmetic_facts(problem: dict, style: str) -> list[str]:
+    """The calculations of a solution as bare facts (``3 + 4 = 7``, ``$3 \\times 4 = 12$``), without the
+    solution's layout, annotations or final-answer line."""
+    lines = problem["solution"].split("\n")[:-1]
+    if style == "gsm8k":
+        return [line.split(" = <<")[0] + " = " + _GSM8K_STEP_RE.search(line).group(2) for line in lines]
+    return [line.removesuffix(".") for line in lines]
+
+
+def unsolved_documents(problems_by_style: dict[str, list[dict]], per_document: int, seed: int) -> list[str]:
+    """Questions and arithmetic facts, never a worked solution: what the student is pre-trained on."""
+    documents = []
+    for style, problems in problems_by_style.items():
+        shuffled = list(problems)
+        random.Random(seed).shuffle(shuffled)
+        for i in range(0, len(shuffled), per_document):
+            documents.append("\n\n".join(p["question"] + "\n" + "\n".join(arithmetic_facts(p, style))
+                                           for p in shuffled[i:i + per_document]))
+    random.Random(seed).shuffle(documents)
+    return documents
+
+
+CORPORA = ("solved", "unsolved")
+
+
 def build_corpus_and_tokenizer(datasets: dict, corpus: dict, seed: int):
-    """Pre-training documents from every toy dataset's style, disjoint from its train/validation/test
-    questions, and a byte-level BPE tokenizer trained on them."""
+    """The two pre-training corpora from every toy dataset's style, disjoint from its train/validation/test
+    questions: ``solved`` (few-shot documents, some solutions wrong) for the generators and ``unsolved``
+    (questions and arithmetic facts) for students; and a byte-level BPE tokenizer trained on both."""
     from weakstrong.models import train_tokenizer
 
     problems: dict[str, list[dict]] = {}
     for dataset in datasets.values():
         sizes = dict(dataset["source"]["toy"], pretrain=corpus["problems_per_style"])
         problems.setdefault(dataset["style"], []).extend(make_splits(dataset["style"], sizes, seed)["pretrain"])
-    documents = pretraining_documents(problems, corpus["per_document"], seed)
-    return documents, train_tokenizer(documents, corpus["vocab_size"])
+    noisy = {style: noisy_problems(group, style, corpus, seed) for style, group in problems.items()}
+    documents = {"solved": pretraining_documents(noisy, corpus["per_document"], seed),
+                 "unsolved": unsolved_documents(problems, corpus["per_document"], seed)}
+    return documents, train_tokenizer(documents["solved"] + documents["unsolved"], corpus["vocab_size"])
