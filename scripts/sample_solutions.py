@@ -1,4 +1,6 @@
 """Draw one shard of few-shot solutions from a generator (vLLM; tensor parallel over resources.gpu)."""
+from pathlib import Path
+
 from weakstrong.data import read_jsonl, write_jsonl
 from weakstrong.devices import claim_gpus
 from weakstrong.logs import log_to
@@ -11,14 +13,17 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         w = snakemake.wildcards
         shard = int(w.shard)
         problems = shard_of(read_jsonl(snakemake.input.train), shard, p.shards)
+        # Finished API requests, kept when the job fails so that its rerun does not pay for them again.
+        journal = Path(f"{snakemake.output[0]}.journal")
         records = draw_samples(
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
-                           memory_mb=snakemake.resources.mem_mb, api=p.openai_api),
+                           memory_mb=snakemake.resources.mem_mb, api=p.openai_api, journal=str(journal)),
             problems, read_jsonl(snakemake.input.exemplars), style=p.style, generator=w.generator,
             backend=p.backend, samples_per_question=p.samples_per_question, temperature=p.temperature,
             top_k=p.top_k, top_p=p.top_p, max_tokens=p.max_tokens,
             seed=shard_seed(p.seed, w.generator, w.dataset, shard), chat=p.chat)
         write_jsonl(snakemake.output[0], records)
+        journal.unlink(missing_ok=True)
         truncated = sum(r["finish_reason"] == "length" for r in records)
         print(f"{w.generator} on {w.dataset} shard {shard}: {len(records)} samples for {len(problems)} "
               f"problems ({truncated} hit max_tokens)")

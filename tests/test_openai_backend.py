@@ -4,6 +4,7 @@ shard resume without paying twice."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 
@@ -12,7 +13,7 @@ import pytest
 from helpers.fake_openai_server import FakeOpenAIServer, finish_reason, sample_text
 from weakstrong.prompts import build_prompts
 from weakstrong.sampling import SamplingParams
-from weakstrong.sampling.openai_backend import Usage, generate, sample, usage_cost
+from weakstrong.sampling.openai_backend import Usage, _seconds, generate, sample, usage_cost
 
 PROMPTS = [f"Problem:\nWhat is {i} + {i}?\n\nSolution:" for i in range(100)]
 FAULTS = {"429": 0.1, "500": 0.06, "drop": 0.06, "slow": 0.03}  # 25% of hits fail
@@ -111,6 +112,21 @@ def test_n_is_split_under_the_cap():
     assert sorted((r["n"], r["seed"]) for r in server.requests) == [(2, 13), (4, 5), (4, 9)]
     assert texts(results) == expected([[{"role": "user", "content": "hi"}]], params)
     assert usage.requests == 3
+
+
+def test_fewer_choices_than_asked_are_made_up():
+    params = SamplingParams(n=5, seed=1)
+    with FakeOpenAIServer(max_choices=2) as server:
+        results, usage = sample("base", ["x"], params, api=api(server), progress=False)
+    assert [(r["n"], r["seed"]) for r in server.requests] == [(5, 1), (3, 3), (1, 5)]
+    assert texts(results) == expected(["x"], params) and usage.requests == 3
+
+
+def test_retry_after_forms():
+    assert _seconds("2") == 2.0 and _seconds("0.5") == 0.5
+    assert _seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: retry now
+    assert 50 < _seconds(email.utils.formatdate(time.time() + 60, usegmt=True)) <= 60
+    assert _seconds("soon") is None and _seconds(None) is None
 
 
 def test_usage_is_split_across_choices_and_priced():

@@ -5,7 +5,8 @@ and the sample's seed (``seed + choice index``, as vLLM seeds the choices of one
 reproducible whatever the concurrency, the retries or the way ``n`` is split.  Usage is one total per
 request, like the real APIs.  Faults are injected by share (``faults={"429": 0.1, "500": 0.05, "drop": 0.05,
 "slow": 0.05}``), by script (``script=["429", "ok"]`` answers the next hits in that order) or for good
-(``fail_after=K``: every hit after K answers 500).
+(``fail_after=K``: every hit after K answers 500).  ``max_choices`` answers fewer choices than asked for, as
+servers may.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,13 +37,15 @@ class FakeOpenAIServer:
     received (faulty ones included), ``answered`` the ones answered with samples, ``requests`` their bodies."""
 
     def __init__(self, *, faults: dict | None = None, script: list | None = None, fail_after: int | None = None,
-                 retry_after: str = "0", slow_s: float = 1.0, latency_s: float = 0.0, seed: int = 0):
+                 retry_after: str = "0", slow_s: float = 1.0, latency_s: float = 0.0, seed: int = 0,
+                 max_choices: int | None = None):
         self.faults = faults or {}
         self.script = list(script or [])
         self.fail_after = fail_after
         self.retry_after = retry_after
         self.slow_s = slow_s
         self.latency_s = latency_s
+        self.max_choices = max_choices
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.hits = 0
@@ -89,7 +93,7 @@ class FakeOpenAIServer:
         with self.lock:
             self.requests.append(body)
         choices = []
-        for i in range(body.get("n") or 1):
+        for i in range(min(body.get("n") or 1, self.max_choices or sys.maxsize)):
             text, reason = sample_text(prompt, seed + i), finish_reason(seed + i)
             choices.append({"index": i, "finish_reason": reason, "logprobs": None,
                             **({"message": {"role": "assistant", "content": text}} if chat else {"text": text})})
@@ -104,6 +108,7 @@ class FakeOpenAIServer:
 def _handler(server: FakeOpenAIServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the client's connection pool expects
+        disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
         def log_message(self, *args):
             pass

@@ -31,7 +31,7 @@ class SamplingParams:
 
 def generate(backend: str, model: str, prompts: list[str], params: SamplingParams, *,
              tensor_parallel_size: int = 1, batch_size: int = 64, progress: bool = True,
-             api: dict | None = None, memory_mb: int | None = None) -> list[list[dict]]:
+             api: dict | None = None, memory_mb: int | None = None, journal: str | None = None) -> list[list[dict]]:
     if backend == "vllm":
         from weakstrong.sampling.vllm_backend import generate as run
         return run(model, prompts, params, tensor_parallel_size=tensor_parallel_size, memory_mb=memory_mb,
@@ -41,7 +41,7 @@ def generate(backend: str, model: str, prompts: list[str], params: SamplingParam
         return run(model, prompts, params, batch_size=batch_size, progress=progress)
     if backend == "openai_api":
         from weakstrong.sampling.openai_backend import generate as run
-        return run(model, prompts, params, api=api or {}, progress=progress)
+        return run(model, prompts, params, api=api or {}, progress=progress, journal=journal)
     raise ValueError(f"unknown sampling backend {backend!r}; expected one of {BACKENDS}")
 
 
@@ -54,10 +54,11 @@ def truncate_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
 
 
 def make_generator(backend: str, model: str, *, gpus: int = 0, memory_mb: int | None = None,
-                   api: dict | None = None):
+                   api: dict | None = None, journal: str | None = None):
     """``generate`` bound to one model and job: ``fn(prompts, params) -> completions``.  vLLM's tensor
-    parallel size is the job's GPU count, so the two can never disagree."""
+    parallel size is the job's GPU count, so the two can never disagree.  ``journal`` (API backend only)
+    records finished requests, so a rerun of a killed job does not pay for them again."""
     def run(prompts: list[str], params: SamplingParams) -> list[list[dict]]:
         return generate(backend, model, prompts, params, tensor_parallel_size=max(1, gpus),
-                        memory_mb=memory_mb, api=api)
+                        memory_mb=memory_mb, api=api, journal=journal)
     return run

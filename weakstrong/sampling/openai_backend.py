@@ -96,36 +96,23 @@ def sample(model: str, prompts: list, params: SamplingParams, *, api: dict, prog
     def run(request: _Request) -> dict:
         return _with_retries(client, model, prompts[request.prompt], request, params, settings, stop, usage, lock)
 
+    writer = _Journal(Path(journal)) if journal is not None else None
     bar = tqdm(total=len(prompts) * params.n, initial=sum(s is not None for row in samples for s in row),
                desc=f"{model} samples", disable=not progress)
-    failure = None
-    writer = _Journal(Path(journal)) if journal is not None else None
+
+    def keep(request: _Request, entry: dict) -> _Request | None:
+        entry.update(prompt=request.prompt, prompt_sha256=digests[request.prompt], settings_sha256=settings_digest)
+        if writer is not None:
+            writer.append(entry)
+        _fill(samples[request.prompt], entry, usage)
+        bar.update(len(entry["samples"]))
+        got = len(entry["samples"])
+        if got < request.count:  # the API returned fewer choices than asked for
+            return _Request(request.prompt, request.start + got, request.count - got)
+        return None
+
     try:
-        with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
-            running = {pool.submit(run, request): request for request in todo}
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    request = running.pop(future)
-                    if future.exception() is not None:
-                        if failure is None:  # stop the others; what is in flight is still kept below
-                            failure = future.exception()
-                            stop.set()
-                            for other in running:
-                                other.cancel()
-                        continue
-                    entry = future.result()
-                    entry.update(prompt=request.prompt, prompt_sha256=digests[request.prompt],
-                                 settings_sha256=settings_digest)
-                    if writer is not None:
-                        writer.append(entry)
-                    _fill(samples[request.prompt], entry, usage)
-                    bar.update(len(entry["samples"]))
-                    rest = request.count - len(entry["samples"])
-                    if rest and failure is None:  # the API returned fewer choices than asked for
-                        more = _Request(request.prompt, request.start + len(entry["samples"]), rest)
-                        running[pool.submit(run, more)] = more
-                running = {f: r for f, r in running.items() if not f.cancelled()}
+        failure = _run_all(todo, run, settings["concurrency"], stop, keep)
     finally:
         bar.close()
         if writer is not None:
@@ -133,6 +120,34 @@ def sample(model: str, prompts: list, params: SamplingParams, *, api: dict, prog
     if failure is not None:
         raise failure
     return samples, usage
+
+
+def _run_all(todo: list[_Request], run, concurrency: int, stop: threading.Event, keep) -> Exception | None:
+    """Runs the requests ``concurrency`` at a time and hands each result to ``keep`` as it arrives (``keep``
+    may ask for a follow-up request).  On the first failure the rest are cancelled, the ones in flight are
+    still kept if they succeed, and the failure is returned."""
+    failure = None
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        running = {pool.submit(run, request): request for request in todo}
+        try:
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    request = running.pop(future)
+                    if future.exception() is not None:
+                        if failure is None:
+                            failure = future.exception()
+                            stop.set()
+                            for other in running:
+                                other.cancel()
+                        continue
+                    follow_up = keep(request, future.result())
+                    if follow_up is not None and failure is None:
+                        running[pool.submit(run, follow_up)] = follow_up
+                running = {f: r for f, r in running.items() if not f.cancelled()}
+        finally:
+            stop.set()  # on an interrupt, the workers give up their retries instead of holding the exit
+    return failure
 
 
 def _client(model: str, settings: dict):
@@ -203,15 +218,25 @@ def _delay(error: Exception, attempt: int, settings: dict) -> float:
     """The server's ``Retry-After`` when it gives one, else exponential backoff with jitter (half fixed, half
     random, so that the workers that failed together do not retry together)."""
     response = getattr(error, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(header)
-            return max(0.0, when.timestamp() - time.time())
+    retry_after = _seconds(response.headers.get("retry-after")) if response is not None else None
+    if retry_after is not None:
+        return retry_after
     ceiling = min(settings["max_backoff_s"], settings["backoff_s"] * 2 ** attempt)
     return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """``Retry-After`` as seconds from now: a number of seconds or an HTTP date; None if absent or garbled."""
+    if not retry_after:
+        return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def _fill(row: list, entry: dict, usage: Usage) -> None:
@@ -226,7 +251,7 @@ def _fill(row: list, entry: dict, usage: Usage) -> None:
 def _missing_runs(row: list, max_n: int) -> list[tuple[int, int]]:
     """(start, count) of the requests that fetch the samples still missing, at most ``max_n`` each."""
     runs, start = [], None
-    for index, value in enumerate([*row, True]):
+    for index, value in enumerate([*row, True]):  # a filled sentinel closes the last run
         if value is None and start is None:
             start = index
         elif value is not None and start is not None:
