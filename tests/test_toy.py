@@ -305,7 +305,7 @@ def test_toy_config_is_calibrated_as_its_design_says():
 
     config = ws_config.load(Path(__file__).resolve().parents[1] / "configs" / "toy.yaml")
     [(name, pair)] = config["generator_pairs"].items()
-    assert study.cost_ratio(config, name) == pytest.approx(3.0, rel=0.01)
+    assert study.cost_ratio(config, name) == pytest.approx(3.0, rel=0.025)
     assert study.samples_ratio(config, name) == 3
     specs = {m: config["models"][m]["toy"] for m in config["models"]}
     parameters = {m: study.model_parameters(config, m) for m in specs}
