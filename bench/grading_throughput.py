@@ -7,7 +7,7 @@ see the same (prediction, gold) strings:
 
 * ours, one core: ``is_equivalent(pred, gold)`` in a loop (the exact fast path in
   this process, sympy in one bounded worker process);
-* ours, all cores: ``grade_many`` over ``\\boxed{pred}`` completions;
+* ours, all cores: ``grade_many`` over ``\\boxed{pred}`` completions (with its count of undecided pairs);
 * Math-Verify: ``verify(parse(gold), parse(pred))`` with its defaults, both strings
   wrapped in ``$...$`` (its parser reads LaTeX only inside a math environment).
 
@@ -119,17 +119,22 @@ def main() -> int:
     mv = timed(lambda p, g: verify(parse(f"${g}$"), parse(f"${p}$")), pairs)
     rows = [("ours: is_equivalent", ours), ("math-verify: verify(parse, parse)", mv)]
     report("Gold answers, variants and other problems' answers", rows, expected, args.timeout)
+    in_process = sum(grading._fast(p, g) is not None for p, g, *_ in pairs)
+    print(f"  decided in-process (no sympy worker): {in_process} of {len(pairs)} pairs")
     for name in ("MATH500", "GSM8K"):
         report(f"  of which {name}", rows, expected, args.timeout, keep=lambda i, n=name: pairs[i][3] == n)
 
     grading._shutdown()  # cold start: fresh workers and empty caches, as in a new workflow job
     grading._node.cache_clear()
     grading._clean.cache_clear()
+    grading._quick_value.cache_clear()
     start = time.perf_counter()
     many = grade_many([rf"\boxed{{{p}}}" for p, *_ in pairs], [g for _, g, *_ in pairs], "math", timeout=args.timeout)
     wall = time.perf_counter() - start
+    undecided = grading.undecided_summary(many)
     print(f"\ngrade_many on the same pairs, {cores} workers: {len(pairs) / wall:.0f} pairs/s wall "
-          f"({len(pairs) / wall / cores:.0f} per core), {sum(r['timed_out'] for r in many)} timed out, "
+          f"({len(pairs) / wall / cores:.0f} per core), {undecided['undecided']} undecided"
+          f"{' ' + str(undecided['by_reason']) if undecided['by_reason'] else ''}, "
           f"accuracy {sum(r['correct'] == e for r, e in zip(many, expected)) / len(pairs):.4f}")
 
     sols = load_completions()

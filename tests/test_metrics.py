@@ -325,3 +325,18 @@ def test_measure_budget_names_the_bad_side():
 
 def test_level_order():
     assert sorted(["10", "2", "none", "1", "-1"], key=level_order) == ["-1", "1", "2", "10", "none"]
+
+
+def test_measure_side_counts_undecided_samples():
+    records = _records({"p1": [(SAME, True), ("#### 8", False), ("#### 7", False)], "p2": [("#### 4", False)]})
+    records[2]["grading_undecided"] = True  # p1's third sample: the grader could not decide
+    m = measure_side(records, PROBLEMS, 2, "gsm8k")
+    assert m["undecided"] == 0 and m["undecided_share"] == 0  # not among the first 2
+    m = measure_side(records, PROBLEMS, 3, "gsm8k")
+    assert m["undecided"] == 1 and m["undecided_share"] == 1 / 4  # 4 first-k samples in all
+    assert m["coverage"] == 0.25  # p1 solved; undecided counts as not correct
+    assert m["coverage_if_undecided_correct"] == 0.25
+    records[0]["correct"] = False
+    m = measure_side(records, PROBLEMS, 3, "gsm8k")
+    assert m["coverage"] == 0 and m["coverage_if_undecided_correct"] == 0.25
+    assert m["per_level"]["1"]["undecided"] == 1

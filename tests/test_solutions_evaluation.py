@@ -415,3 +415,21 @@ def test_prepare_splits_toy():
     assert splits["validation"] == toy["validation"] and splits["test"] == toy["test"]
     assert sorted(splits["train"] + splits["exemplars"], key=lambda p: p["id"]) == sorted(toy["train"], key=lambda p: p["id"])
     assert report["splits"]["exemplars"]["problems"] == 2
+
+
+def test_grade_samples_records_undecided_and_sft_leaves_them_out(monkeypatch):
+    import weakstrong.grading as grading
+
+    def fake_grade_many(completions, golds, style, **kwargs):
+        verdict = {"extracted_answer": "7", "correct": False, "undecided": True, "reason": "timeout",
+                   "timed_out": True}
+        return [dict(verdict) for _ in completions]
+
+    monkeypatch.setattr(grading, "grade_many", fake_grade_many)
+    samples = [_sample("a", 0, "#### 7"), _sample("a", 1, "#### 7", finish="length")]
+    graded = grade_samples(samples, PROBLEMS, "gsm8k", workers=1)
+    assert [(g["correct"], g["grading_undecided"], g["grading_undecided_reason"]) for g in graded] == [
+        (False, True, "timeout"), (False, False, None)]  # a cut-off sample is decided: never credited
+    assert grading.undecided_summary(graded)["undecided"] == 1
+    graded[0]["correct"] = True  # even if some later step marked it correct, it is not training data
+    assert sft_examples(graded, PROBLEMS, per_question=2) == []

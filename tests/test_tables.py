@@ -269,3 +269,16 @@ def test_markdown_keeps_cell_text():
     rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
             if line.startswith("|")]
     assert rows[2:] == [["a", "25.0", "+20.0", "0.50"], ["b", "45.0", "-10.0", "1.25"]]
+
+
+def test_table2_undecided_column_only_when_some_sample_is_undecided():
+    metrics = {path: {role: dict(side) for role, side in sides.items()} for path, sides in TABLE2_METRICS.items()}
+    metrics["q/math"]["wc"].update(undecided=3, undecided_share=0.01)
+    tex, md = table2(TABLE2_CELLS, metrics)
+    header = _md_rows(md)[0]
+    assert header[-1] == "Undecided"
+    row = next(r for r in _md_rows(md) if r[:4] == ["math", "gemma2", "low", "WC (gemma2-9b)"])
+    assert row[-1] == "3 (1.0)"
+    assert "could not decide" in tex
+    _, md = table2(TABLE2_CELLS, TABLE2_METRICS)
+    assert "Undecided" not in md

@@ -32,7 +32,8 @@ def accuracy(problems: list[dict], greedy: list[str], style: str, *, voted: list
         raise ValueError(f"{len(greedy)} completions for {len(problems)} problems")
     graded = grade_many(greedy, [p["answer"] for p in problems], style, workers=workers)
     result = {"problems": len(problems), "pass@1": _mean([g["correct"] for g in graded]),
-              "per_level": _per_level(problems, [g["correct"] for g in graded])}
+              "per_level": _per_level(problems, [g["correct"] for g in graded]),
+              "grading_undecided": sum(g["undecided"] for g in graded)}  # counted in pass@1 as not correct
     if maj_k:
         if voted is None or any(len(completions) < max(maj_k) for completions in voted):
             raise ValueError(f"maj@k for k in {list(maj_k)} needs {max(maj_k)} sampled completions per problem")

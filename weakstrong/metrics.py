@@ -22,6 +22,10 @@ data a budget of k samples per problem buys):
   samples), the share of *checkable* ones (at least one arithmetic step could be checked) with a wrong
   step, with its 95% Wilson interval; ``false_positive_share_of_kept`` divides by all kept solutions
   instead (a lower bound, since unreadable steps cannot be flagged).  None when nothing is checkable.
+* **undecided**: samples among the first k whose final answer the grader could not decide
+  (``grading_undecided``: a comparison past its deadline, a dead grading worker).  They count as not
+  correct everywhere above (so coverage is a lower bound); ``undecided_share`` is their share of the
+  first-k samples and ``coverage_if_undecided_correct`` the coverage were they all correct.
 * **differences**: ``absolute = WC - SE`` and ``relative = (WC - SE) / SE`` (None when SE is 0 or None).
 
 All results are JSON-ready (plain floats, ints, strings, lists, dicts; None rather than NaN).
@@ -163,12 +167,16 @@ def coverage_curve(graded: list[dict], max_k: int, *, problems: list[dict] | Non
 def _problem_stats(samples: list[dict], k: int, style: str) -> dict:
     """Per-problem numbers: coverage (estimated from all samples) and the first-k data's quality."""
     n, c = len(samples), sum(bool(s["correct"]) for s in samples)
-    kept = [s for s in samples[:k] if s["correct"]]
+    u = sum(bool(s.get("grading_undecided")) for s in samples)
+    kept = [s for s in samples[:k] if s["correct"] and not s.get("grading_undecided")]
     checks = [(s, check_solution(s.get("completion") or "", style)) for s in kept]
     flagged = [(s, check) for s, check in checks if check["flawed"]]
     return {
         "n": n,
+        "first_k": min(n, k),
+        "undecided": sum(bool(s.get("grading_undecided")) for s in samples[:k]),
         "coverage": pass_at_k(n, c, min(k, n)) if n else 0.0,
+        "coverage_if_undecided_correct": pass_at_k(n, c + u, min(k, n)) if n else 0.0,
         "solved": bool(kept),
         "unique": len({normalize_solution(s.get("completion") or "") for s in kept}),
         "unique_reasoning": len({tuple(check["results"]) for _, check in checks}),
@@ -184,9 +192,14 @@ def _summarise(stats: list[dict]) -> dict:
     kept = sum(s["kept"] for s in stats)
     flagged = sum(len(s["flagged"]) for s in stats)
     fp = proportion(flagged, checkable)
+    first_k = sum(s["first_k"] for s in stats)
+    undecided = sum(s["undecided"] for s in stats)
     return {
         "problems": count,
         "coverage": sum(s["coverage"] for s in stats) / count,
+        "coverage_if_undecided_correct": sum(s["coverage_if_undecided_correct"] for s in stats) / count,
+        "undecided": undecided,
+        "undecided_share": undecided / first_k if first_k else None,
         "coverage_first_k": sum(s["solved"] for s in stats) / count,
         "diversity": sum(s["unique"] for s in stats) / count,
         "reasoning_diversity": sum(s["unique_reasoning"] for s in stats) / count,
@@ -210,7 +223,8 @@ def measure_side(graded: list[dict], problems: list[dict], k: int, style: str, *
 
     Returns (definitions in the module docstring)::
 
-        {"k", "problems", "coverage", "coverage_first_k", "diversity", "reasoning_diversity",
+        {"k", "problems", "coverage", "coverage_if_undecided_correct", "undecided", "undecided_share",
+         "coverage_first_k", "diversity", "reasoning_diversity",
          "kept", "checkable", "false_positives", "false_positive_rate", "false_positive_ci95",
          "false_positive_share_of_kept",
          "samples",                      # samples in the first-k data (sum over problems of min(n, k))

@@ -47,7 +47,10 @@ def draw_samples(generate_fn, problems: list[dict], exemplars: list[dict], *, st
 def grade_samples(samples: list[dict], problems: list[dict], style: str, *, workers: int | None = None,
                   timeout: float = 5.0) -> list[dict]:
     """Add the extracted answer and verdict to each sample.  A completion cut off by the token limit is
-    never credited: its final answer was not produced by the model."""
+    never credited: its final answer was not produced by the model.  A pair the grader could not decide
+    (a comparison past its deadline, a dead grading worker) is ``grading_undecided`` with its
+    ``grading_undecided_reason``: not correct, never kept for finetuning, and counted apart from the wrong
+    ones (:func:`weakstrong.grading.undecided_summary`)."""
     from weakstrong.grading import grade_many
 
     gold = {p["id"]: p["answer"] for p in problems}
@@ -58,19 +61,24 @@ def grade_samples(samples: list[dict], problems: list[dict], style: str, *, work
                           timeout=timeout, workers=workers, progress=True)
     graded = []
     for sample, verdict in zip(samples, verdicts):
-        correct = verdict["correct"] and sample.get("finish_reason") != "length"
+        cut_off = sample.get("finish_reason") == "length"  # never credited: decided whatever the grader says
+        undecided = verdict["undecided"] and not cut_off
         graded.append({**sample, "extracted_answer": verdict["extracted_answer"],
-                       "gold_answer": gold[sample["problem_id"]], "correct": correct,
+                       "gold_answer": gold[sample["problem_id"]], "correct": verdict["correct"] and not cut_off,
+                       "grading_undecided": undecided,
+                       "grading_undecided_reason": verdict["reason"] if undecided else None,
                        "grading_timed_out": verdict["timed_out"]})
     return graded
 
 
 def sft_examples(graded: list[dict], problems: list[dict], per_question: int) -> list[dict]:
-    """Correct solutions among the first ``per_question`` samples of each problem (the budget's share)."""
+    """Correct solutions among the first ``per_question`` samples of each problem (the budget's share).
+    Samples the grader could not decide are left out."""
     questions = {p["id"]: p["question"] for p in problems}
     return [{"problem_id": g["problem_id"], "sample_index": g["sample_index"],
              "question": questions[g["problem_id"]], "solution": g["completion"].strip()}
-            for g in graded if g["sample_index"] < per_question and g["correct"]]
+            for g in graded
+            if g["sample_index"] < per_question and g["correct"] and not g.get("grading_undecided")]
 
 
 def gold_examples(problems: list[dict]) -> list[dict]:

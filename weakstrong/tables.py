@@ -202,6 +202,9 @@ TABLE2_JUDGE_NOTE = (" False pos.: share of a level-stratified sample of each bu
                      "reasoning the LLM judge {model} rates flawed, with its 95% Wilson interval; replies without "
                      "a verdict are left out of the rate (Judge unparsable: such replies / solutions judged).")
 TABLE2_NO_JUDGE_NOTE = " False pos.: -- (no LLM judge in the configuration)."
+TABLE2_UNDECIDED_NOTE = (" Undecided: first-k samples whose final answer the grader could not decide (a comparison "
+                         "past its deadline or a failed grading worker), with their share (%); they count as not "
+                         "correct, so coverage and diversity are lower bounds.")
 TABLE2_HUMAN_NOTE = (" Human FP: the same from a blind human audit of some of the judged solutions, with its 95% "
                      "Wilson interval (-- where not rated).")
 TABLE2_ARITHMETIC_NOTE = (" Arith. slips (checkable): share (%) of the kept solutions with a checkable arithmetic "
@@ -245,9 +248,10 @@ def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] |
     judge, audit = judge or {}, audit or {}
     judged = judge_model is not None
     audited = any(cell.get("audit") for cell in cells)
+    undecided = any(metrics[cell["path"]][role].get("undecided") for cell in cells for role in ("se", "wc"))
     headers = (["Dataset", "Pair", "Budget", "Model", "k", "Coverage", "Diversity", "Reasoning div.", "False pos."]
                + (["Judge unparsable"] if judged else []) + (["Human FP"] if audited else [])
-               + ["Arith. slips (checkable)", "Kept"])
+               + ["Arith. slips (checkable)", "Kept"] + (["Undecided"] if undecided else []))
     body = []
     for cell in cells:
         m = metrics[cell["path"]]
@@ -262,7 +266,11 @@ def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] |
                 row.append(_unparsable(verdicts))
             if audited:
                 row.append(rate_with_interval(human.get(side["model"])))
-            body.append(row + [percent(side["false_positive_rate"]), str(side["kept"])])
+            row += [percent(side["false_positive_rate"]), str(side["kept"])]
+            if undecided:
+                row.append(f"{side.get('undecided', 0)} ({percent(side.get('undecided_share'))})")
+            body.append(row)
     caption = (TABLE2_CAPTION + (TABLE2_JUDGE_NOTE.format(model=judge_model) if judged else TABLE2_NO_JUDGE_NOTE)
-               + (TABLE2_HUMAN_NOTE if audited else "") + TABLE2_ARITHMETIC_NOTE)
+               + (TABLE2_HUMAN_NOTE if audited else "") + TABLE2_ARITHMETIC_NOTE
+               + (TABLE2_UNDECIDED_NOTE if undecided else ""))
     return to_latex(headers, body, caption, "tab:data-quality"), to_markdown(headers, body, caption)
