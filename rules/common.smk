@@ -24,7 +24,7 @@ SEED = config["seed"]
 # Finetuning and evaluation are repeated per run seed; data, toy models and samples use SEED.
 RUN_SEEDS = config.get("seeds", [SEED])
 SOURCES = config.get("sources", ["wc", "se"])
-LR_LABELS = {study.lr_label(lr): lr for lr in config["finetune"]["lrs"]}
+LR_LABELS = {study.lr_label(lr): lr for lr in study.all_lrs(config)}
 EXPERIMENTS = study.experiments(config)
 TOY_MODELS = study.toy_models(config)
 SPLITS = ["train", "validation", "test"]
@@ -202,7 +202,7 @@ def get_finetune_fit(student):
 
 def get_select_checkpoint_input(wildcards):
     base = f"{experiment_dir('finetune', wildcards)}/{wildcards.student}/{wildcards.source}/seed-{wildcards.seed}"
-    return {"runs": [f"{base}/lr-{lr}" for lr in LR_LABELS],
+    return {"runs": [f"{base}/lr-{study.lr_label(lr)}" for lr in study.student_lrs(config, wildcards.student)],
             "base": base_evaluation_file(wildcards.dataset, wildcards.student)}
 
 
@@ -423,5 +423,115 @@ def get_plot_coverage_curves_params(wildcards):
 
 
 def figure_files():
-    return [f"{RESULTS}/figures/{d}/{p}/{name}.{ext}" for d, p in dataset_pairs()
-            for name in ("data_metrics", "coverage") for ext in ("pdf", "png")]
+    """Every figure of the study, PDF and PNG."""
+    return [figure_file(d, p, name, ext) for d, p in dataset_pairs() for name in DATA_FIGURES + TRAINING_FIGURES
+            for ext in ("pdf", "png")]
+
+
+# --- figures of the finetuning runs, the paper, findings (rules/figures.smk, rules/report.smk) -------------
+
+MAJ_K = config["evaluation"].get("maj_k", [])
+# Figures of the data go under RESULTS; those of the finetuning runs under TABLES, as they summarise the run
+# seeds, which configs/toy-seeds.yaml changes while sharing RESULTS with the toy demo.
+DATA_FIGURES = ("data_metrics", "coverage", "coverage_cost")
+TRAINING_FIGURES = ("finetuning", "majority") if MAJ_K else ("finetuning",)
+
+
+def figure_file(dataset, pair, name, ext="pdf"):
+    return f"{RESULTS if name in DATA_FIGURES else TABLES}/figures/{dataset}/{pair}/{name}.{ext}"
+
+
+def code_version(*modules):
+    """A digest of package modules, for a rule's params: Snakemake reruns a job when its script changes, not
+    when the package code the script calls does."""
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for module in modules:
+        with open(importlib.util.find_spec(module).origin, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def cost_per_token(pair, source):
+    """What one generated token of a pair's source costs: 2P FLOPs on a compute-matched pair, the price in USD
+    on a price-matched one."""
+    model = study.generator_of(config, pair, source)
+    if config["generator_pairs"][pair]["match"] == "price":
+        return config["models"][model]["price_per_million_tokens"] / 1e6
+    return 2 * study.model_parameters(config, model)
+
+
+def get_plot_coverage_cost_params(wildcards):
+    spec = config["generator_pairs"][wildcards.pair]
+    return {"cost_per_token": {source: cost_per_token(wildcards.pair, source) for source in ("se", "wc")},
+            "match": spec["match"], "labels": get_plot_coverage_curves_params(wildcards)["labels"],
+            "budgets": {budget: config["budgets"][budget] for budget in spec["budgets"]},
+            "title": f"{wildcards.dataset}: coverage against sampling cost, {wildcards.pair}"}
+
+
+def pair_cells(wildcards):
+    """Table 1's cells of the wildcards' dataset and pair."""
+    return [cell for cell in get_make_table1_cells(wildcards)
+            if (cell["dataset"], cell["pair"]) == (wildcards.dataset, wildcards.pair)]
+
+
+def get_plot_training_input(wildcards):
+    cells = pair_cells(wildcards)
+    return {"evaluations": sorted({path for cell in cells for path in cell["paths"].values()}),
+            "base": sorted({cell["base"] for cell in cells})}
+
+
+def get_plot_training_params(wildcards):
+    return {"cells": pair_cells(wildcards), "maj_k": MAJ_K,
+            "title": f"{wildcards.dataset}: finetuning on {wildcards.pair} data"}
+
+
+def model_description(model):
+    """A model's name with its parameter count and price where the config has them."""
+    spec = config["models"][model]
+    description = {"name": model}
+    if "toy" in spec or "parameters" in spec:
+        description["parameters"] = study.model_parameters(config, model)
+    if "price_per_million_tokens" in spec:
+        description["price_per_million_tokens"] = spec["price_per_million_tokens"]
+    return description
+
+
+def run_description():
+    """What was run, for the paper's captions (weakstrong.paper.paper_latex)."""
+    pairs = {pair: {"weak": model_description(spec["weak"]), "strong": model_description(spec["strong"]),
+                    "students": [model_description(student) for student in spec["students"]],
+                    "match": spec["match"], "cost_ratio": study.cost_ratio(config, pair),
+                    "samples_ratio": study.samples_ratio(config, pair), "datasets": spec["datasets"],
+                    "budgets": {budget: {source: study.samples_per_question(config, pair, budget, source)
+                                         for source in ("se", "wc")} for budget in spec["budgets"]}}
+             for pair, spec in config["generator_pairs"].items()}
+    return {"results": RESULTS, "pairs": pairs, "seeds": RUN_SEEDS, "data_seed": SEED,
+            "grader_version": GRADER_VERSION, "maj_k": MAJ_K}
+
+
+def paper_figures():
+    """Every figure's PDF with what it shows, in the paper's order."""
+    return [{"path": figure_file(d, p, name), "kind": name, "dataset": d, "pair": p} for d, p in dataset_pairs()
+            for name in DATA_FIGURES + TRAINING_FIGURES]
+
+
+def get_make_paper_params(wildcards):
+    return {"run": run_description(), "figures": paper_figures()}
+
+
+def get_write_findings_input(wildcards):
+    return {"metrics": metrics_files(), "judge": judge_summary_files(), "evaluations": evaluation_files(),
+            "base": base_evaluation_files()}
+
+
+def get_write_findings_params(wildcards):
+    return {"data": [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget,
+                      "match": config["generator_pairs"][e.pair]["match"],
+                      "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json",
+                      "judge": judge_summaries(e.dataset, e.pair, e.budget)} for e in EXPERIMENTS],
+            "cells": get_make_table1_cells(wildcards),
+            "matches": {pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
+            "title": f"Findings of {RESULTS} against the paper's"}

@@ -38,7 +38,7 @@ def paper_plan(paper):
 
 def test_architecture_from_config_toy_spec_or_none(paper, toy):
     assert plan.model_architecture(paper, "gemma2-27b") == {"layers": 46, "hidden_size": 4608, "vocab_size": 256000}
-    assert plan.model_architecture(toy, "toy-se") == {"layers": 4, "hidden_size": 160, "vocab_size": 600}
+    assert plan.model_architecture(toy, "toy-se") == {"layers": 3, "hidden_size": 96, "vocab_size": 527}
     assert plan.model_architecture(paper, "gemini-1.5-pro") is None
 
 

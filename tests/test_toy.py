@@ -313,7 +313,8 @@ def test_toy_config_is_calibrated_as_its_design_says():
     assert students and all(parameters[s] < parameters[pair["weak"]] for s in students)
     assert all(specs[s].get("corpus") == "unsolved" for s in students)
     assert all(specs[g].get("corpus", "solved") == "solved" for g in (pair["weak"], pair["strong"]))
-    assert max(config["finetune"]["lrs"]) < min(spec["lr"] for spec in specs.values())
+    for model in pair["students"]:
+        assert max(study.student_lrs(config, model)) < specs[model]["lr"], model
     for dataset in config["datasets"].values():
         sizes = dataset["source"]["toy"]
         assert sizes["validation"] >= 200 and sizes["test"] >= 1000

@@ -225,7 +225,6 @@ def _sampling_rows(config: dict, plan: dict) -> list[dict]:
 def _finetune_rows(config: dict, plan: dict) -> list[dict]:
     finetune, evaluation = config["finetune"], config["evaluation"]
     sources = config.get("sources", ["wc", "se"])
-    lrs = finetune["lrs"]
     completion = plan["mean_completion_tokens"]
     rows, gold_seen = [], set()
     for exp in study.experiments(config):
@@ -237,14 +236,15 @@ def _finetune_rows(config: dict, plan: dict) -> list[dict]:
             # gold runs are shared by the pairs: counted with the first pair that has them
             row_sources = [s for s in sources if s != "gold" or (exp.dataset, exp.budget, student) not in gold_seen]
             gold_seen.add((exp.dataset, exp.budget, student))
-            runs = len(row_sources) * len(lrs)
+            runs = len(row_sources) * len(study.student_lrs(config, student))
             tokens = settings["steps"] * settings["batch_size"] * (plan["mean_prompt_tokens"] + completion)
             per_token = 6 * parameters * (4 / 3 if settings["gradient_checkpointing"] else 1)
             validation_tokens = finetune["checkpoints"] * validation * completion
             test_tokens = problems["test"] * (1 + max(evaluation.get("maj_k", []), default=0)) * completion
             rows.append({
                 "dataset": exp.dataset, "pair": exp.pair, "budget": exp.budget, "student": student,
-                "runs": runs, "sources": len(row_sources), "lrs": len(lrs), "steps": settings["steps"],
+                "runs": runs, "sources": len(row_sources), "lrs": len(study.student_lrs(config, student)),
+                "steps": settings["steps"],
                 "batch_size": settings["batch_size"], "train_tokens": runs * tokens,
                 "finetuning": _gpu_hours(runs * tokens * per_token, plan, "training_mfu"),
                 "validation": _gpu_hours(runs * validation_tokens * 2 * parameters, plan, "sampling_mfu"),

@@ -151,6 +151,17 @@ def finetune_settings(config: dict, student: str, budget: str) -> dict:
     }
 
 
+def student_lrs(config: dict, student: str) -> list[float]:
+    """The learning-rate grid of a student: ``finetune.students.<student>.lrs`` or ``finetune.lrs``."""
+    return config["finetune"].get("students", {}).get(student, {}).get("lrs", config["finetune"]["lrs"])
+
+
+def all_lrs(config: dict) -> list[float]:
+    """Every learning rate any student trains at, each once, in config order."""
+    students = [s for spec in config["generator_pairs"].values() for s in spec["students"]]
+    return list(dict.fromkeys([*config["finetune"]["lrs"], *(lr for s in students for lr in student_lrs(config, s))]))
+
+
 def micro_batch(batch_size: int, micro_batch_size: int | None, processes: int) -> int:
     """Examples per device and forward pass: the largest divisor of the per-process batch that is at most
     ``micro_batch_size`` (None: no bound), so the global batch splits evenly and no example is dropped."""
