@@ -26,6 +26,8 @@ RUN_SEEDS = config.get("seeds", [SEED])
 SOURCES = config.get("sources", ["wc", "se"])
 LR_LABELS = {study.lr_label(lr): lr for lr in study.all_lrs(config)}
 EXPERIMENTS = study.experiments(config)
+# Finetuning (Table 1) can cover fewer budgets than the data metrics (finetune.budgets): it costs the most.
+FINETUNED = [e for e in EXPERIMENTS if e.budget in config["finetune"].get("budgets", config["budgets"])]
 TOY_MODELS = study.toy_models(config)
 SPLITS = ["train", "validation", "test"]
 # The pseudo-pair of finetuning runs on the datasets' own solutions, shared by every generator pair.
@@ -230,7 +232,7 @@ def get_evaluate_base_input(wildcards):
 def finetune_cells():
     """(dataset, pair, budget, student, source) of every finetuning result of the study, with the pair of
     its data (GOLD for gold data), each once."""
-    cells = [(e.dataset, data_pair(e.pair, source), e.budget, student, source) for e in EXPERIMENTS
+    cells = [(e.dataset, data_pair(e.pair, source), e.budget, student, source) for e in FINETUNED
              for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
     return list(dict.fromkeys(cells))
 
@@ -271,7 +273,7 @@ def get_make_table1_cells(wildcards):
              "paths": {str(seed): evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source, seed)
                        for seed in RUN_SEEDS},
              "base": base_evaluation_file(e.dataset, student)}
-            for e in EXPERIMENTS for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
+            for e in FINETUNED for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
 
 
 def get_make_table2_params(wildcards):

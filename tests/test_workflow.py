@@ -57,8 +57,9 @@ def test_paper_dry_run_names_every_finetuning_target():
 
 
 def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
-    """The 3-seed toy study: configs/toy-seeds.yaml over configs/toy.yaml triples finetuning, selection and
-    evaluation, shares everything before them, and puts the tables under results/toy-seeds."""
+    """The 3-seed toy study: configs/toy-seeds.yaml over configs/toy.yaml runs finetuning, selection and
+    evaluation three times at the low budget (half the demo's cells), shares everything before them, and puts
+    the tables under results/toy-seeds."""
     toy = REPO / "configs" / "toy.yaml"
     one = job_counts(snakemake("-n", "--quiet", "rules", "--directory", str(tmp_path), "--configfile",
                                str(toy)).stdout)
@@ -67,14 +68,16 @@ def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
     assert proc.returncode == 0, proc.stdout
     three = job_counts(proc.stdout)
     for rule in ("finetune", "select_checkpoint", "evaluate"):
-        assert three[rule] == 3 * one[rule], rule
+        assert three[rule] == 3 * one[rule] // 2, rule
     for rule in ("train_toy_model", "sample_solutions", "grade_samples", "measure_data", "evaluate_base"):
         assert three[rule] == one[rule], rule
     targets = snakemake("-n", "-p", "--directory", str(tmp_path), "--configfile", str(toy),
                         str(REPO / "configs" / "toy-seeds.yaml")).stdout
     assert "results/toy-seeds/table1.md" in targets
     for seed in (1, 2, 3):
-        assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0001" in targets
+        assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0005" in targets
+        assert f"results/toy/finetune/math/toy/low/toy-wc/wc/seed-{seed}/lr-0.0001" in targets
+    assert "results/toy/finetune/math/toy/high/toy-wc/wc/seed-2/lr-0.0001" not in targets
 
 
 def test_one_table_builds_only_what_it_needs(tmp_path):

@@ -106,6 +106,9 @@ def check_references(config: dict) -> list[str]:
         if model.get("chat") and model.get("backend") != "openai_api":
             problems.append(f"config key 'models.{name}.chat': chat prompts go through the openai_api backend "
                             f"only (set models.{name}.backend: openai_api)")
+    for index, budget in enumerate(config["finetune"].get("budgets", [])):
+        if budget not in config["budgets"]:
+            problems.append(f"config key 'finetune.budgets[{index}]': unknown budget {budget!r}")
     if "gold" in config["generator_pairs"]:
         problems.append("config key 'generator_pairs.gold': the name 'gold' is reserved for the finetuning runs "
                         "on the datasets' own solutions")
@@ -133,7 +136,9 @@ def _finetune_problems(config: dict) -> list[str]:
 def load(path: str | Path) -> dict:
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text())
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 (byte {error.start + 1}: {error.reason})") from error
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(config, dict):
