@@ -19,16 +19,36 @@ SPLITS = ("train", "validation", "test")
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
+    return [record for _, record in _numbered_records(path)]
+
+
+def _numbered_records(path: str | Path) -> list[tuple[int, dict]]:
+    """(line number, record) of every non-blank line; errors name the file and the line."""
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from error
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append((number, json.loads(line)))
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from error
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}, {_bad_utf8_where(path)}: not UTF-8 ({error.reason}); JSON Lines files must be "
+                         f"UTF-8 encoded") from error
     return records
+
+
+def _bad_utf8_where(path: str | Path) -> str:
+    """'line N, byte M' of the first byte sequence in ``path`` that is not UTF-8."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return f"line {number}, byte {error.start + 1}"
+    return "end of file"
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
@@ -37,11 +57,15 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+        tmp.replace(path)
+    except BaseException:  # a full disk, a bad record, an interrupt: no half-written temp file is left
+        tmp.unlink(missing_ok=True)
+        raise
     return count
 
 
@@ -49,15 +73,22 @@ def write_json(path: str | Path, data) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def gsm8k_final_answer(solution: str) -> str:
     match = re.search(r"####\s*(.+?)\s*$", solution.strip())
-    if not match:
+    answer = match.group(1).replace(",", "").strip() if match else ""
+    if not answer:
+        if match or solution.strip().endswith("####"):
+            raise ValueError("GSM8K solution's '####' line has no answer after it")
         raise ValueError("GSM8K solution has no '#### N' line")
-    return match.group(1).replace(",", "").strip()
+    return answer
 
 
 def _level(value) -> int | None:
@@ -70,15 +101,27 @@ def _level(value) -> int | None:
 
 
 def normalize(raw: dict, style: str, fallback_id: str) -> dict:
-    """One raw record (any supported layout) in the study's schema."""
+    """One raw record (any supported layout) in the study's schema.  A record without a question or an
+    answer (missing, null or blank) is refused: it could only ever be graded wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"record {fallback_id}: expected a JSON object, got {type(raw).__name__}")
+    for key in ("question", "problem", "solution"):
+        if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+            raise ValueError(f"record {fallback_id}: {key!r} is empty or not a string ({raw[key]!r})")
     if "question" in raw and "answer" in raw and "problem" not in raw:
-        solution = raw["answer"] if "####" in raw["answer"] else raw.get("solution", raw["answer"])
-        answer = gsm8k_final_answer(solution) if "####" in solution else str(raw["answer"])
+        if raw["answer"] is None or isinstance(raw["answer"], bool) or not str(raw["answer"]).strip():
+            raise ValueError(f"record {fallback_id}: no answer ('answer' is {raw['answer']!r})")
+        text = str(raw["answer"])
+        solution = text if "####" in text else raw.get("solution", text)
+        try:
+            answer = gsm8k_final_answer(solution) if "####" in solution else text
+        except ValueError as error:
+            raise ValueError(f"record {fallback_id}: {error}") from error
         return {"id": str(raw.get("id", fallback_id)), "question": raw["question"], "solution": solution,
                 "answer": answer, "level": _level(raw.get("level")), "subject": raw.get("subject")}
     if "problem" in raw and "solution" in raw:
         answer = raw.get("answer")
-        if answer is None:
+        if answer is None or not str(answer).strip():
             from weakstrong.grading import extract_answer
             answer = extract_answer(raw["solution"], "math")
             if answer is None:
@@ -86,16 +129,44 @@ def normalize(raw: dict, style: str, fallback_id: str) -> dict:
         return {"id": str(raw.get("unique_id", raw.get("id", fallback_id))), "question": raw["problem"],
                 "solution": raw["solution"], "answer": str(answer), "level": _level(raw.get("level")),
                 "subject": raw.get("subject", raw.get("type"))}
+    if "question" in raw and "problem" not in raw:
+        raise ValueError(f"record {fallback_id}: no answer (a GSM8K record needs 'question' and 'answer'; "
+                         f"keys: {sorted(raw)})")
+    if "problem" in raw:
+        raise ValueError(f"record {fallback_id}: no solution (a MATH record needs 'problem' and 'solution'; "
+                         f"keys: {sorted(raw)})")
     raise ValueError(f"record {fallback_id}: unknown layout with keys {sorted(raw)}; expected GSM8K "
                      f"(question, answer) or MATH (problem, solution[, answer])")
 
 
 def load_source(source: dict, split: str) -> list[dict]:
-    """Raw records of ``split`` ('train' or 'test') from a source spec ({'hf': ...} or {'jsonl': ...})."""
+    """Raw records of ``split`` ('train' or 'test') from a source spec ({'hf': ...} or {'jsonl': ...}).
+
+    A JSON Lines file is checked whole before any record is used: it must exist, be UTF-8, hold at least one
+    record, every record must have a question and an answer, and no id may appear twice; each error names
+    the file and the line(s)."""
     if "jsonl" in source:
         if split not in source["jsonl"]:
             raise ValueError(f"jsonl source has no {split!r} file (keys: {sorted(source['jsonl'])})")
-        return read_jsonl(source["jsonl"][split])
+        path = source["jsonl"][split]
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"dataset file {path} (source.jsonl.{split}) "
+                                    + ("is a directory, not a file" if Path(path).is_dir() else "does not exist"))
+        rows = _numbered_records(path)
+        if not rows:
+            raise ValueError(f"dataset file {path} (source.jsonl.{split}) is empty: no records")
+        first_line: dict[str, int] = {}
+        for line, raw in rows:
+            try:  # normalize reads the layout from the keys; the style does not matter here
+                record = normalize(raw, "", f"at line {line}")
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from error
+            if "id" in raw or "unique_id" in raw:  # rows without an id get distinct ones by position
+                if record["id"] in first_line:
+                    raise ValueError(f"{path}: id {record['id']!r} appears twice, on lines "
+                                     f"{first_line[record['id']]} and {line}")
+                first_line[record["id"]] = line
+        return [raw for _, raw in rows]
     if "hf" in source:
         import datasets
 

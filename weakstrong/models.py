@@ -56,6 +56,34 @@ def init_toy_model(spec: dict, tokenizer, seed: int):
     return model
 
 
+#: Files of which a saved tokenizer has at least one (fast: tokenizer.json; sentencepiece: tokenizer.model;
+#: byte-level BPE: vocab.json and merges.txt; WordPiece: vocab.txt).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json", "vocab.txt",
+                   "tokenizer_config.json")
+
+
+def check_model_dir(path: str | Path) -> bool:
+    """True when ``path`` names a local model directory, after checking that it has the files a model and its
+    tokenizer load from (so a missing tokenizer is reported by name before any weights are read); False for
+    a hub id.  A path that can only be local (absolute, ./ or ../, or nested deeper than owner/name) and does
+    not exist is an error here, not a hub lookup."""
+    text = str(path)
+    local = Path(text).expanduser()
+    if not local.exists():
+        if text.startswith(("/", "./", "../", "~")) or text.count("/") > 1:
+            raise FileNotFoundError(f"model directory {text} does not exist")
+        return False  # a hub id such as Qwen/Qwen2.5-0.5B
+    if not local.is_dir():
+        raise NotADirectoryError(f"model path {text} is a file, not a model directory")
+    if not (local / "config.json").is_file():
+        raise FileNotFoundError(f"model directory {text} has no config.json: not a saved model")
+    if not any((local / name).is_file() for name in TOKENIZER_FILES):
+        raise FileNotFoundError(f"model directory {text} has no tokenizer: none of the tokenizer files "
+                                f"({', '.join(TOKENIZER_FILES)}) are there; save the tokenizer beside the "
+                                f"weights (tokenizer.save_pretrained)")
+    return True
+
+
 def load_model_and_tokenizer(path: str | Path, *, training: bool = False):
     """A causal LM and its tokenizer from a local directory or hub id.
 
@@ -66,7 +94,13 @@ def load_model_and_tokenizer(path: str | Path, *, training: bool = False):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    local = check_model_dir(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as error:
+        if not local:
+            raise
+        raise ValueError(f"model directory {path}: its tokenizer files cannot be loaded ({error})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     on_gpu = torch.cuda.is_available() and not training

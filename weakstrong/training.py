@@ -217,16 +217,47 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
                 loss = model(**batch, num_items_in_batch=tokens).loss
                 accelerator.backward(loss * processes)  # DDP and FSDP average gradients over processes
             step_loss += loss.detach()
+        # A NaN or inf loss would make the weights NaN at optimizer.step(): every process stops before it
+        # (the loss is summed over processes, so all see the same value), and nothing of this step is saved.
+        loss_value = accelerator.reduce(step_loss, reduction="sum").item()
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(_diverged(out_dir, f"the training loss is {loss_value}", step + 1, settings,
+                                               indices))
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         if step + 1 in saves:
-            loss_value = accelerator.reduce(step_loss, reduction="sum").item()
+            _check_finite_weights(accelerator, model, out_dir, step + 1, settings, indices)
             bar.set_postfix(loss=f"{loss_value:.3f}")
             _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings, loss_value, precision)
     accelerator.wait_for_everyone()
     return {"examples": len(encoded), "padding_share": padding, "precision": precision,
             "processes": processes, "accumulation_steps": accumulation}
+
+
+def _diverged(out_dir: Path, what: str, step: int, settings: TrainSettings, indices: list[int]) -> str:
+    """The error of a run that stopped on a non-finite loss or weights: the step, the batch, and what is kept."""
+    latest = _latest_checkpoint(out_dir)
+    kept = (f"the last good checkpoint, {latest[1]}, is kept and a rerun resumes from it (at step {latest[0]})"
+            if latest else "no checkpoint had been written yet")
+    return (f"{out_dir}: {what} at step {step} of {settings.steps} (lr {settings.lr:g}, batch of examples "
+            f"{sorted(indices)[:16]}{' ...' if len(indices) > 16 else ''}); training stopped and nothing of this "
+            f"step was saved; {kept}. Batches are fixed by the seed, so a rerun meets the same step: lower the "
+            f"learning rate (config key 'finetune.lrs') or check the training data")
+
+
+def _check_finite_weights(accelerator, model, out_dir: Path, step: int, settings: TrainSettings,
+                          indices: list[int]) -> None:
+    """Refuse to save weights that are not all finite (a finite loss can still give an overflowing update).
+    Each process checks its own parameters (its shards under FSDP); the count is summed over processes."""
+    import torch
+
+    checks = [torch.isfinite(p.detach()).all() for p in model.parameters() if p.numel()]
+    finite = torch.stack(checks).all() if checks else torch.tensor(True)
+    bad = accelerator.reduce((~finite).float().reshape(1).to(accelerator.device), reduction="sum").item()
+    if bad:
+        raise FloatingPointError(_diverged(out_dir, "the weights are no longer finite (NaN or inf)", step,
+                                           settings, indices))
 
 
 def _save_checkpoint(accelerator, model, tokenizer, out_dir: Path, step: int, settings: TrainSettings,
