@@ -23,6 +23,9 @@ demo: $(INSTALLED)
 	@echo
 	@echo "Toy study done. Tables: results/toy/table1.tex, results/toy/table2.tex (Markdown: results/toy/table1.md, table2.md)"
 	@echo "Figures: results/toy/figures/"
+	@echo "Paper (every table and figure): results/toy/paper.pdf"
+	@echo "Findings (the paper's, as they came out here): results/toy/findings.md"
+	@echo "Report: $(BIN)/snakemake --configfile configs/toy.yaml --report results/toy/report.html"
 
 # The toy study over three run seeds; reuses what `make demo` built.
 study: $(INSTALLED)

@@ -22,6 +22,7 @@ include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
 include: "rules/plan.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -30,6 +31,8 @@ rule all:
         rules.make_table2.output,
         figure_files(),
         judge_files(),
+        rules.make_paper.output.pdf,
+        rules.write_findings.output,
 
 
 rule data_metrics:
@@ -40,6 +43,13 @@ rule data_metrics:
 rule figures:
     input:
         figure_files(),
+
+
+# The paper (every table and figure in one PDF) and the findings of this run against the paper's.
+rule paper:
+    input:
+        rules.make_paper.output.pdf,
+        rules.write_findings.output,
 
 
 # LLM-judge summaries per budget and source, and an audit form per budget; empty without a `judge` section

@@ -426,7 +426,7 @@ def get_plot_coverage_curves_params(wildcards):
 
 def figure_files():
     """Every figure of the study, PDF and PNG."""
-    return [figure_file(d, p, name, ext) for d, p in dataset_pairs() for name in DATA_FIGURES + TRAINING_FIGURES
+    return [figure_file(d, p, name, ext) for d, p in dataset_pairs() for name in figure_names(d, p)
             for ext in ("pdf", "png")]
 
 
@@ -437,6 +437,13 @@ MAJ_K = config["evaluation"].get("maj_k", [])
 # seeds, which configs/toy-seeds.yaml changes while sharing RESULTS with the toy demo.
 DATA_FIGURES = ("data_metrics", "coverage", "coverage_cost")
 TRAINING_FIGURES = ("finetuning", "majority") if MAJ_K else ("finetuning",)
+
+
+def figure_names(dataset, pair):
+    """The figures of a (dataset, pair): of its data, and of its finetuning runs where it has any
+    (finetune.budgets)."""
+    finetuned = any((e.dataset, e.pair) == (dataset, pair) for e in FINETUNED)
+    return DATA_FIGURES + (TRAINING_FIGURES if finetuned else ())
 
 
 def figure_file(dataset, pair, name, ext="pdf"):
@@ -510,14 +517,14 @@ def run_description():
                     "budgets": {budget: {source: study.samples_per_question(config, pair, budget, source)
                                          for source in ("se", "wc")} for budget in spec["budgets"]}}
              for pair, spec in config["generator_pairs"].items()}
-    return {"results": RESULTS, "pairs": pairs, "seeds": RUN_SEEDS, "data_seed": SEED,
+    return {"results": TABLES, "pairs": pairs, "seeds": RUN_SEEDS, "data_seed": SEED,
             "grader_version": GRADER_VERSION, "maj_k": MAJ_K}
 
 
 def paper_figures():
     """Every figure's PDF with what it shows, in the paper's order."""
     return [{"path": figure_file(d, p, name), "kind": name, "dataset": d, "pair": p} for d, p in dataset_pairs()
-            for name in DATA_FIGURES + TRAINING_FIGURES]
+            for name in figure_names(d, p)]
 
 
 def get_make_paper_params(wildcards):
@@ -536,4 +543,4 @@ def get_write_findings_params(wildcards):
                       "judge": judge_summaries(e.dataset, e.pair, e.budget)} for e in EXPERIMENTS],
             "cells": get_make_table1_cells(wildcards),
             "matches": {pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
-            "title": f"Findings of {RESULTS} against the paper's"}
+            "title": f"Findings of {TABLES} against the paper's"}
