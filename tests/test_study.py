@@ -194,22 +194,22 @@ def test_model_parameters_declared_and_missing(paper):
 
 def test_toy_parameter_counts_by_hand(toy):
     # count = V*d + L*(4*d*d + 3*d*f + 2*d) + d   (tied embeddings, no biases, RMSNorm weights)
-    # toy-wc: 600*96 + 3*(4*96*96 + 3*96*256 + 2*96) + 96 = 57600 + 3*110784 + 96 = 390048
-    # toy-se: 600*160 + 4*(4*160*160 + 3*160*400 + 2*160) + 160 = 96000 + 4*294720 + 160 = 1275040
-    assert study.model_parameters(toy, "toy-wc") == 390048
-    assert study.model_parameters(toy, "toy-se") == 1275040
-    assert count_toy_parameters(toy["models"]["toy-wc"]["toy"], 600) == 390048
+    # toy-wc: 527*64 + 2*(4*64*64 + 3*64*176 + 2*64) + 64 = 33728 + 2*50304 + 64 = 134400
+    # toy-se: 527*96 + 3*(4*96*96 + 3*96*288 + 2*96) + 96 = 50592 + 3*120000 + 96 = 410688
+    assert study.model_parameters(toy, "toy-wc") == 134400
+    assert study.model_parameters(toy, "toy-se") == 410688
+    assert count_toy_parameters(toy["models"]["toy-wc"]["toy"], 527) == 134400
 
 
 def test_toy_se_wc_ratio_close_to_3(toy):
     ratio = study.cost_ratio(toy, "toy")
-    assert ratio == pytest.approx(1275040 / 390048)
-    assert 2.5 <= ratio < 3.5
+    assert ratio == pytest.approx(410688 / 134400)
+    assert 2.9 <= ratio < 3.1
     assert study.samples_ratio(toy, "toy") == 3
     assert study.samples_per_question(toy, "toy", "low", "wc") == 3
-    assert study.samples_per_question(toy, "toy", "high", "wc") == 12
-    assert study.max_samples(toy, "math", "toy-wc") == 12
-    assert study.max_samples(toy, "gsm8k", "toy-se") == 4
+    assert study.samples_per_question(toy, "toy", "high", "wc") == 9
+    assert study.max_samples(toy, "math", "toy-wc") == 9
+    assert study.max_samples(toy, "gsm8k", "toy-se") == 3
 
 
 def test_test_config_numbers(tiny):

@@ -49,11 +49,11 @@ def test_paper_dry_run_names_every_finetuning_target():
     for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):
         for lr in ("1e-07", "5e-07", "1e-06"):
             for source in ("wc", "se"):
-                target = f"results/finetune/math/gemma2/high/{student}/{source}/lr-{lr}"
+                target = f"results/finetune/math/gemma2/high/{student}/{source}/seed-1234/lr-{lr}"
                 assert target in proc.stdout, target
-    assert "results/finetune/math/gemini/low/gemma2-27b/wc/lr-1e-06" in proc.stdout
+    assert "results/finetune/math/gemini/low/gemma2-27b/wc/seed-1234/lr-1e-06" in proc.stdout
     for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):  # the gold baseline
-        assert f"results/finetune/math/gold/high/{student}/gold/lr-1e-06" in proc.stdout
+        assert f"results/finetune/math/gold/high/{student}/gold/seed-1234/lr-1e-06" in proc.stdout
 
 
 def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
@@ -170,9 +170,10 @@ def test_toy_study_end_to_end(local_test_run: Path):
     # Each finetuning run wrote its checkpoints with validation scores, and one was selected.
     lrs = config["finetune"]["lrs"]
     for student in config["generator_pairs"]["toy"]["students"]:
-        selection = json.loads((results / "selection" / "math" / "toy" / "low" / student / "wc.json").read_text())
+        seed = config["seed"]
+        selection = json.loads((results / "selection" / "math" / "toy" / "low" / student / "wc" / f"seed-{seed}.json").read_text())
         assert len(selection["candidates"]) >= len(lrs) and selection["candidates"][0]["step"] == 0
-        evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc.json").read_text())
+        evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc" / f"seed-{seed}.json").read_text())
         assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
     # Every rule wrote its log.
     log_dir = local_test_run / "logs" / "test"

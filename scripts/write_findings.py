@@ -1,0 +1,21 @@
+"""results/findings.md: each of the paper's findings as holding, not holding or unresolved in this run."""
+import json
+from pathlib import Path
+
+from weakstrong.findings import data_findings, findings_markdown, training_findings
+from weakstrong.logs import log_to
+from weakstrong.tables import table1_rows
+
+
+def load(paths):
+    return {path: json.loads(Path(path).read_text()) for path in paths}
+
+
+with log_to(snakemake.log[0]):
+    p = snakemake.params.findings
+    rows = table1_rows(p["cells"], load(snakemake.input.evaluations), load(snakemake.input.base))
+    findings = (data_findings(p["data"], load(snakemake.input.metrics), load(snakemake.input.judge))
+                + training_findings(rows, p["matches"]))
+    text = findings_markdown(findings, p["title"])
+    Path(snakemake.output[0]).write_text(text)
+    print(text)

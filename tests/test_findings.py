@@ -1,0 +1,148 @@
+"""The paper's findings on hand-made results where each verdict is known: per cell, over cells, in Markdown."""
+
+from __future__ import annotations
+
+import pytest
+
+from weakstrong.findings import (FAILS, HOLDS, UNRESOLVED, cell_status, data_findings, findings_markdown,
+                                 overall_status, training_findings)
+from weakstrong.tables import table1_rows
+
+
+def test_a_cell_holds_only_on_the_papers_side_of_zero():
+    assert cell_status("WC higher", "WC higher", "SE higher") == HOLDS
+    assert cell_status("SE higher", "WC higher", "SE higher") == FAILS
+    for verdict in ("no difference at 95%", "unresolved (one seed)", "unresolved (nothing to compare)"):
+        assert cell_status(verdict, "WC higher", "SE higher") == UNRESOLVED
+    assert cell_status("WC better", "WC better", "SE better") == HOLDS
+
+
+def test_a_finding_holds_when_every_cell_does():
+    assert overall_status([HOLDS, HOLDS]) == (HOLDS, "holds in all 2 cells")
+    assert overall_status([FAILS]) == (FAILS, "does not hold in any of 1 cells")
+    assert overall_status([HOLDS, FAILS, UNRESOLVED, HOLDS]) == (
+        UNRESOLVED, "of 4 cells, 2 hold, 1 do not, 1 unresolved")
+    assert overall_status([HOLDS, UNRESOLVED])[0] == UNRESOLVED
+    assert overall_status([], "no such experiment") == (UNRESOLVED, "no such experiment")
+
+
+def difference(mean: float, low: float, high: float, verdict: str) -> dict:
+    return {"mean": mean, "ci95": [low, high], "verdict": verdict}
+
+
+def side(k: int, coverage: float, diversity: float, fpr: float) -> dict:
+    return {"k": k, "coverage": coverage, "diversity": diversity, "false_positive_rate": fpr,
+            "false_positive_ci95": [fpr - 0.05, fpr + 0.05]}
+
+
+# Low budget: WC covers more (holds), as diverse (unresolved), fewer false positives (does not hold).
+# High budget: WC covers more (holds), more diverse (holds), fewer false positives (does not hold).
+METRICS = {
+    "low.json": {"se": side(1, 0.40, 0.5, 0.20), "wc": side(3, 0.50, 0.6, 0.10),
+                 "comparison": {"coverage": difference(0.10, 0.05, 0.15, "WC higher"),
+                                "diversity": difference(0.10, -0.05, 0.25, "no difference at 95%"),
+                                "false_positive_rate": difference(-0.10, -0.15, -0.05, "SE higher")}},
+    "high.json": {"se": side(10, 0.60, 2.0, 0.25), "wc": side(30, 0.70, 4.5, 0.15),
+                  "comparison": {"coverage": difference(0.10, 0.02, 0.18, "WC higher"),
+                                 "diversity": difference(2.5, 2.0, 3.0, "WC higher"),
+                                 "false_positive_rate": difference(-0.10, -0.18, -0.02, "SE higher")}},
+}
+
+
+def metric_cells(judged: bool) -> list[dict]:
+    return [{"dataset": "math", "pair": "toy", "match": "compute", "budget": budget, "path": f"{budget}.json",
+             "judge": {source: f"judge/{budget}/{source}.json" for source in ("se", "wc")} if judged else None}
+            for budget in ("low", "high")]
+
+
+def judged(flawed: int, rated: int) -> dict:
+    return {"n": rated + 5, "n_rated": rated, "n_flawed": flawed, "rate": flawed / rated, "ci95": [0.0, 1.0]}
+
+
+def test_data_findings_follow_the_metrics_comparisons():
+    findings = data_findings(metric_cells(False), METRICS)
+    assert [f["status"] for f in findings] == [HOLDS, UNRESOLVED, FAILS]   # coverage, diversity, FPR; no judge
+    assert findings[1]["reason"] == "of 2 cells, 1 hold, 0 do not, 1 unresolved"
+    low = findings[0]["cells"][0]
+    assert (low["budget"], low["k"], low["se"], low["wc"]) == ("low", {"se": 1, "wc": 3}, (0.40, None), (0.50, None))
+    assert findings[2]["cells"][1]["se"] == (0.25, [0.2, 0.25 + 0.05])      # the checker's Wilson interval
+
+
+def test_the_judge_finding_compares_its_flawed_rates_as_two_proportions():
+    judge = {"judge/low/wc.json": judged(30, 100), "judge/low/se.json": judged(10, 100),     # 30% vs 10%
+             "judge/high/wc.json": judged(10, 100), "judge/high/se.json": judged(10, 100)}   # 10% vs 10%
+    findings = data_findings(metric_cells(True), METRICS, judge)
+    assert len(findings) == 4
+    verdicts = [cell["verdict"] for cell in findings[3]["cells"]]
+    assert verdicts == ["WC higher", "no difference at 95%"]
+    assert findings[3]["cells"][0]["difference"]["mean"] == pytest.approx(0.2)
+    assert findings[3]["status"] == UNRESOLVED
+
+
+def evaluation_cells(matches: dict[str, str], accuracies: dict[tuple[str, str, str], list[float]]) -> tuple:
+    """Table 1 cells and evaluations: accuracies[(pair, student, source)] per run seed."""
+    settings = {"student": {"wc": "knowledge distillation", "se": "knowledge distillation"},
+                "weak": {"wc": "self-improvement", "se": "knowledge distillation"},
+                "strong": {"wc": "weak-to-strong", "se": "self-improvement"}}
+    cells, evaluations = [], {}
+    for (pair, student, source), values in accuracies.items():
+        paths = {}
+        for seed, value in enumerate(values, 1):
+            path = f"{pair}/{student}/{source}/seed-{seed}.json"
+            evaluations[path] = {"pass@1": value, "selection": {"step": 2}}
+            paths[str(seed)] = path
+        cells.append({"dataset": "math", "pair": pair, "budget": "low", "student": student, "source": source,
+                      "setting": settings[student][source], "paths": paths})
+    return table1_rows(cells, evaluations), matches
+
+
+def test_training_findings_per_setting_and_at_equal_price():
+    rows, matches = evaluation_cells({"toy": "compute", "api": "price"}, {
+        # distillation: WC-trained ahead by 5 to 7 points on every seed: holds
+        ("toy", "student", "se"): [0.30, 0.32, 0.31], ("toy", "student", "wc"): [0.35, 0.39, 0.37],
+        # self-improvement: SE-trained ahead on every seed: does not hold
+        ("toy", "weak", "se"): [0.50, 0.52, 0.51], ("toy", "weak", "wc"): [0.40, 0.43, 0.41],
+        # weak-to-strong: the same on every seed: no difference, unresolved
+        ("toy", "strong", "se"): [0.60, 0.61, 0.62], ("toy", "strong", "wc"): [0.60, 0.61, 0.62],
+        # price-matched, one seed: unresolved
+        ("api", "student", "se"): [0.2], ("api", "student", "wc"): [0.3],
+    })
+    findings = training_findings(rows, matches)
+    by_statement = {f["statement"]: f for f in findings}
+    assert [f["status"] for f in findings] == [HOLDS, FAILS, UNRESOLVED, UNRESOLVED, UNRESOLVED]
+    distillation = findings[0]
+    assert [c["student"] for c in distillation["cells"]] == ["student"]          # not the price-matched row
+    assert distillation["cells"][0]["difference"]["mean"] == pytest.approx(0.06)
+    assert findings[2]["cells"][0]["verdict"] == "no difference at 95%"
+    price = findings[3]
+    assert [c["pair"] for c in price["cells"]] == ["api"] and price["cells"][0]["verdict"] == "unresolved (one seed)"
+    number = by_statement[findings[4]["statement"]]
+    assert number["cells"] == [] and number["reason"].startswith("not run")
+
+
+def test_training_findings_without_a_price_matched_pair_say_so():
+    rows, matches = evaluation_cells({"toy": "compute"}, {("toy", "student", "se"): [0.3],
+                                                           ("toy", "student", "wc"): [0.4]})
+    price = training_findings(rows, matches)[3]
+    assert price["status"] == UNRESOLVED and "no generator pair is matched on price" in price["reason"]
+
+
+def test_findings_markdown_states_each_finding_with_its_numbers():
+    rows, matches = evaluation_cells({"toy": "compute"}, {("toy", "student", "se"): [0.30, 0.32, 0.31],
+                                                           ("toy", "student", "wc"): [0.35, 0.39, 0.37]})
+    text = findings_markdown(data_findings(metric_cells(False), METRICS) + training_findings(rows, matches),
+                             "Findings of results/test")
+    assert text.startswith("# Findings of results/test\n")
+    assert ("- **holds**: WC data covers more problems than SE data at equal sampling cost (coverage@k) "
+            "(holds in all 2 cells)") in text
+    assert "### A student distilled from WC data beats one distilled from SE data: holds" in text
+    lines = [" ".join(line.split()) for line in text.splitlines()]   # table cells without their padding
+    coverage_low = next(line for line in lines if line.startswith("| math") and "| 1 vs 3 |" in line)
+    assert "| 40.0 | 50.0 | +10.0 [5.0, 15.0] | WC higher | holds |" in coverage_low
+    diversity_high = [line for line in lines if "| 10 vs 30 |" in line][1]
+    assert "| 2.00 | 4.50 | +2.50 [2.00, 3.00] | WC higher | holds |" in diversity_high
+    fpr_low = [line for line in lines if "| 1 vs 3 |" in line][2]
+    assert "| 20.0 [15.0, 25.0] | 10.0 [5.0, 15.0] | -10.0 [-15.0, -5.0] | SE higher | does not hold |" in fpr_low
+    # seeds 0.30, 0.32, 0.31 against 0.35, 0.39, 0.37: means 31.0 and 37.0 with t(2) intervals, WC - SE 6.0
+    student = next(line for line in lines if "| student |" in line)
+    assert "| 31.0 [28.5, 33.5] | 37.0 [32.0, 42.0] | +6.0 [3.5, 8.5] | WC better | holds |" in student

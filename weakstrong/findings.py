@@ -1,0 +1,241 @@
+"""The paper's findings, stated for this run as holding, not holding or unresolved, with the numbers and 95%
+intervals behind each, computed from the result files (``results/findings.md``).
+
+Each finding is tested per cell by the verdict of a WC minus SE comparison at 95%:
+
+* data quality, per (dataset, pair, budget), from the metrics' ``comparison``
+  (:func:`weakstrong.metrics.compare_sides`): coverage and diversity paired over problems, the arithmetic
+  checker's false-positive rate as two proportions; and the LLM judge's false-positive rate, where the
+  config has a judge, as two proportions of its rated solutions.  The paper: WC data has higher coverage,
+  higher diversity and a higher false-positive rate;
+* finetuning, per Table 1 row (dataset, pair, budget, student; :func:`weakstrong.tables.table1_rows`):
+  WC-trained minus SE-trained test pass@1, paired by run seed.  The paper: at equal sampling compute the
+  WC-trained model beats the SE-trained one in each setting (knowledge distillation, self-improvement,
+  weak-to-strong), and so it does at equal price.
+
+A cell *holds* when the interval lies on the paper's side of 0, *does not hold* when it lies on the other
+side, and is *unresolved* otherwise (no difference at 95%, one seed, nothing to compare).  A finding holds
+when every cell holds, does not hold when every cell does not, and is unresolved otherwise: mixed or
+unresolved cells (the counts say which), or no cell because the configuration does not run it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tabulate import tabulate
+
+from weakstrong.stats import proportion_difference
+from weakstrong.tables import percent, signed_percent
+
+HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "unresolved"
+
+#: Data-quality findings: (key, statement, the paper's numbers, how values print).  The key names the
+#: metrics' comparison, or "judge" for the LLM judge's false-positive rate.
+DATA_FINDINGS = (
+    ("coverage", "WC data covers more problems than SE data at equal sampling cost (coverage@k)",
+     "WC above SE by 11% (MATH low budget), 6% (MATH high), 8% and 1% (GSM8K); Figure 3", "percent"),
+    ("diversity", "WC data has more unique correct solutions per problem than SE data (diversity@k)",
+     "WC above SE by 86% and 125% (MATH), 134% and 158% (GSM8K); Figure 3", "count"),
+    ("false_positive_rate", "WC data has a higher false-positive rate than SE data (arithmetic checker: "
+     "kept solutions with a wrong written calculation)",
+     "24% vs 17% on MATH, 2 points higher on GSM8K (human audit; the LLM judge agrees)", "percent"),
+    ("judge", "WC data has a higher false-positive rate than SE data (LLM judge: kept solutions whose "
+     "reasoning it rates flawed)", "24% vs 17% on MATH, 2 points higher on GSM8K (human audit; the LLM judge "
+     "agrees)", "percent"),
+)
+
+#: Finetuning findings per setting (the setting of the WC-trained model), at compute-matched budgets.
+SETTING_FINDINGS = (
+    ("knowledge distillation", "A student distilled from WC data beats one distilled from SE data",
+     "Gemma-7B: +6% and +5.8% (MATH low, high), +4.2% and +1.3% (GSM8K); Figures 4 and 5"),
+    ("self-improvement", "The WC model improves more on its own data than distilled from SE data",
+     "Gemma2-9B: +3.8% and +2% (MATH), +1.5% and no win (GSM8K high); Figures 4 and 5"),
+    ("weak-to-strong", "The SE model trained on WC data (weak-to-strong) beats it trained on its own data",
+     "Gemma2-27B: +5.8% and +4.3% (MATH), +1.2% and +1.5% (GSM8K); Figures 4 and 5"),
+)
+PRICE_FINDING = ("At equal price, models trained on WC data beat those trained on SE data",
+                 "Gemini Flash vs Pro (35 vs 1 per problem), MATH: +31.6% (Gemma-7B), +14.4% (Gemma2-9B), "
+                 "+10.9% (Gemma2-27B); Figure 10")
+NUMBER_FINDING = ("At an equal number of samples, SE data beats WC data (the WC advantage comes from compute "
+                  "matching)", "the number-matched ablation (Figure 8)")
+
+
+def cell_status(verdict: str, paper: str, opposite: str) -> str:
+    """A cell's status from a comparison's verdict: ``paper`` is the verdict the paper's finding predicts,
+    ``opposite`` its reverse; any other verdict (no difference, one seed, no data) is unresolved."""
+    if verdict == paper:
+        return HOLDS
+    if verdict == opposite:
+        return FAILS
+    return UNRESOLVED
+
+
+def overall_status(statuses: list[str], missing: str = "not run in this configuration") -> tuple[str, str]:
+    """A finding's status over its cells and why: holds (every cell holds), does not hold (every cell
+    does not), else unresolved; ``missing`` says why when there is no cell."""
+    if not statuses:
+        return UNRESOLVED, missing
+    counts = Counter(statuses)
+    if counts[HOLDS] == len(statuses):
+        return HOLDS, f"holds in all {len(statuses)} cells"
+    if counts[FAILS] == len(statuses):
+        return FAILS, f"does not hold in any of {len(statuses)} cells"
+    return UNRESOLVED, (f"of {len(statuses)} cells, {counts[HOLDS]} hold, {counts[FAILS]} do not, "
+                        f"{counts[UNRESOLVED]} unresolved")
+
+
+def _finding(statement: str, paper: str, section: str, cells: list[dict], missing: str | None = None) -> dict:
+    status, reason = overall_status([cell["status"] for cell in cells], *([missing] if missing else []))
+    return {"section": section, "statement": statement, "paper": paper, "status": status, "reason": reason,
+            "cells": cells}
+
+
+def _judge_comparison(summaries: dict) -> dict:
+    """WC minus SE flawed rate of the judge's rated solutions, as two independent proportions."""
+    return proportion_difference(summaries["wc"]["n_flawed"], summaries["wc"]["n_rated"],
+                                 summaries["se"]["n_flawed"], summaries["se"]["n_rated"])
+
+
+def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] | None = None) -> list[dict]:
+    """Coverage, diversity and false-positive findings over the experiments.
+
+    ``cells`` carry dataset, pair, match, budget, ``path`` (:func:`weakstrong.metrics.measure_budget` output
+    with its ``comparison``) and ``judge`` (``{"se": path, "wc": path}`` of the judge summaries, or None);
+    ``metrics`` and ``judge`` map those paths to the files' contents.  The judge finding is left out when
+    no cell has a judge.
+    """
+    judge = judge or {}
+    judged = any(cell.get("judge") for cell in cells)
+    findings = []
+    for key, statement, paper, kind in DATA_FINDINGS:
+        if key == "judge" and not judged:
+            continue
+        rows = []
+        for cell in cells:
+            m = metrics[cell["path"]]
+            if key == "judge":
+                if not cell.get("judge"):
+                    continue
+                summaries = {source: judge[path] for source, path in cell["judge"].items()}
+                values = {source: (summaries[source]["rate"], summaries[source]["ci95"]) for source in ("se", "wc")}
+                comparison = _judge_comparison(summaries)
+            else:
+                values = {source: (m[source][key], m[source]["false_positive_ci95"] if key == "false_positive_rate"
+                                   else None) for source in ("se", "wc")}
+                comparison = m["comparison"][key]
+            rows.append({"dataset": cell["dataset"], "pair": cell["pair"], "match": cell["match"],
+                         "budget": cell["budget"], "k": {source: m[source]["k"] for source in ("se", "wc")},
+                         "kind": kind, "se": values["se"], "wc": values["wc"], "difference": comparison,
+                         "verdict": comparison["verdict"],
+                         "status": cell_status(comparison["verdict"], "WC higher", "SE higher")})
+        findings.append(_finding(statement, paper, "data", rows))
+    return findings
+
+
+def training_findings(rows: list[dict], matches: dict[str, str]) -> list[dict]:
+    """WC-trained against SE-trained findings: one per setting at compute-matched pairs, one at
+    price-matched pairs, and the number-matched reversal (not an experiment of this workflow).
+
+    ``rows`` are :func:`weakstrong.tables.table1_rows`; ``matches`` maps each pair to its match
+    (``compute`` or ``price``).  A row's setting is the WC-trained model's (``settings["wc"]``).
+    """
+    cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
+              "budget": row["budget"], "student": row["student"], "settings": row["settings"],
+              "se": row.get("se"), "wc": row.get("wc"), "difference": row["difference"],
+              "verdict": row["difference"]["verdict"],
+              "status": cell_status(row["difference"]["verdict"], "WC better", "SE better")}
+             for row in rows if row.get("difference")]
+    findings = [_finding(statement, paper, "training",
+                         [c for c in cells if c["match"] == "compute" and c["settings"].get("wc") == setting])
+                for setting, statement, paper in SETTING_FINDINGS]
+    findings.append(_finding(*PRICE_FINDING, "training", [c for c in cells if c["match"] == "price"],
+                             "not run in this configuration: no generator pair is matched on price"))
+    findings.append(_finding(*NUMBER_FINDING, "training", [],
+                             "not run: this workflow matches pairs on compute or price, not on sample counts"))
+    return findings
+
+
+# --- Markdown --------------------------------------------------------------------------------------------
+
+def _value(value, kind: str) -> str:
+    return "--" if value is None else (percent(value) if kind == "percent" else f"{value:.2f}")
+
+
+def _with_interval(pair, kind: str) -> str:
+    value, interval = pair
+    text = _value(value, kind)
+    return text if not interval or value is None else f"{text} [{_value(interval[0], kind)}, {_value(interval[1], kind)}]"
+
+
+def _difference(summary: dict, kind: str) -> str:
+    """WC minus SE: percentage points for rates, plain for counts, with its 95% interval."""
+    if summary.get("mean") is None:
+        return "--"
+    if kind == "percent":
+        text = signed_percent(summary["mean"])
+        return text if summary.get("ci95") is None else f"{text} [{percent(summary['ci95'][0])}, {percent(summary['ci95'][1])}]"
+    text = f"{summary['mean']:+.2f}"
+    return text if summary.get("ci95") is None else f"{text} [{summary['ci95'][0]:.2f}, {summary['ci95'][1]:.2f}]"
+
+
+def _accuracy(summary: dict | None) -> str:
+    """Mean test pass@1 (%) over seeds, with its 95% interval where there are several."""
+    if not summary or summary.get("mean") is None:
+        return "--"
+    return _with_interval((summary["mean"], summary.get("ci95")), "percent")
+
+
+def _data_table(finding: dict) -> str:
+    kind = finding["cells"][0]["kind"]
+    unit = "(%)" if kind == "percent" else "(per problem)"
+    if any(c[source][1] for c in finding["cells"] for source in ("se", "wc")):
+        unit += " [95%]"
+    headers = ["Dataset", "Pair (match)", "Budget", "k SE vs WC", f"SE {unit}", f"WC {unit}",
+               "WC - SE [95%]" + (" (points)" if kind == "percent" else ""), "Verdict", "Finding"]
+    body = [[c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], f"{c['k']['se']} vs {c['k']['wc']}",
+             _with_interval(c["se"], kind), _with_interval(c["wc"], kind), _difference(c["difference"], kind),
+             c["verdict"], c["status"]] for c in finding["cells"]]
+    return _markdown(headers, body)
+
+
+def _training_table(finding: dict) -> str:
+    headers = ["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)",
+               "SE-trained pass@1 (%) [95%]", "WC-trained pass@1 (%) [95%]", "WC - SE (points) [95%]", "Verdict",
+               "Finding"]
+    body = [[c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], c["student"],
+             f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _accuracy(c["se"]),
+             _accuracy(c["wc"]), _difference(c["difference"], "percent"), c["verdict"], c["status"]]
+            for c in finding["cells"]]
+    return _markdown(headers, body)
+
+
+def _markdown(headers: list[str], body: list[list[str]]) -> str:
+    # cells are formatted text: tabulate must not re-read them as numbers (it would drop '+' signs)
+    return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+SECTIONS = {"data": "Data quality at equal sampling cost (the paper's Figure 3)",
+            "training": "Finetuning on WC data against SE data (Figures 4, 5 and 10; Table 1)"}
+INTRO = ("Each of the paper's findings, tested on this run's result files by `weakstrong.findings` (written by "
+         "the workflow, not by hand). A cell holds when the 95% interval of WC minus SE lies on the paper's side "
+         "of zero, does not hold when it lies on the other side, and is unresolved otherwise (no difference at "
+         "95%, a single run seed, nothing to compare). A finding holds when every cell holds, does not hold "
+         "when no cell does, and is unresolved otherwise. Data metrics are paired over problems (coverage, "
+         "diversity) or compared as two proportions (false-positive rates); finetuning results are paired by "
+         "run seed.")
+
+
+def findings_markdown(findings: list[dict], title: str = "Findings") -> str:
+    """``findings.md``: a summary list of every finding's status, then each with its cells' numbers."""
+    lines = [f"# {title}", "", INTRO, "", "## Summary", ""]
+    lines += [f"- **{f['status']}**: {f['statement']} ({f['reason']})" for f in findings]
+    for section, heading in SECTIONS.items():
+        lines += ["", f"## {heading}"]
+        for finding in (f for f in findings if f["section"] == section):
+            lines += ["", f"### {finding['statement']}: {finding['status']}", "",
+                      f"Paper: {finding['paper']}. This run: {finding['reason']}."]
+            if finding["cells"]:
+                table = _data_table(finding) if section == "data" else _training_table(finding)
+                lines += ["", table]
+    return "\n".join(lines) + "\n"
