@@ -435,7 +435,7 @@ def figure_files():
 MAJ_K = config["evaluation"].get("maj_k", [])
 # Figures of the data go under RESULTS; those of the finetuning runs under TABLES, as they summarise the run
 # seeds, which configs/toy-seeds.yaml changes while sharing RESULTS with the toy demo.
-DATA_FIGURES = ("data_metrics", "coverage", "coverage_cost")
+DATA_FIGURES = ("data_metrics", "coverage_by_level", "coverage", "coverage_cost")
 TRAINING_FIGURES = ("finetuning", "majority") if MAJ_K else ("finetuning",)
 
 

@@ -16,6 +16,10 @@ rule plot_data_metrics:
         png=report(f"{RESULTS}/figures/{{dataset}}/{{pair}}/data_metrics.png",
                    caption="../report/data_metrics.rst", category="Data quality", subcategory="{dataset}, {pair}",
                    labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage, diversity, false positives"}),
+        level_pdf=f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage_by_level.pdf",
+        level_png=report(f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage_by_level.png",
+                         caption="../report/data_metrics.rst", category="Data quality", subcategory="{dataset}, {pair}",
+                         labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage by level"}),
     params:
         get_plot_data_metrics_params,
         code_version=code_version("weakstrong.plots"),

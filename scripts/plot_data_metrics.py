@@ -1,11 +1,11 @@
 """Figure 3: coverage, diversity and false-positive rate (the LLM judge's where there is one) of SE vs WC
-data at each budget of one pair."""
+data at each budget of one pair; and coverage by difficulty level."""
 import json
 from pathlib import Path
 from types import SimpleNamespace
 
 from weakstrong.logs import log_to
-from weakstrong.plots import plot_data_metrics
+from weakstrong.plots import plot_coverage_by_level, plot_data_metrics
 
 
 def load(path):
@@ -17,5 +17,6 @@ with log_to(snakemake.log[0]):
     metrics = {budget: load(path) for budget, path in p.metrics.items()}
     judge = {budget: {source: load(path) for source, path in paths.items()} for budget, paths in p.judge.items()}
     written = plot_data_metrics(metrics, snakemake.output.pdf, p.title, judge or None)
+    written += plot_coverage_by_level(metrics, snakemake.output.level_pdf, f"{p.title}: coverage by level")
     print(f"{p.title} ({', '.join(metrics)}; false positives by "
           f"{'the LLM judge' if judge else 'the arithmetic checker'}): wrote {', '.join(map(str, written))}")

@@ -273,3 +273,29 @@ def test_majority_figure_draws_a_line_per_budget_and_source(tmp_path, monkeypatc
     assert _drawn(monkeypatch, "plot_majority_curves", wide, tmp_path / "w.pdf", "toy").axes[0].get_xscale() == "log"
     with pytest.raises(ValueError, match="empty"):
         plot_majority_curves({}, tmp_path / "m.pdf", "toy")
+
+
+def test_coverage_by_level_bars_and_a_dataset_without_levels(tmp_path, monkeypatch):
+    from weakstrong import plots
+
+    metrics = {"low": {"se": {"model": "se", "k": 1, "coverage_per_level": {"1": 0.5, "2": 0.25}},
+                       "wc": {"model": "wc", "k": 3, "coverage_per_level": {"1": 0.75, "10": 0.5}}}}
+    assert plots.coverage_by_level(metrics)[("low", "wc")] == {"1": 0.75, "10": 0.5}
+    captured = []
+    original = plots.Figure.savefig
+
+    def spy(figure, *args, **kwargs):
+        captured.append(figure)
+        return original(figure, *args, **kwargs)
+
+    monkeypatch.setattr(plots.Figure, "savefig", spy)
+    written = plots.plot_coverage_by_level(metrics, tmp_path / "level.pdf", "toy")
+    assert [p.name for p in written] == ["level.pdf", "level.png"]
+    [axes] = captured[0].axes
+    # levels in numeric order; a level one side lacks has no bar height (NaN), not a zero
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["1", "2", "10"]
+    heights = [bar.get_height() for bar in axes.patches]
+    assert heights[:3] == pytest.approx([50.0, 25.0, float("nan")], nan_ok=True)
+    assert heights[3:] == pytest.approx([75.0, float("nan"), 50.0], nan_ok=True)
+    empty = {"low": {"se": {"k": 1, "coverage_per_level": {}}, "wc": {"k": 3, "coverage_per_level": {}}}}
+    assert all(p.exists() for p in plots.plot_coverage_by_level(empty, tmp_path / "none.pdf", "gsm8k"))

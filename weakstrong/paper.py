@@ -49,6 +49,8 @@ FIGURE_CAPTIONS = {
                      "SE data at k samples per problem against WC data at ratio times k, per budget; the "
                      "false-positive rate with its 95% Wilson interval (the LLM judge's where the run has one, "
                      "else the arithmetic checker's)."),
+    "coverage_by_level": ("Coverage@k of SE data at k and WC data at ratio times k on {dataset}, pair {pair}, by "
+                          "difficulty level (MATH's levels 1-5; the toy world's step count), per budget."),
     "coverage": ("Coverage@k of both generators of pair {pair} on {dataset} against k, estimated from all their "
                  "graded samples."),
     "coverage_cost": ("Coverage of both generators of pair {pair} on {dataset} against sampling cost: k samples per "

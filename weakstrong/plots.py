@@ -18,6 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from weakstrong.metrics import level_order
+
 #: Colours and hatches per data source: SE (strong, expensive) and WC (weak, cheap).
 SOURCE_STYLE = {"se": {"color": "#3b6fb6", "hatch": ""}, "wc": {"color": "#e08a2e", "hatch": "//"}}
 #: Other curves cycle through these.
@@ -184,6 +186,47 @@ def plot_data_metrics(metrics_by_budget: dict, path: str | Path, title: str,
         _apply_style(axes)
     handles, labels = axes_row[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def coverage_by_level(metrics_by_budget: dict) -> dict:
+    """``{(budget, role): {level: coverage}}`` from measure_budget output; empty when no problem has a level."""
+    return {(budget, role): m[role].get("coverage_per_level", {})
+            for budget, m in metrics_by_budget.items() for role in ("se", "wc")}
+
+
+@_styled
+def plot_coverage_by_level(metrics_by_budget: dict, path: str | Path, title: str) -> list[Path]:
+    """Coverage of SE and WC data by difficulty level (MATH's 1-5; the toy world's step count), one panel
+    per budget. A dataset without levels (GSM8K) gets a figure that says so, so the rule's outputs exist."""
+    values = coverage_by_level(metrics_by_budget)
+    budgets = list(metrics_by_budget)
+    levels = sorted({level for per_level in values.values() for level in per_level}, key=level_order)
+    figure = _figure(max(3.2, 1.0 + 0.6 * len(levels)) * len(budgets), 3.3)
+    axes_row = figure.subplots(1, len(budgets), squeeze=False)[0]
+    width = 0.38
+    for axes, budget in zip(axes_row, budgets):
+        if not levels:
+            axes.text(0.5, 0.5, "no difficulty levels in this dataset", ha="center", va="center",
+                      transform=axes.transAxes)
+            axes.set_axis_off()
+            continue
+        for offset, role in ((-width / 2, "se"), (width / 2, "wc")):
+            style = SOURCE_STYLE[role]
+            side = metrics_by_budget[budget][role]
+            heights = [100 * values[budget, role].get(level, float("nan")) for level in levels]
+            axes.bar([i + offset for i in range(len(levels))], heights, width, color=style["color"],
+                     hatch=style["hatch"], edgecolor="white", linewidth=0.6,
+                     label=f"{role.upper()} ({side.get('model', role)}, k={side['k']})")
+        axes.set_xticks(range(len(levels)))
+        axes.set_xticklabels(levels)
+        axes.set_xlabel("level")
+        axes.set_ylabel("coverage@k (% of problems)")
+        axes.set_ylim(0, 105)
+        axes.set_title(budget)
+        axes.legend(frameon=False)
+        _apply_style(axes)
     figure.suptitle(title)
     return _save(figure, path)
 
