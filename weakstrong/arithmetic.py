@@ -52,7 +52,7 @@ longer than :data:`MAX_DIGITS` digits, values over :data:`MAX_BITS` bits, expone
 :data:`MAX_EXPONENT`, nesting deeper than :data:`MAX_DEPTH` and runs longer than :data:`MAX_RUN` tokens make
 a side unreadable.  The regular expressions do not backtrack badly, so garbage never hangs.
 
-**Validation** (``/work/shared/data``, gold solutions): of 8,792 GSM8K train+test solutions 8,714 have a
+**Validation** (``../shared/data``, gold solutions): of 8,792 GSM8K train+test solutions 8,714 have a
 checkable step and 19 are flagged, nearly all real slips in the gold text (``2*8 = 24``, ``70 + 40 =
 100``); of MATH500's 500, 108 have a checkable step and 1 is flagged (a real sign slip).
 """
