@@ -229,3 +229,17 @@ def test_gsm8k_answer_markers_are_linear():
     answers = [extract_answer(t, "gsm8k") for t in texts]
     assert time.monotonic() - start < 2.0
     assert answers[-1] == "5"
+
+
+@pytest.mark.parametrize("completion, gold", [
+    ("\\boxed{{7}}", "7"),
+    ("\\boxed{" + "{" * 30 + "7" + "}" * 30 + "}", "7"),
+    ("\\boxed{{\\frac{1}{2}}}", "\\frac12"),
+])
+def test_grouping_braces_around_an_answer_are_only_grouping(completion, gold):
+    assert grade(completion, gold, "math")
+
+
+def test_grouping_braces_do_not_merge_a_set():
+    assert not grade("\\boxed{\\{1,2\\}}", "3", "math")
+    assert grade("\\boxed{\\{1,2\\}}", "\\{1,2\\}", "math")

@@ -43,7 +43,7 @@ from functools import lru_cache
 from importlib import metadata
 from multiprocessing.connection import wait as _wait_conns
 
-GRADER_VERSION = "1.2.0"
+GRADER_VERSION = "1.2.1"
 STYLES = ("math", "gsm8k")
 DEFAULT_TIMEOUT = 5.0
 #: Answers longer than this (after extraction) are graded False without parsing.
@@ -445,6 +445,8 @@ def _strip_delims(s: str) -> str:
         m = re.match(r"^\\(?:boxed|fbox)\s*\{", s)
         if m and _match_brace(s, m.end() - 1) == len(s) - 1:
             s = s[m.end() : -1].strip()
+        while s.startswith("{") and _match_brace(s, 0) == len(s) - 1:  # LaTeX grouping: {{7}} is 7
+            s = s[1:-1].strip()
         s = re.sub(r"[.;,]+$", "", s).rstrip()
         s = re.sub(r"\\\.?$", "", s).rstrip() if s.endswith("\\") else s
         if s == before:
