@@ -26,19 +26,10 @@ from weakstrong.grading import extract_answer, grade_many
 from weakstrong.models import init_toy_model, load_model_and_tokenizer, train_tokenizer
 from weakstrong.prompts import sft_example
 from weakstrong.toy import make_splits, pretraining_documents
+from helpers.tiny_models import TINY_SPEC as SPEC, one_torch_thread  # noqa: F401 (autouse fixture)
 from weakstrong.training import CHECKPOINT_PREFIX, STATE_DIR, TrainSettings, train
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = {"hidden_size": 32, "layers": 1, "heads": 1, "intermediate_size": 64, "max_positions": 256}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train fastest on one thread, and do not crawl when other jobs use the cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 # --- config ---------------------------------------------------------------------------------------------------
@@ -212,18 +203,18 @@ PATHOLOGICAL = {
 def test_pathological_completions_get_a_verdict_promptly(style):
     names = list(PATHOLOGICAL)
     for name in names:
-        started = time.monotonic()
+        # CPU time, not wall time: a loaded machine must not fail this, a regex that backtracks must
+        started = time.process_time()
         answer = extract_answer(PATHOLOGICAL[name], style)
-        assert time.monotonic() - started < 2, f"extract_answer on {name} took too long"
+        assert time.process_time() - started < 2, f"extract_answer on {name} took too long"
         assert answer is None or isinstance(answer, str)
     timeout = 2.0
-    started = time.monotonic()
     verdicts = grade_many([PATHOLOGICAL[n] for n in names], ["7"] * len(names), style, timeout=timeout, workers=2)
-    elapsed = time.monotonic() - started
-    # At most a few pairs run out their deadline, two at a time; a worker's cold start (sympy) is not counted
-    # by the deadline, so leave room for it on a loaded machine.
-    assert elapsed < 30, f"grade_many took {elapsed:.1f} s"
     assert len(verdicts) == len(names)
+    # Promptly: at most a few pairs run out their deadline (the rest get a verdict well within it). Counted in
+    # verdicts, not seconds, so that a loaded machine cannot fail the test.
+    undecided = [name for name, verdict in zip(names, verdicts) if verdict["undecided"]]
+    assert len(undecided) <= 3, undecided
     for name, verdict in zip(names, verdicts):
         assert isinstance(verdict["correct"], bool) and isinstance(verdict["undecided"], bool), name
         assert not (verdict["correct"] and verdict["undecided"]), name

@@ -16,20 +16,11 @@ from weakstrong.prompts import format_question, sft_example
 from weakstrong.toy import make_splits, pretraining_documents
 from weakstrong import training
 from weakstrong.study import accumulation_steps, micro_batch
+from helpers.tiny_models import TINY_SPEC as SPEC, one_torch_thread  # noqa: F401 (autouse fixture)
 from weakstrong.training import (CHECKPOINT_PREFIX, STATE_DIR, TrainSettings, batch_indices, checkpoint_steps,
                                  collate, collect_checkpoint_scores, micro_batches, own_micro_batches,
                                  padding_share, resolve_precision, tokenize_examples, train)
 
-SPEC = {"hidden_size": 32, "layers": 1, "heads": 1, "intermediate_size": 64, "max_positions": 256}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train fastest on one thread, and do not slow to a crawl when other jobs use the cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 # --- pure helpers ------------------------------------------------------------------------------------------
