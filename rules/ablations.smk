@@ -1,0 +1,72 @@
+# Stage 7b: the paper's ablations and the realized-cost ledger. An ablation's arms are variants of the
+# finetuning data picked from the samples already drawn and named by what they keep, {source} =
+# <wc|se>.k<n>[.keep<m>][.first<N>] (weakstrong/ablations.py); finetune, select_checkpoint and evaluate run
+# them as they run wc and se, so an arm that is a main-study source reuses the main study's runs.
+
+
+rule build_ablation_sft_data:
+    input:
+        train=layout("data", split="train"),
+        graded=get_variant_graded,
+    output:
+        layout("sft"),
+    log:
+        f"{LOGS}/build_ablation_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+    # the main study's sources are build_sft_data's
+    wildcard_constraints:
+        source=ablations.VARIANT_PATTERN,
+    conda:
+        "../envs/light.yaml"
+    threads: 1
+    resources:
+        **resources_of("build_ablation_sft_data"),
+    params:
+        code_version=code_version("weakstrong.ablations", "weakstrong.solutions"),
+    script:
+        "../scripts/build_ablation_sft_data.py"
+
+
+rule make_ablation_table:
+    input:
+        evaluations=get_make_ablation_table_evaluations,
+        sft=get_make_ablation_table_sft,
+    output:
+        tex=report(layout("ablation_table", ext="tex"), caption="../report/ablations.rst", category="Ablations"),
+        md=report(layout("ablation_table", ext="md"), caption="../report/ablations.rst", category="Ablations"),
+    log:
+        f"{LOGS}/make_ablation_table/{{ablation}}.log",
+    wildcard_constraints:
+        ablation=_choices(ABLATIONS),
+    conda:
+        "../envs/light.yaml"
+    threads: 1
+    resources:
+        **resources_of("make_ablation_table"),
+    params:
+        cells=get_make_ablation_table_cells,
+        description=lambda w: ablations.DESCRIPTIONS[w.ablation],
+        # the tables rerun when the code that computes them changes
+        code_version=code_version("weakstrong.ablations", "weakstrong.tables", "weakstrong.stats"),
+    script:
+        "../scripts/make_ablation_table.py"
+
+
+# What each experiment's samples cost, planned against realized, from the ledger measure_data writes.
+rule make_ledger:
+    input:
+        metrics=metrics_files(),
+    output:
+        tex=report(layout("ledger", ext="tex"), caption="../report/ledger.rst", category="Tables"),
+        md=report(layout("ledger", ext="md"), caption="../report/ledger.rst", category="Tables"),
+    log:
+        f"{LOGS}/make_ledger.log",
+    conda:
+        "../envs/light.yaml"
+    threads: 1
+    resources:
+        **resources_of("make_ledger"),
+    params:
+        cells=ledger_cells(),
+        code_version=code_version("weakstrong.tables"),
+    script:
+        "../scripts/make_ledger.py"
