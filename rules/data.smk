@@ -4,21 +4,21 @@
 
 rule prepare_dataset:
     output:
-        train=f"{RESULTS}/data/{{dataset}}/train.jsonl",
-        validation=f"{RESULTS}/data/{{dataset}}/validation.jsonl",
-        test=f"{RESULTS}/data/{{dataset}}/test.jsonl",
-        exemplars=f"{RESULTS}/data/{{dataset}}/exemplars.jsonl",
-        report=f"{RESULTS}/data/{{dataset}}/splits.json",
-    params:
-        dataset=lambda w: config["datasets"][w.dataset],
-        seed=SEED,
+        train=layout("data", split="train"),
+        validation=layout("data", split="validation"),
+        test=layout("data", split="test"),
+        exemplars=layout("data", split="exemplars"),
+        report=layout("splits"),
     log:
         f"{LOGS}/prepare_dataset/{{dataset}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("prepare_dataset"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        dataset=lookup(dpath="datasets/{dataset}", within=config),
+        seed=SEED,
     script:
         "../scripts/prepare_dataset.py"
 
@@ -26,41 +26,43 @@ rule prepare_dataset:
 rule build_toy_corpus:
     output:
         # few-shot documents with some wrong solutions (generators), questions and arithmetic facts (students)
-        solved=f"{RESULTS}/models/toy_corpus/solved.jsonl",
-        unsolved=f"{RESULTS}/models/toy_corpus/unsolved.jsonl",
-        tokenizer=directory(f"{RESULTS}/models/toy_tokenizer"),
-    params:
-        datasets=toy_datasets(),
-        corpus=config.get("toy_corpus"),
-        prompt_sha256=toy_prompt_digests(),
-        seed=SEED,
+        solved=layout("toy_corpus", corpus="solved"),
+        unsolved=layout("toy_corpus", corpus="unsolved"),
+        tokenizer=directory(layout("toy_tokenizer")),
     log:
         f"{LOGS}/build_toy_corpus.log",
+    conda:
+        MODEL_ENV
     threads: 1
     resources:
         **resources_of("build_toy_corpus"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        datasets=toy_datasets(),
+        # read per job: a config without toy models has no toy corpus, and no job of this rule
+        corpus=lambda wildcards: config["toy_corpus"],
+        prompt_sha256=toy_prompt_digests(),
+        seed=SEED,
     script:
         "../scripts/build_toy_corpus.py"
 
 
 rule train_toy_model:
     input:
-        corpus=lambda w: f"{RESULTS}/models/toy_corpus/{toy_corpus_of(w.model)}.jsonl",
+        corpus=get_train_toy_model_corpus,
         tokenizer=rules.build_toy_corpus.output.tokenizer,
     output:
-        directory(f"{RESULTS}/models/{{model}}"),
-    params:
-        get_train_toy_model_params,
+        directory(layout("toy_model")),
     log:
         f"{LOGS}/train_toy_model/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/train_toy_model/{{model}}.tsv"
+    conda:
+        MODEL_ENV
     threads: threads_of("train_toy_model")
     resources:
         **resources_of("train_toy_model"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        spec=lookup(dpath="models/{model}/toy", within=config),
+        seed=get_train_toy_model_seed,
     script:
         "../scripts/train_toy_model.py"

@@ -4,57 +4,61 @@
 
 rule evaluate:
     input:
-        unpack(get_evaluate_input),
+        selection=layout("selection"),
+        test=layout("data", split="test"),
     output:
-        f"{RESULTS}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
-    params:
-        style=lambda w: dataset_style(w.dataset),
-        prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
-        backend=config["evaluation"]["backend"],
-        max_tokens=config["evaluation"]["max_tokens"],
-        maj_k=config["evaluation"].get("maj_k", []),
-        maj_temperature=config["evaluation"].get("maj_temperature", 0.7),
-        # the run seed also seeds the maj@k votes
-        seed=lambda w: int(w.seed),
+        layout("evaluation"),
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.log",
     benchmark:
         f"{BENCHMARKS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.tsv"
+    conda:
+        MODEL_ENV
     threads: threads_of("evaluate")
     resources:
         **resources_of("evaluate"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        prompt_sha256=get_prompt_sha256,
+        backend=config["evaluation"]["backend"],
+        max_tokens=config["evaluation"]["max_tokens"],
+        maj_k=MAJ_K,
+        maj_temperature=config["evaluation"]["maj_temperature"],
+        # the run seed also seeds the maj@k votes
+        seed=lambda wildcards: int(wildcards.seed),
     script:
         "../scripts/evaluate.py"
 
 
 rule evaluate_base:
     input:
-        unpack(get_evaluate_base_input),
+        test=layout("data", split="test"),
+        exemplars=layout("data", split="exemplars"),
+        model=lambda wildcards: model_inputs(wildcards.model),
+        validation=get_evaluate_base_validation,
     output:
-        f"{RESULTS}/evaluation/{{dataset}}/base/{{model}}.json",
-    params:
-        model=lambda w: model_path(w.model),
-        backend=lambda w: study.model_backend(config, w.model, config["evaluation"]["backend"]),
-        chat=lambda w: is_chat(w.model),
-        style=lambda w: dataset_style(w.dataset),
-        prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
-        max_tokens=config["evaluation"]["max_tokens"],
-        maj_k=config["evaluation"].get("maj_k", []),
-        maj_temperature=config["evaluation"].get("maj_temperature", 0.7),
-        # the untrained student's validation score, as finetune scores its checkpoints
-        validation_problems=config["finetune"].get("validation_problems", 500),
-        seed=SEED,
-        openai_api=config.get("openai_api", {}),
+        layout("base_evaluation"),
     log:
         f"{LOGS}/evaluate_base/{{dataset}}/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/evaluate_base/{{dataset}}/{{model}}.tsv"
+    conda:
+        MODEL_ENV
     threads: threads_of("evaluate_base")
     resources:
         **resources_of("evaluate_base"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        model=lambda wildcards: model_path(wildcards.model),
+        backend=lambda wildcards: study.model_backend(config, wildcards.model, config["evaluation"]["backend"]),
+        chat=lookup(dpath="models/{model}/chat", within=config),
+        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        prompt_sha256=get_prompt_sha256,
+        max_tokens=config["evaluation"]["max_tokens"],
+        maj_k=MAJ_K,
+        maj_temperature=config["evaluation"]["maj_temperature"],
+        # the untrained student's validation score, as finetune scores its checkpoints
+        validation_problems=config["finetune"]["validation_problems"],
+        seed=SEED,
+        openai_api=config["openai_api"],
     script:
         "../scripts/evaluate_base.py"

@@ -10,48 +10,68 @@
 
 rule plot_data_metrics:
     input:
-        unpack(get_plot_data_metrics_input),
+        metrics=lambda wildcards: list(metrics_by_budget(wildcards).values()),
+        judge=lambda wildcards: [
+            path for paths in judge_summaries_by_budget(wildcards).values() for path in paths.values()
+        ],
     output:
-        pdf=f"{RESULTS}/figures/{{dataset}}/{{pair}}/data_metrics.pdf",
-        png=report(f"{RESULTS}/figures/{{dataset}}/{{pair}}/data_metrics.png",
-                   caption="../report/data_metrics.rst", category="Data quality", subcategory="{dataset}, {pair}",
-                   labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage, diversity, false positives"}),
-        level_pdf=f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage_by_level.pdf",
-        level_png=report(f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage_by_level.png",
-                         caption="../report/data_metrics.rst", category="Data quality", subcategory="{dataset}, {pair}",
-                         labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage by level"}),
-    params:
-        get_plot_data_metrics_params,
-        code_version=code_version("weakstrong.plots"),
+        pdf=layout("data_figure", figure="data_metrics", ext="pdf"),
+        png=report(
+            layout("data_figure", figure="data_metrics", ext="png"),
+            caption="../report/data_metrics.rst",
+            category="Data quality",
+            subcategory="{dataset}, {pair}",
+            labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage, diversity, false positives"},
+        ),
+        level_pdf=layout("data_figure", figure="coverage_by_level", ext="pdf"),
+        level_png=report(
+            layout("data_figure", figure="coverage_by_level", ext="png"),
+            caption="../report/data_metrics.rst",
+            category="Data quality",
+            subcategory="{dataset}, {pair}",
+            labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage by level"},
+        ),
     log:
         f"{LOGS}/plot_data_metrics/{{dataset}}/{{pair}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_data_metrics"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        metrics=metrics_by_budget,
+        judge=judge_summaries_by_budget,
+        title=lambda wildcards: f"{wildcards.dataset}: {wildcards.pair} data, SE vs WC",
+        code_version=code_version("weakstrong.plots"),
     script:
         "../scripts/plot_data_metrics.py"
 
 
 rule plot_coverage_curves:
     input:
-        unpack(get_measure_data_input),
+        problems=layout("data", split="train"),
+        se=pair_graded("se"),
+        wc=pair_graded("wc"),
     output:
-        pdf=f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage.pdf",
-        png=report(f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage.png",
-                   caption="../report/coverage.rst", category="Data quality", subcategory="{dataset}, {pair}",
-                   labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage@k"}),
-    params:
-        get_plot_coverage_curves_params,
-        code_version=code_version("weakstrong.plots", "weakstrong.metrics"),
+        pdf=layout("data_figure", figure="coverage", ext="pdf"),
+        png=report(
+            layout("data_figure", figure="coverage", ext="png"),
+            caption="../report/coverage.rst",
+            category="Data quality",
+            subcategory="{dataset}, {pair}",
+            labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage@k"},
+        ),
     log:
         f"{LOGS}/plot_coverage_curves/{{dataset}}/{{pair}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_coverage_curves"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        labels=coverage_labels,
+        title=lambda wildcards: f"{wildcards.dataset}: coverage@k, {wildcards.pair}",
+        code_version=code_version("weakstrong.plots", "weakstrong.metrics"),
     script:
         "../scripts/plot_coverage_curves.py"
 
@@ -60,65 +80,88 @@ rule plot_coverage_curves:
 # sample count, so the budget at which WC overtakes SE can be read off.
 rule plot_coverage_cost:
     input:
-        unpack(get_measure_data_input),
+        problems=layout("data", split="train"),
+        se=pair_graded("se"),
+        wc=pair_graded("wc"),
     output:
-        pdf=f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage_cost.pdf",
-        png=report(f"{RESULTS}/figures/{{dataset}}/{{pair}}/coverage_cost.png",
-                   caption="../report/coverage_cost.rst", category="Data quality", subcategory="{dataset}, {pair}",
-                   labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage against cost"}),
-    params:
-        figure=get_plot_coverage_cost_params,
-        code_version=code_version("weakstrong.plots", "weakstrong.metrics"),
+        pdf=layout("data_figure", figure="coverage_cost", ext="pdf"),
+        png=report(
+            layout("data_figure", figure="coverage_cost", ext="png"),
+            caption="../report/coverage_cost.rst",
+            category="Data quality",
+            subcategory="{dataset}, {pair}",
+            labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage against cost"},
+        ),
     log:
         f"{LOGS}/plot_coverage_cost/{{dataset}}/{{pair}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_coverage_cost"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        cost_per_token=get_plot_coverage_cost_per_token,
+        match=lookup(dpath="generator_pairs/{pair}/match", within=config),
+        labels=coverage_labels,
+        budgets=get_plot_coverage_cost_budgets,
+        title=lambda wildcards: f"{wildcards.dataset}: coverage against sampling cost, {wildcards.pair}",
+        code_version=code_version("weakstrong.plots", "weakstrong.metrics"),
     script:
         "../scripts/plot_coverage_cost.py"
 
 
 rule plot_finetuning:
     input:
-        unpack(get_plot_training_input),
+        evaluations=pair_evaluations,
+        base=pair_base_evaluations,
     output:
-        pdf=f"{TABLES}/figures/{{dataset}}/{{pair}}/finetuning.pdf",
-        png=report(f"{TABLES}/figures/{{dataset}}/{{pair}}/finetuning.png",
-                   caption="../report/finetuning.rst", category="Finetuning", subcategory="{dataset}, {pair}",
-                   labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "test pass@1"}),
-    params:
-        figure=get_plot_training_params,
-        code_version=code_version("weakstrong.plots", "weakstrong.tables", "weakstrong.stats"),
+        pdf=layout("training_figure", figure="finetuning", ext="pdf"),
+        png=report(
+            layout("training_figure", figure="finetuning", ext="png"),
+            caption="../report/finetuning.rst",
+            category="Finetuning",
+            subcategory="{dataset}, {pair}",
+            labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "test pass@1"},
+        ),
     log:
         f"{LOGS}/plot_finetuning/{{dataset}}/{{pair}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_finetuning"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        cells=pair_cells,
+        title=lambda wildcards: f"{wildcards.dataset}: finetuning on {wildcards.pair} data",
+        code_version=code_version("weakstrong.plots", "weakstrong.tables", "weakstrong.stats"),
     script:
         "../scripts/plot_finetuning.py"
 
 
 rule plot_majority:
     input:
-        unpack(get_plot_training_input),
+        evaluations=pair_evaluations,
+        base=pair_base_evaluations,
     output:
-        pdf=f"{TABLES}/figures/{{dataset}}/{{pair}}/majority.pdf",
-        png=report(f"{TABLES}/figures/{{dataset}}/{{pair}}/majority.png",
-                   caption="../report/majority.rst", category="Finetuning", subcategory="{dataset}, {pair}",
-                   labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "maj@k"}),
-    params:
-        figure=get_plot_training_params,
-        code_version=code_version("weakstrong.plots", "weakstrong.stats"),
+        pdf=layout("training_figure", figure="majority", ext="pdf"),
+        png=report(
+            layout("training_figure", figure="majority", ext="png"),
+            caption="../report/majority.rst",
+            category="Finetuning",
+            subcategory="{dataset}, {pair}",
+            labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "maj@k"},
+        ),
     log:
         f"{LOGS}/plot_majority/{{dataset}}/{{pair}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_majority"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        cells=pair_cells,
+        maj_k=MAJ_K,
+        title=lambda wildcards: f"{wildcards.dataset}: finetuning on {wildcards.pair} data",
+        code_version=code_version("weakstrong.plots", "weakstrong.stats"),
     script:
         "../scripts/plot_majority.py"

@@ -5,35 +5,48 @@
 
 rule finetune:
     input:
-        unpack(get_finetune_input),
+        sft=layout("sft"),
+        validation=layout("data", split="validation"),
+        model=lambda wildcards: model_inputs(wildcards.student),
     output:
-        directory(f"{RESULTS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}"),
-    params:
-        get_finetune_params,
+        directory(layout("finetune")),
     log:
         f"{LOGS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}.log",
     benchmark:
         f"{BENCHMARKS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}.tsv"
+    conda:
+        MODEL_ENV
     threads: threads_of("finetune")
     resources:
         **resources_of("finetune"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        base_model=lambda wildcards: model_path(wildcards.student),
+        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        prompt_sha256=get_prompt_sha256,
+        settings=get_finetune_settings,
+        # checkpoints are scored on validation, as the untrained student in evaluate_base
+        validation_problems=config["finetune"]["validation_problems"],
+        eval_backend=config["finetune"]["eval_backend"],
+        max_tokens=config["evaluation"]["max_tokens"],
+        fit=get_finetune_fit,
     script:
         "../scripts/finetune.py"
 
 
 rule select_checkpoint:
     input:
-        unpack(get_select_checkpoint_input),
+        runs=get_select_checkpoint_runs,
+        base=layout("base_evaluation", model="{student}"),
     output:
-        f"{RESULTS}/selection/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
+        layout("selection"),
     log:
         f"{LOGS}/select_checkpoint/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("select_checkpoint"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        code_version=code_version("weakstrong.selection"),
     script:
         "../scripts/select_checkpoint.py"

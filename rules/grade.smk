@@ -3,42 +3,48 @@
 
 rule grade_samples:
     input:
-        samples=f"{RESULTS}/samples/{{dataset}}/{{generator}}.jsonl",
-        train=f"{RESULTS}/data/{{dataset}}/train.jsonl",
+        samples=layout("samples"),
+        train=layout("data", split="train"),
     output:
-        graded=f"{RESULTS}/graded/{{dataset}}/{{generator}}.jsonl",
-        grader=f"{RESULTS}/graded/{{dataset}}/{{generator}}.grader.json",
-    params:
-        style=lambda w: dataset_style(w.dataset),
-        timeout=5.0,
-        # a new grader version may change verdicts: regrade
-        grader_version=GRADER_VERSION,
+        graded=layout("graded"),
+        grader=layout("grader"),
     log:
         f"{LOGS}/grade_samples/{{dataset}}/{{generator}}.log",
     benchmark:
         f"{BENCHMARKS}/grade_samples/{{dataset}}/{{generator}}.tsv"
+    conda:
+        "../envs/light.yaml"
     threads: threads_of("grade_samples")
     resources:
         **resources_of("grade_samples"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        timeout=config["grading"]["timeout"],
+        # a new grader version may change verdicts: regrade. Its version, not a digest of its code, so that
+        # editing a comment in grading.py does not regrade and refinetune a whole GPU study
+        grader_version=GRADER_VERSION,
     script:
         "../scripts/grade_samples.py"
 
 
 rule build_sft_data:
     input:
-        unpack(get_build_sft_data_input),
+        train=layout("data", split="train"),
+        graded=get_source_graded,
     output:
-        f"{RESULTS}/sft/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
-    params:
-        per_question=get_build_sft_data_per_question,
+        layout("sft"),
     log:
         f"{LOGS}/build_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+    # the ablations' variants of wc and se are build_ablation_sft_data's (rules/ablations.smk)
+    wildcard_constraints:
+        source=DATA_SOURCES,
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("build_sft_data"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        per_question=get_build_sft_data_per_question,
+        code_version=code_version("weakstrong.solutions"),
     script:
         "../scripts/build_sft_data.py"

@@ -4,18 +4,25 @@
 
 rule measure_data:
     input:
-        unpack(get_measure_data_input),
+        problems=layout("data", split="train"),
+        se=pair_graded("se"),
+        wc=pair_graded("wc"),
     output:
-        f"{RESULTS}/metrics/{{dataset}}/{{pair}}/{{budget}}.json",
-    params:
-        get_measure_data_params,
+        layout("metrics"),
     log:
         f"{LOGS}/measure_data/{{dataset}}/{{pair}}/{{budget}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("measure_data"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        k_se=lookup(dpath="budgets/{budget}", within=config),
+        ratio=lambda wildcards: study.samples_ratio(config, wildcards.pair),
+        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        cost_ratio=lambda wildcards: study.cost_ratio(config, wildcards.pair),
+        match=lookup(dpath="generator_pairs/{pair}/match", within=config),
+        code_version=code_version("weakstrong.metrics", "weakstrong.arithmetic", "weakstrong.study"),
     script:
         "../scripts/measure_data.py"
 
@@ -28,21 +35,34 @@ rule measure_data:
 
 rule judge_solutions:
     input:
-        unpack(get_judge_solutions_input),
+        graded=get_source_graded,
+        problems=layout("data", split="train"),
+        model=lambda wildcards: model_inputs(JUDGE["model"]),
     output:
-        records=f"{RESULTS}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
-        summary=f"{RESULTS}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.json",
-    params:
-        get_judge_solutions_params,
+        records=layout("judge", ext="jsonl"),
+        summary=layout("judge", ext="json"),
     log:
         f"{LOGS}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
     benchmark:
         f"{BENCHMARKS}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.tsv"
+    conda:
+        MODEL_ENV
     threads: threads_of("judge_solutions")
     resources:
         **resources_of("judge_solutions"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        n=judge_setting("solutions_per_source"),
+        seed=SEED,
+        generator=lambda wildcards: study.generator_of(config, wildcards.pair, wildcards.source),
+        per_question=lambda wildcards: budget_per_question(wildcards)[wildcards.source],
+        model=lambda wildcards: model_path(JUDGE["model"]),
+        judge=judge_setting("model"),
+        backend=lambda wildcards: study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
+        max_tokens=judge_setting("max_tokens"),
+        template=JUDGE_TEMPLATE,
+        template_sha256=_file_digest(JUDGE_TEMPLATE),
+        openai_api=config["openai_api"],
+        code_version=code_version("weakstrong.judge"),
     script:
         "../scripts/judge_solutions.py"
 
@@ -57,36 +77,48 @@ rule judge_solutions:
 
 rule export_audit_form:
     input:
-        unpack(get_export_audit_form_input),
+        problems=layout("data", split="train"),
+        se=pair_graded("se"),
+        wc=pair_graded("wc"),
     output:
-        form=f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/form.html",
-        template=f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/ratings-template.csv",
+        form=layout("audit", file="form.html"),
+        template=layout("audit", file="ratings-template.csv"),
         # which solution each item is; for summarize_audit, never for raters (they stay blind)
-        key=f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/key.csv",
-    params:
-        get_export_audit_form_params,
+        key=layout("audit", file="key.csv"),
     log:
         f"{LOGS}/export_audit_form/{{dataset}}/{{pair}}/{{budget}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("export_audit_form"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        # the judge's selection, so that every audited solution is a judged one
+        n=judge_setting("solutions_per_source"),
+        seed=SEED,
+        per_source=judge_setting("audit_size"),
+        per_question=budget_per_question,
+        ratings=lambda wildcards: audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget),
+        code_version=code_version("weakstrong.audit"),
     script:
         "../scripts/export_audit_form.py"
 
 
 rule summarize_audit:
     input:
-        unpack(get_summarize_audit_input),
+        ratings=lambda wildcards: audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget),
+        key=rules.export_audit_form.output.key,
+        judge=[layout("judge", source=source, ext="jsonl") for source in ("se", "wc")],
     output:
-        f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/summary.json",
+        layout("audit", file="summary.json"),
     log:
         f"{LOGS}/summarize_audit/{{dataset}}/{{pair}}/{{budget}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("summarize_audit"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        code_version=code_version("weakstrong.audit"),
     script:
         "../scripts/summarize_audit.py"

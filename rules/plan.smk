@@ -4,15 +4,15 @@
 
 rule write_plan:
     output:
-        f"{RESULTS}/plan.md",
+        layout("plan"),
+    log:
+        f"{LOGS}/write_plan.log",
+    conda:
+        MODEL_ENV
     params:
         study_config=config,
         finetune_gpus=resources_of("finetune")["gpu"],
-    log:
-        f"{LOGS}/write_plan.log",
-    localrule: True
-    conda:
-        "../envs/weakstrong.yaml"
+        code_version=code_version("weakstrong.plan"),
     script:
         "../scripts/plan.py"
 

@@ -15,36 +15,43 @@ rule make_paper:
         tables=[rules.make_table1.output.tex, rules.make_table2.output.tex, rules.make_table1.output.detail_tex],
         figures=[figure["path"] for figure in paper_figures()],
     output:
-        pdf=report(f"{TABLES}/paper.pdf", caption="../report/paper.rst", category="Paper"),
-        tex=f"{TABLES}/paper.tex",
-    params:
-        paper=get_make_paper_params,
-        code_version=code_version("weakstrong.paper", "weakstrong.tables"),
+        pdf=report(layout("paper", ext="pdf"), caption="../report/paper.rst", category="Paper"),
+        tex=layout("paper", ext="tex"),
     log:
         f"{LOGS}/make_paper.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_paper"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        run=run_description(),
+        figures=paper_figures(),
+        code_version=code_version("weakstrong.paper", "weakstrong.tables"),
     script:
         "../scripts/make_paper.py"
 
 
 rule write_findings:
     input:
-        unpack(get_write_findings_input),
+        metrics=metrics_files(),
+        judge=judge_summary_files(),
+        evaluations=evaluation_files(),
+        base=base_evaluation_files(),
     output:
-        report(f"{TABLES}/findings.md", caption="../report/findings.rst", category="Findings"),
-    params:
-        findings=get_write_findings_params,
-        code_version=code_version("weakstrong.findings", "weakstrong.tables", "weakstrong.stats"),
+        report(layout("findings"), caption="../report/findings.rst", category="Findings"),
     log:
         f"{LOGS}/write_findings.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("write_findings"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        data=findings_data(),
+        cells=table1_cells(),
+        matches={pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
+        title=f"Findings of {TABLES} against the paper's",
+        code_version=code_version("weakstrong.findings", "weakstrong.tables", "weakstrong.stats"),
     script:
         "../scripts/write_findings.py"

@@ -4,47 +4,49 @@
 
 rule sample_solutions:
     input:
-        unpack(get_sample_solutions_input),
+        train=layout("data", split="train"),
+        exemplars=layout("data", split="exemplars"),
+        model=lambda wildcards: model_inputs(wildcards.generator),
     output:
-        f"{RESULTS}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.jsonl",
-    params:
-        model=lambda w: model_path(w.generator),
-        backend=lambda w: study.model_backend(config, w.generator, config["sampling"]["backend"]),
-        chat=lambda w: is_chat(w.generator),
-        style=lambda w: dataset_style(w.dataset),
-        prompt_sha256=lambda w: prompt_digest(dataset_style(w.dataset)),
-        samples_per_question=lambda w: study.max_samples(config, w.dataset, w.generator),
-        temperature=config["sampling"]["temperature"],
-        top_k=config["sampling"].get("top_k", -1),
-        top_p=config["sampling"].get("top_p", 1.0),
-        max_tokens=config["sampling"]["max_tokens"],
-        shards=config["sampling"]["shards"],
-        seed=SEED,
-        openai_api=config.get("openai_api", {}),
+        layout("shard"),
     log:
         f"{LOGS}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.tsv"
+    conda:
+        MODEL_ENV
     threads: threads_of("sample_solutions")
     resources:
         **resources_of("sample_solutions"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        model=lambda wildcards: model_path(wildcards.generator),
+        backend=lambda wildcards: study.model_backend(config, wildcards.generator, config["sampling"]["backend"]),
+        chat=lookup(dpath="models/{generator}/chat", within=config),
+        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        prompt_sha256=get_prompt_sha256,
+        samples_per_question=lambda wildcards: study.max_samples(config, wildcards.dataset, wildcards.generator),
+        temperature=config["sampling"]["temperature"],
+        top_k=config["sampling"]["top_k"],
+        top_p=config["sampling"]["top_p"],
+        max_tokens=config["sampling"]["max_tokens"],
+        shards=config["sampling"]["shards"],
+        seed=SEED,
+        openai_api=config["openai_api"],
     script:
         "../scripts/sample_solutions.py"
 
 
 rule gather_samples:
     input:
-        get_gather_samples_input,
+        expand(layout("shard"), shard=range(config["sampling"]["shards"]), allow_missing=True),
     output:
-        f"{RESULTS}/samples/{{dataset}}/{{generator}}.jsonl",
+        layout("samples"),
     log:
         f"{LOGS}/gather_samples/{{dataset}}/{{generator}}.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("gather_samples"),
-    conda:
-        "../envs/weakstrong.yaml"
     script:
         "../scripts/gather_samples.py"

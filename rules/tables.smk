@@ -3,25 +3,25 @@
 
 rule make_table1:
     input:
-        unpack(get_make_table1_input),
+        evaluations=evaluation_files(),
+        base=base_evaluation_files(),
     output:
-        tex=report(f"{TABLES}/table1.tex", caption="../report/table1.rst", category="Tables"),
-        md=report(f"{TABLES}/table1.md", caption="../report/table1.rst", category="Tables"),
+        tex=report(layout("table1", ext="tex"), caption="../report/table1.rst", category="Tables"),
+        md=report(layout("table1", ext="md"), caption="../report/table1.rst", category="Tables"),
         # pass@1 and maj@k of every cell, with the selected checkpoint
-        detail_tex=report(f"{TABLES}/table1-detail.tex", caption="../report/table1_detail.rst", category="Tables"),
-        detail_md=report(f"{TABLES}/table1-detail.md", caption="../report/table1_detail.rst", category="Tables"),
-    params:
-        cells=get_make_table1_cells,
-        maj_k=config["evaluation"].get("maj_k", []),
-        # the tables rerun when the code that computes them changes
-        code_version=code_version("weakstrong.tables", "weakstrong.stats"),
+        detail_tex=report(layout("table1_detail", ext="tex"), caption="../report/table1_detail.rst", category="Tables"),
+        detail_md=report(layout("table1_detail", ext="md"), caption="../report/table1_detail.rst", category="Tables"),
     log:
         f"{LOGS}/make_table1.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_table1"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        cells=table1_cells(),
+        maj_k=MAJ_K,
+        code_version=code_version("weakstrong.tables", "weakstrong.stats"),
     script:
         "../scripts/make_table1.py"
 
@@ -30,19 +30,22 @@ rule make_table1:
 # human audit's where ratings exist; the arithmetic checker's rate is a column of its own.
 rule make_table2:
     input:
-        unpack(get_make_table2_input),
+        metrics=metrics_files(),
+        judge=judge_summary_files(),
+        audit=audit_summary_files(),
     output:
-        tex=report(f"{TABLES}/table2.tex", caption="../report/table2.rst", category="Tables"),
-        md=report(f"{TABLES}/table2.md", caption="../report/table2.rst", category="Tables"),
-    params:
-        get_make_table2_params,
-        code_version=code_version("weakstrong.tables", "weakstrong.stats"),
+        tex=report(layout("table2", ext="tex"), caption="../report/table2.rst", category="Tables"),
+        md=report(layout("table2", ext="md"), caption="../report/table2.rst", category="Tables"),
     log:
         f"{LOGS}/make_table2.log",
+    conda:
+        "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_table2"),
-    conda:
-        "../envs/weakstrong.yaml"
+    params:
+        cells=table2_cells(),
+        judge_model=JUDGE["model"] if JUDGE else None,
+        code_version=code_version("weakstrong.tables", "weakstrong.stats"),
     script:
         "../scripts/make_table2.py"

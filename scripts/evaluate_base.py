@@ -20,7 +20,7 @@ if __name__ == "__main__":
                                         temperature=p.maj_temperature, **common),
                   "few_shot": {**evaluate(generate, test, p.style, exemplars=exemplars, **common),
                                "shots": len(exemplars)}}
-        if "validation" in snakemake.input.keys():
+        if snakemake.input.validation:  # a student's: the untrained student is a selection candidate
             validation = read_jsonl(snakemake.input.validation)[:p.validation_problems]
             result["validation"] = evaluate(generate, validation, p.style, exemplars=None, **common)
         write_json(snakemake.output[0], result)

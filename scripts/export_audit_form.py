@@ -1,13 +1,11 @@
 """A blind human-audit form (HTML), its CSV template and key for one pair's kept solutions at one budget,
 drawn from the judged ones."""
-from types import SimpleNamespace
-
 from weakstrong.audit import export_pair_form
 from weakstrong.data import read_jsonl
 from weakstrong.logs import log_to
 
 with log_to(snakemake.log[0]):
-    p = SimpleNamespace(**snakemake.params[0])
+    p = snakemake.params
     w = snakemake.wildcards
     items = export_pair_form({source: read_jsonl(snakemake.input[source]) for source in ("se", "wc")},
                              read_jsonl(snakemake.input.problems), snakemake.output.form,

@@ -1,7 +1,6 @@
 """Finetune a student on one source's data at one learning rate (accelerate launch over resources.gpu),
 then score its checkpoints on validation."""
 from pathlib import Path
-from types import SimpleNamespace
 
 from weakstrong.devices import claim_gpus
 from weakstrong.launch import launch
@@ -12,7 +11,7 @@ ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsd
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
-        p = SimpleNamespace(**snakemake.params[0])
+        p = snakemake.params
         launch({"job": "finetune", "output": snakemake.output[0], "base_model": p.base_model,
                 "sft_data": snakemake.input.sft, "validation": snakemake.input.validation, "style": p.style,
                 "validation_problems": p.validation_problems, "max_tokens": p.max_tokens,

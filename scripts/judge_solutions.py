@@ -1,7 +1,5 @@
 """LLM-judge verdicts on a level-stratified sample of one source's kept solutions at one budget, and the
 flawed rate."""
-from types import SimpleNamespace
-
 from weakstrong.data import read_jsonl, write_json, write_jsonl
 from weakstrong.devices import claim_gpus
 from weakstrong.judge import judge_solutions, load_template
@@ -11,7 +9,7 @@ from weakstrong.tables import fraction
 
 if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
-        p = SimpleNamespace(**snakemake.params[0])
+        p = snakemake.params
         w = snakemake.wildcards
         records, summary = judge_solutions(
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,

@@ -11,9 +11,9 @@ except RuntimeError as error:
     sys.exit(f"make_paper: {error}")  # before log_to, so the message reaches the terminal, not only the log
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params.paper
+    p = snakemake.params
     tables = [Path(path).read_text() for path in snakemake.input.tables]
     tex = Path(snakemake.output.tex)
-    tex.write_text(paper_latex(tables, p["figures"], p["run"], tex.parent))
+    tex.write_text(paper_latex(tables, p.figures, p.run, tex.parent))
     print(compile_pdf(tex, snakemake.output.pdf))
-    print(f"wrote {tex} and {snakemake.output.pdf}: {len(tables)} tables, {len(p['figures'])} figures")
+    print(f"wrote {tex} and {snakemake.output.pdf}: {len(tables)} tables, {len(p.figures)} figures")

@@ -12,9 +12,9 @@ def load(paths):
 
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params[0]
-    latex, markdown = table2(p["cells"], load(snakemake.input.metrics), load(snakemake.input.judge),
-                             load(snakemake.input.audit), judge_model=p["judge_model"])
+    p = snakemake.params
+    latex, markdown = table2(p.cells, load(snakemake.input.metrics), load(snakemake.input.judge),
+                             load(snakemake.input.audit), judge_model=p.judge_model)
     Path(snakemake.output.tex).write_text(latex)
     Path(snakemake.output.md).write_text(markdown)
     print(markdown)

@@ -1,6 +1,4 @@
 """Coverage, diversity and false-positive rate of one budget's SE and WC data, plus the sampling ledger."""
-from types import SimpleNamespace
-
 from weakstrong.data import read_jsonl, write_json
 from weakstrong.logs import log_to
 from weakstrong.metrics import measure_budget
@@ -8,7 +6,7 @@ from weakstrong.study import sampling_ledger
 from weakstrong.tables import fraction
 
 with log_to(snakemake.log[0]):
-    p = SimpleNamespace(**snakemake.params[0])
+    p = snakemake.params
     w = snakemake.wildcards
     se, wc = read_jsonl(snakemake.input.se), read_jsonl(snakemake.input.wc)
     metrics = measure_budget(se, wc, read_jsonl(snakemake.input.problems), k_se=p.k_se, ratio=p.ratio,

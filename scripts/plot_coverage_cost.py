@@ -1,12 +1,10 @@
 """Coverage of one pair's SE and WC generators against sampling cost (FLOPs or USD), from their graded samples."""
-from types import SimpleNamespace
-
 from weakstrong.data import read_jsonl
 from weakstrong.logs import log_to
 from weakstrong.plots import COST_UNITS, coverage_cost_curve, plot_coverage_cost
 
 with log_to(snakemake.log[0]):
-    p = SimpleNamespace(**snakemake.params.figure)
+    p = snakemake.params
     problems = read_jsonl(snakemake.input.problems)
     curves = {source: coverage_cost_curve(read_jsonl(snakemake.input[source]), problems, p.cost_per_token[source])
               for source in ("se", "wc")}

@@ -2,7 +2,6 @@
 data at each budget of one pair; and coverage by difficulty level."""
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 from weakstrong.logs import log_to
 from weakstrong.plots import plot_coverage_by_level, plot_data_metrics
@@ -13,7 +12,7 @@ def load(path):
 
 
 with log_to(snakemake.log[0]):
-    p = SimpleNamespace(**snakemake.params[0])
+    p = snakemake.params
     metrics = {budget: load(path) for budget, path in p.metrics.items()}
     judge = {budget: {source: load(path) for source, path in paths.items()} for budget, paths in p.judge.items()}
     written = plot_data_metrics(metrics, snakemake.output.pdf, p.title, judge or None)

@@ -12,7 +12,7 @@ def load(paths):
 
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params.figure
-    rows = table1_rows(p["cells"], load(snakemake.input.evaluations), load(snakemake.input.base))
-    written = plot_finetuning(rows, snakemake.output.pdf, p["title"])
-    print(f"{p['title']}: {len(rows)} rows; wrote {', '.join(map(str, written))}")
+    p = snakemake.params
+    rows = table1_rows(p.cells, load(snakemake.input.evaluations), load(snakemake.input.base))
+    written = plot_finetuning(rows, snakemake.output.pdf, p.title)
+    print(f"{p.title}: {len(rows)} rows; wrote {', '.join(map(str, written))}")

@@ -11,8 +11,8 @@ def load(paths):
 
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params.figure
-    curves = majority_curves(p["cells"], load(snakemake.input.evaluations), p["maj_k"])
-    base = base_majority(p["cells"], load(snakemake.input.base), p["maj_k"])
-    written = plot_majority_curves(curves, snakemake.output.pdf, p["title"], base)
-    print(f"{p['title']}: maj@k for k in {sorted(p['maj_k'])}; wrote {', '.join(map(str, written))}")
+    p = snakemake.params
+    curves = majority_curves(p.cells, load(snakemake.input.evaluations), p.maj_k)
+    base = base_majority(p.cells, load(snakemake.input.base), p.maj_k)
+    written = plot_majority_curves(curves, snakemake.output.pdf, p.title, base)
+    print(f"{p.title}: maj@k for k in {sorted(p.maj_k)}; wrote {', '.join(map(str, written))}")

@@ -1,6 +1,5 @@
 """Pre-train one toy model from scratch (Accelerate, same loop as finetuning)."""
 from pathlib import Path
-from types import SimpleNamespace
 
 from weakstrong.launch import launch
 from weakstrong.logs import log_to
@@ -10,7 +9,7 @@ ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsd
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):
-        p = SimpleNamespace(**snakemake.params[0])
+        p = snakemake.params
         spec = p.spec
         settings = {"lr": spec["lr"], "steps": spec["steps"], "batch_size": spec["batch_size"],
                     "checkpoints": max(1, min(4, spec["steps"])), "seed": p.seed,

@@ -12,10 +12,10 @@ def load(paths):
 
 
 with log_to(snakemake.log[0]):
-    p = snakemake.params.findings
-    rows = table1_rows(p["cells"], load(snakemake.input.evaluations), load(snakemake.input.base))
-    findings = (data_findings(p["data"], load(snakemake.input.metrics), load(snakemake.input.judge))
-                + training_findings(rows, p["matches"]))
-    text = findings_markdown(findings, p["title"])
+    p = snakemake.params
+    rows = table1_rows(p.cells, load(snakemake.input.evaluations), load(snakemake.input.base))
+    findings = (data_findings(p.data, load(snakemake.input.metrics), load(snakemake.input.judge))
+                + training_findings(rows, p.matches))
+    text = findings_markdown(findings, p.title)
     Path(snakemake.output[0]).write_text(text)
     print(text)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from weakstrong.config import ConfigError, check_references, key_path, load, validate
+from weakstrong.config import SCHEMA, ConfigError, check_references, key_path, load, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "config.yaml", ROOT / "configs" / "toy.yaml", ROOT / "configs" / "test.yaml"]
@@ -36,17 +36,91 @@ def _edit(config: dict, change) -> dict:
     return config
 
 
+def _given_keys_kept(given, filled, where="config"):
+    """Every key of ``given`` is in ``filled`` with its value; dicts may have gained keys (defaults)."""
+    if isinstance(given, dict):
+        assert isinstance(filled, dict), where
+        for key, value in given.items():
+            assert key in filled, f"{where}.{key}"
+            _given_keys_kept(value, filled[key], f"{where}.{key}")
+    else:
+        assert filled == given, where
+
+
 # --- shipped configs ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_configs_validate(path):
     config = load(path)
-    assert config == yaml.safe_load(path.read_text())  # load returns the config unchanged
+    _given_keys_kept(yaml.safe_load(path.read_text()), config)  # completed with defaults, nothing overwritten
     assert check_references(config) == []
 
 
-def test_validate_returns_config(raw_paper):
-    assert validate(copy.deepcopy(raw_paper)) == raw_paper
+def test_validate_completes_the_config_in_place(raw_paper):
+    config = copy.deepcopy(raw_paper)
+    assert validate(config) is config
+    assert config != raw_paper
+    _given_keys_kept(raw_paper, config)
+
+
+# --- defaults ------------------------------------------------------------------------------------------------
+
+def test_defaults_are_filled_at_every_depth(raw_toy):
+    def strip(c):
+        del c["paths"], c["sources"], c["sampling"]["top_k"], c["evaluation"]["maj_temperature"]
+        del c["resources"]["default"]["runtime"]
+        for key in ("solutions_per_source", "audit_size", "max_tokens", "ratings_dir"):
+            del c["judge"][key]
+    config = validate(_edit(raw_toy, strip))
+    assert config["paths"] == {"results": "results", "logs": "logs", "benchmarks": "benchmarks",
+                               "tables": "results"}  # a missing section is filled, then its keys
+    assert config["sources"] == ["wc", "se"] and config["sampling"]["top_k"] == -1
+    assert config["evaluation"]["maj_temperature"] == 0.7
+    assert "corpus" not in raw_toy["models"]["toy-wc"]["toy"]
+    assert config["models"]["toy-wc"]["toy"]["corpus"] == "solved"  # under additionalProperties and $ref
+    assert config["models"]["toy-student"]["toy"]["corpus"] == "unsolved"  # given: kept
+    assert config["judge"] == {"model": "toy-se", "solutions_per_source": 500, "audit_size": 50,
+                               "max_tokens": 1024, "ratings_dir": "audit"}
+    assert config["grading"] == {"timeout": 5.0} and config["openai_api"] == {}
+    assert config["resources"]["default"] == {"threads": 1, "mem_mb": 2000, "runtime": 60, "gpu": 0}
+    # a rule's own resources get no defaults: they would override resources.default
+    assert config["resources"]["grade_samples"] == raw_toy["resources"]["grade_samples"]
+    assert "judge" not in validate(_edit(raw_toy, lambda c: c.pop("judge")))  # an optional section stays off
+
+
+def test_derived_defaults_follow_the_keys_they_copy(raw_toy):
+    def strip(c):
+        c["paths"].pop("tables", None)
+        c.pop("seeds", None)
+        del c["finetune"]["budgets"], c["finetune"]["eval_backend"]
+    config = validate(_edit(raw_toy, strip))
+    assert config["paths"]["tables"] == config["paths"]["results"] == "results/toy"
+    assert config["seeds"] == [config["seed"]]
+    assert config["finetune"]["budgets"] == ["low", "high"]
+    assert config["finetune"]["eval_backend"] == config["evaluation"]["backend"]
+
+
+def test_default_values_are_copies(raw_toy):
+    first = validate(_edit(raw_toy, lambda c: c["evaluation"].pop("maj_k")))
+    first["evaluation"]["maj_k"].append(3)
+    first["openai_api"]["base_url"] = "http://changed"
+    second = validate(_edit(raw_toy, lambda c: c["evaluation"].pop("maj_k")))
+    assert second["openai_api"] == {} and second["evaluation"]["maj_k"] == []
+
+
+def test_no_default_where_a_failing_branch_would_fill_it():
+    """The filling validator sets defaults as it checks `properties`, also those of a oneOf/anyOf branch that
+    then fails; so no default may sit under oneOf or anyOf."""
+    def defaults_under(node, branch=False, where="schema"):
+        if isinstance(node, dict):
+            if branch and "default" in node:
+                yield where
+            for key, value in node.items():
+                yield from defaults_under(value, branch or key in ("oneOf", "anyOf"), f"{where}.{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                yield from defaults_under(item, branch, f"{where}[{i}]")
+    assert list(defaults_under(yaml.safe_load(SCHEMA.read_text()))) == []
 
 
 # --- key paths ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from weakstrong.grading import grade
 from weakstrong.prompts import (build_prompts, chat_messages, few_shot_prompt, format_question, prompt_digest,
                                 prompt_format, sft_example, stop_strings)
 from weakstrong.sampling import truncate_at_stop
+from weakstrong.styles import STYLES
 
 DATA = Path(os.environ.get("WEAKSTRONG_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA} (set WEAKSTRONG_SHARED_DATA)")
@@ -51,7 +52,7 @@ def test_chat_variant_has_turns_and_no_stop_strings():
 
 
 def test_generation_stops_at_the_next_exemplar():
-    for style in prompts.STYLES:
+    for style in STYLES:
         fmt = prompt_format(style)
         solution = "Step one.\n\nStep two, with a blank line before it: \\boxed{5}\n#### 5"
         generated = fmt.format_solution(solution) + fmt.separator + fmt.format_example("Next?", "More.")

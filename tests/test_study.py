@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _config(weak_params=1e9, strong_params=3e9, budgets=None, match="compute"):
                    "strong": {"source": "s", "parameters": strong_params, "price_per_million_tokens": 4.4},
                    "student": {"source": "x", "parameters": 1e9}},
         "generator_pairs": {"p": {"weak": "weak", "strong": "strong", "match": match,
-                                  "budgets": list((budgets or {"low": 1, "high": 10})),
+                                  "budgets": list(budgets or {"low": 1, "high": 10}),
                                   "datasets": ["d"], "students": ["student", "weak", "strong"]}},
         "budgets": budgets or {"low": 1, "high": 10},
     }
@@ -156,7 +157,7 @@ def test_generators(paper):
 def test_experiment_is_hashable_and_frozen():
     e = study.Experiment("math", "gemma2", "low")
     assert {e: 1}[study.Experiment("math", "gemma2", "low")] == 1
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         e.budget = "high"  # type: ignore[misc]
 
 
@@ -222,8 +223,8 @@ def test_test_config_numbers(tiny):
 
 # --- ledger ----------------------------------------------------------------------------------------------------
 
-def _samples(tokens_per_problem: dict[str, list[int]]) -> list[dict]:
-    return [{"problem_id": pid, "sample_index": i, "completion_tokens": t}
+def _samples(tokens_per_problem: dict[str, list[int]], prompt_tokens: int = 0) -> list[dict]:
+    return [{"problem_id": pid, "sample_index": i, "completion_tokens": t, "prompt_tokens": prompt_tokens}
             for pid, tokens in tokens_per_problem.items() for i, t in enumerate(tokens)]
 
 
@@ -240,6 +241,22 @@ def test_sampling_ledger_by_hand():
     assert ledger["match"] == "compute"
     # WC cost relative to SE: 210 / (150 * 3) = 0.4666...
     assert ledger["wc_cost_relative_to_se"] == pytest.approx(210 / 450)
+    assert ledger["planned_wc_cost_relative_to_se"] == pytest.approx(1.0)
+    assert ledger["se_samples"] == 2 and ledger["wc_samples"] == 6
+
+
+def test_sampling_ledger_counts_each_question_prompt_once_per_side():
+    # prompts of 1000 tokens: SE processes 2 (one per question), WC 2 as well, however many samples it draws
+    se = _samples({"a": [100, 999], "b": [50, 999]}, prompt_tokens=1000)
+    wc = _samples({"a": [10, 20, 30, 999], "b": [40, 50, 60, 999]}, prompt_tokens=1000)
+    ledger = study.sampling_ledger(se, wc, k_se=1, ratio=3, cost_ratio=3.0, match="compute")
+    assert ledger["se_prompt_tokens"] == ledger["wc_prompt_tokens"] == 2000
+    # (210 + 2000) WC tokens against (150 + 2000) SE tokens weighing 3 each
+    assert ledger["wc_cost_relative_to_se_with_prompts"] == pytest.approx(2210 / (2150 * 3))
+    # the config prices API models per output token: on price the prompts cost nothing
+    priced = study.sampling_ledger(se, wc, k_se=1, ratio=3, cost_ratio=3.0, match="price")
+    assert priced["wc_cost_relative_to_se_with_prompts"] is None
+    assert priced["wc_cost_relative_to_se"] == pytest.approx(210 / 450)
 
 
 def test_sampling_ledger_without_se_tokens_is_nan():

@@ -11,8 +11,8 @@ from weakstrong import toy
 from weakstrong.arithmetic import check_solution, evaluate
 from weakstrong.grading import extract_answer, grade
 from weakstrong.prompts import format_question, pretraining_document
+from weakstrong.styles import STYLES
 
-STYLES = ("gsm8k", "math")
 SIZES = {"test": 60, "validation": 30, "train": 80}
 
 
@@ -257,7 +257,7 @@ def test_corpus_excludes_evaluation_and_train_questions():
     unsolved = "\n\n".join(documents["unsolved"])
     # the students' corpus has no worked solution: no prompt header, annotation or final-answer line
     assert not any(mark in unsolved for mark in ("Question:", "Answer:", "Problem:", "<<", "####", "boxed"))
-    for name, dataset in datasets.items():
+    for dataset in datasets.values():
         splits = toy.make_splits(dataset["style"], dataset["source"]["toy"], 6)
         for split in ("train", "validation", "test"):
             for problem in splits[split]:

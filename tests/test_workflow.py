@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,9 +31,11 @@ def test_paper_dry_run_lists_the_whole_study(tmp_path):
     # 3 students x 2 sources each; 3 learning rates per (student, source). The gold baseline: one run per
     # (dataset, budget, student), shared by the pairs: MATH and GSM8K x low and high x 3 students.
     gold = 2 * 2 * 3
-    assert counts["evaluate"] == 5 * 3 * 2 + gold
-    assert counts["select_checkpoint"] == 5 * 3 * 2 + gold
-    assert counts["finetune"] == (5 * 3 * 2 + gold) * 3
+    # The ablations: six variants of the data (tests/test_ablations.py lists them), 3 students each.
+    ablation = 6 * 3
+    assert counts["evaluate"] == 5 * 3 * 2 + gold + ablation
+    assert counts["select_checkpoint"] == 5 * 3 * 2 + gold + ablation
+    assert counts["finetune"] == (5 * 3 * 2 + gold + ablation) * 3
     # every generator and student before finetuning, per dataset: MATH 3 Gemma and 2 Gemini, GSM8K 3 Gemma
     assert counts["evaluate_base"] == 5 + 3
     assert counts["measure_data"] == 5
@@ -99,10 +103,62 @@ def test_toy_dry_run_writes_under_results_toy(tmp_path):
     assert outputs and all(o.startswith("results/toy/") for o in outputs), outputs[:5]
 
 
-def test_lint_is_clean():
-    proc = snakemake("--lint")
+@pytest.mark.parametrize("configfile", [[], ["--configfile", str(REPO / "configs" / "toy.yaml")]],
+                         ids=["paper", "toy"])
+def test_lint_is_clean(configfile):
+    proc = snakemake("--lint", *configfile)
     assert proc.returncode == 0, proc.stdout
     assert "good condition" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("tool", [["snakefmt", "--check", "--compact-diff", "."], ["ruff", "check", "."]],
+                         ids=["snakefmt", "ruff"])
+def test_code_passes_the_formatter_and_linter(tool):
+    """`make lint`'s other two checks, with the settings in pyproject.toml."""
+    proc = subprocess.run([sys.executable, "-m", *tool], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+
+
+# The rules whose jobs go to the cluster: they load or train models, read the data sets, or grade for minutes.
+HEAVY_RULES = {"prepare_dataset", "build_toy_corpus", "train_toy_model", "sample_solutions", "grade_samples",
+               "judge_solutions", "finetune", "evaluate", "evaluate_base"}
+# The workflow as Snakemake loads it: the rules with a job to run, the Snakefile's localrules, and the rules
+# with a param that has no name.
+RULES_PROBE = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.enums import Quietness
+from snakemake.settings.types import OutputSettings, ResourceSettings
+
+with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(), snakefile=Path(sys.argv[1]))._workflow
+    print(json.dumps({"local": sorted(workflow._localrules),
+                      "jobs": sorted(rule.name for rule in workflow.rules if not rule.norun),
+                      "unnamed_params": sorted(rule.name for rule in workflow.rules
+                                               if len(rule.params) != len(list(rule.params.keys())))}))
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded_rules():
+    proc = subprocess.run([sys.executable, "-c", RULES_PROBE, str(REPO / "Snakefile")], cwd=REPO, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_every_light_rule_is_a_localrule(loaded_rules):
+    """Under a cluster executor the steps of seconds run where Snakemake runs (profiles/slurm): every rule but
+    the heavy ones is in the Snakefile's localrules, so a new rule must be put on one side."""
+    assert HEAVY_RULES <= set(loaded_rules["jobs"])
+    assert set(loaded_rules["local"]) == set(loaded_rules["jobs"]) - HEAVY_RULES
+
+
+def test_every_param_has_a_name(loaded_rules):
+    """A rule shows its knobs by name (params: temperature=...), read in its script as snakemake.params.<name>."""
+    assert loaded_rules["unnamed_params"] == []
 
 
 @pytest.mark.parametrize("edit, key", [

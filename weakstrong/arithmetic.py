@@ -63,6 +63,8 @@ import re
 from fractions import Fraction
 from typing import NamedTuple
 
+from weakstrong.styles import check_style
+
 #: Characters of a solution that are read; the rest is ignored (and ``truncated`` is set).
 MAX_CHARS = 20_000
 #: Digits a number literal may have.
@@ -105,7 +107,6 @@ _PREPROCESS = (
     (re.compile(r"\\\$"), ""),
 )
 _CURRENCY_RE = re.compile(r"\$(?=-?\.?[0-9])")
-STYLES = ("gsm8k", "math")
 
 _TOKEN_RE = re.compile(r"""
  (?P<ann><<[^<>]{0,%d}>>)
@@ -143,8 +144,7 @@ class Token(NamedTuple):
 
 
 def _preprocess(text: str, style: str) -> str:
-    if style not in STYLES:
-        raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    check_style(style)
     for pattern, replacement in _PREPROCESS:
         text = pattern.sub(replacement, text)
     return _CURRENCY_RE.sub("", text) if style == "gsm8k" else text

@@ -1,15 +1,20 @@
-"""Load and validate the study configuration.
+"""Load and validate the study configuration, and complete it with its defaults.
 
-The JSON schema (``schemas/config.schema.yaml``) checks keys and types; ``check_references`` checks what a
+The JSON schema (``schemas/config.schema.yaml``) checks keys and types and holds the defaults (``default:``),
+which validation fills in, so the workflow reads ``config[...]`` without defaults of its own;
+``fill_derived_defaults`` fills the few that are other keys' values. ``check_references`` checks what a
 schema cannot: that pairs name known models, budgets and datasets, and that toy data has a toy corpus.
 Every error names the offending key, e.g. ``config key 'finetune.lrs[1]': 'fast' is not of type 'number'``.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
+
+from weakstrong.styles import check_style
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
@@ -30,26 +35,51 @@ def key_path(parts) -> str:
 
 
 def validate(config: dict, schema_path: str | Path = SCHEMA, source: str = "config") -> dict:
-    """Raise ConfigError listing every schema violation (with its key) and broken reference."""
-    import jsonschema
-
+    """Fill in the defaults and return ``config`` (completed in place); raise ConfigError listing every schema
+    violation (with its key) and broken reference."""
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
     problems = []
-    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        where = key_path(error.absolute_path)
+    for error in sorted(_filling_validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        hint = ""
         if error.validator == "additionalProperties":
             known = sorted(error.schema.get("properties", {}))
             hint = f" (known keys: {', '.join(known)})" if known else ""
-            problems.append(f"config key '{where}': {error.message}{hint}")
-        elif error.validator == "required":
-            problems.append(f"config key '{where}': {error.message}")
-        else:
-            problems.append(f"config key '{where}': {error.message}")
+        problems.append(f"config key '{key_path(error.absolute_path)}': {error.message}{hint}")
     if not problems:
+        fill_derived_defaults(config)
         problems = check_references(config)
     if problems:
         raise ConfigError(f"invalid {source}:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _filling_validator(schema: dict):
+    """A Draft 2020-12 validator that, checking an object's ``properties``, first sets each missing one that has
+    a ``default:`` to a copy of it; a default object is checked next, and so filled in turn. This is the
+    jsonschema FAQ's recipe, as in ``snakemake.utils.validate(set_default=True)``, which stops at the first
+    error. A default under ``oneOf`` or ``anyOf`` would be filled even where that branch fails, so the schema
+    has none there (tests/test_config.py checks)."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def fill_then_check(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": fill_then_check})(schema)
+
+
+def fill_derived_defaults(config: dict) -> dict:
+    """The defaults that are other keys' values, as the schema's descriptions say."""
+    config["paths"].setdefault("tables", config["paths"]["results"])
+    config.setdefault("seeds", [config["seed"]])
+    config["finetune"].setdefault("budgets", list(config["budgets"]))
+    config["finetune"].setdefault("eval_backend", config["evaluation"]["backend"])
     return config
 
 
@@ -95,6 +125,10 @@ def check_references(config: dict) -> list[str]:
     if uses_toy and "toy_corpus" not in config:
         problems.append("config key 'toy_corpus': required when a dataset or model is a toy")
     for name, dataset in datasets.items():
+        try:
+            check_style(dataset["style"])
+        except ValueError as error:
+            problems.append(f"config key 'datasets.{name}.style': {error}")
         toy = "toy" in dataset["source"]
         if not toy and "validation" not in dataset:
             problems.append(f"config key 'datasets.{name}.validation': required for non-toy data "
@@ -112,6 +146,10 @@ def check_references(config: dict) -> list[str]:
     if "gold" in config["generator_pairs"]:
         problems.append("config key 'generator_pairs.gold': the name 'gold' is reserved for the finetuning runs "
                         "on the datasets' own solutions")
+    if not problems:  # the ablations' checks rest on the pairs' models being sound
+        from weakstrong.ablations import check as ablation_problems
+
+        problems.extend(ablation_problems(config))
     return problems
 
 

@@ -12,8 +12,8 @@ import json
 import os
 import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 SPLITS = ("train", "validation", "test")
 

@@ -36,8 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ENV_NUM_GPUS = "WEAKSTRONG_NUM_GPUS"
 ENV_LOCK_DIR = "WEAKSTRONG_GPU_LOCK_DIR"

@@ -43,8 +43,9 @@ from functools import lru_cache
 from importlib import metadata
 from multiprocessing.connection import wait as _wait_conns
 
+from weakstrong.styles import check_style
+
 GRADER_VERSION = "1.2.1"
-STYLES = ("math", "gsm8k")
 DEFAULT_TIMEOUT = 5.0
 #: Answers longer than this (after extraction) are graded False without parsing.
 MAX_ANSWER_CHARS = 2000
@@ -55,11 +56,6 @@ _MAX_DIGITS = 1000
 MIN_SIG_DIGITS = 6
 
 log = logging.getLogger(__name__)
-
-
-def _check_style(style: str) -> None:
-    if style not in STYLES:
-        raise ValueError(f"unknown grading style {style!r}; expected one of {', '.join(STYLES)}")
 
 
 # ---------------------------------------------------------------------------
@@ -333,7 +329,7 @@ def extract_answer(completion: str, style: str) -> str | None:
     when the completion looks finished (see ``_looks_finished``).  Numbers come back
     normalised: no ``$``, no thousands commas, no trailing ``.00``.
     """
-    _check_style(style)
+    check_style(style)
     if not completion:
         return None
     if style == "math":
@@ -1958,7 +1954,7 @@ def grade_many(completions: list[str], golds: list[str], style: str, *, timeout:
     to ``workers`` processes (default: the CPUs this process may use), each pair under a deadline of
     ``timeout`` seconds that starts when its worker begins it.
     """
-    _check_style(style)
+    check_style(style)
     if len(completions) != len(golds):
         raise ValueError(f"grade_many: {len(completions)} completions but {len(golds)} gold answers")
     if timeout <= 0:

@@ -143,7 +143,7 @@ def build_judge_prompts(selected: list[dict], problems: list[dict], template_tex
         values = {"question": problem["question"].strip(), "gold_solution": problem["solution"].strip(),
                   "gold_answer": str(problem.get("answer", "")).strip(),
                   "candidate_solution": (record.get("completion") or "").strip()}
-        prompts.append(_PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], template_text))
+        prompts.append(_PLACEHOLDER_RE.sub(lambda m, values=values: values[m.group(1)], template_text))
     return prompts
 
 

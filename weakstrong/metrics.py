@@ -38,7 +38,8 @@ import math
 import re
 from collections import defaultdict
 
-from weakstrong.arithmetic import STYLES, check_solution
+from weakstrong.arithmetic import check_solution
+from weakstrong.styles import check_style
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +236,7 @@ def measure_side(graded: list[dict], problems: list[dict], k: int, style: str, *
 
     Levels are keys ``str(level)``, in numeric order.
     """
-    if style not in STYLES:
-        raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    check_style(style)
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     stats = _side_stats(graded, problems, k, style, name)

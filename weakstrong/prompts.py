@@ -18,9 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from weakstrong.styles import check_style
+
 #: The templates shipped with the workflow (next to prompts/judge.txt).
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
-STYLES = ("math", "gsm8k")
 _KEYS = {"question": str, "solution": str, "separator": str, "stop": list, "chat_instruction": str}
 
 
@@ -44,9 +45,7 @@ class PromptFormat:
 
 
 def template_path(style: str) -> Path:
-    if style not in STYLES:
-        raise ValueError(f"unknown answer style {style!r}; expected one of {STYLES}")
-    return PROMPTS_DIR / f"{style}.yaml"
+    return PROMPTS_DIR / f"{check_style(style)}.yaml"
 
 
 @functools.cache

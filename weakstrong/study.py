@@ -118,13 +118,32 @@ def model_backend(config: dict, model: str, default: str) -> str:
 
 def sampling_ledger(se_samples: list[dict], wc_samples: list[dict], *, k_se: int, ratio: int,
                     cost_ratio: float, match: str) -> dict:
-    """What the budget's samples actually cost: generated tokens of each side and, weighting a SE token by
-    ``cost_ratio`` (P_SE/P_WC for compute, price ratio for price), WC's cost relative to SE's."""
-    se_tokens = sum(s["completion_tokens"] for s in se_samples if s["sample_index"] < k_se)
-    wc_tokens = sum(s["completion_tokens"] for s in wc_samples if s["sample_index"] < ratio * k_se)
-    relative = wc_tokens / (se_tokens * cost_ratio) if se_tokens else float("nan")
-    return {"match": match, "cost_ratio": cost_ratio, "samples_ratio": ratio, "se_tokens": se_tokens,
-            "wc_tokens": wc_tokens, "wc_cost_relative_to_se": relative}
+    """What the budget's samples cost, planned and realized, with WC's cost relative to SE's.
+
+    A SE token weighs ``cost_ratio`` WC tokens (P_SE/P_WC FLOPs, or the price ratio in USD).  Planned is
+    Equation 1's ``ratio / cost_ratio`` (samples of equal length, prompts left out); realized weighs the
+    generated tokens of the budget's samples.  Matched on compute it also counts the prompts' FLOPs, each
+    question's prompt once per side (its samples share one prefill, as vLLM draws them); the config prices API
+    models per output token, so on price the prompts cost nothing."""
+    se, wc = _side_tokens(se_samples, k_se), _side_tokens(wc_samples, ratio * k_se)
+    with_prompts = None
+    if match == "compute":
+        se_total = se["tokens"] + se["prompt_tokens"]
+        with_prompts = (wc["tokens"] + wc["prompt_tokens"]) / (se_total * cost_ratio) if se_total else float("nan")
+    return {"match": match, "cost_ratio": cost_ratio, "samples_ratio": ratio,
+            **{f"{side}_{key}": value for side, tokens in (("se", se), ("wc", wc)) for key, value in tokens.items()},
+            "planned_wc_cost_relative_to_se": ratio / cost_ratio,
+            "wc_cost_relative_to_se": wc["tokens"] / (se["tokens"] * cost_ratio) if se["tokens"] else float("nan"),
+            "wc_cost_relative_to_se_with_prompts": with_prompts}
+
+
+def _side_tokens(samples: list[dict], per_question: int) -> dict:
+    """Questions, samples, generated tokens and prompt tokens (once per question) of the first ``per_question``
+    samples of each question."""
+    used = [s for s in samples if s["sample_index"] < per_question]
+    prompts = {s["problem_id"]: s["prompt_tokens"] for s in used}
+    return {"questions": len(prompts), "samples": len(used), "tokens": sum(s["completion_tokens"] for s in used),
+            "prompt_tokens": sum(prompts.values())}
 
 
 def finetune_settings(config: dict, student: str, budget: str) -> dict:

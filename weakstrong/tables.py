@@ -28,9 +28,9 @@ def percent(value, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}"
 
 
-def fraction(value) -> str:
-    """A rate for a log line: three decimals, or 'n/a' where nothing could be measured."""
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+def fraction(value, missing: str = "n/a") -> str:
+    """A rate or ratio with three decimals, or ``missing`` where nothing could be measured ('--' in tables)."""
+    return missing if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
 def signed_percent(value) -> str:
@@ -274,3 +274,72 @@ def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] |
                + (TABLE2_HUMAN_NOTE if audited else "") + TABLE2_ARITHMETIC_NOTE
                + (TABLE2_UNDECIDED_NOTE if undecided else ""))
     return to_latex(headers, body, caption, "tab:data-quality"), to_markdown(headers, body, caption)
+
+
+LEDGER_CAPTION = ("Sampling cost ledger: per dataset, pair and budget, the samples per question of SE and WC, "
+                  "their mean generated tokens per sample and prompt tokens per question, what each side's samples "
+                  "cost (compute: 2P FLOPs per generated and prompt token, each question's prompt once per side; "
+                  "price: USD at the configured price per output token, prompts unpriced), and WC's cost relative "
+                  "to SE's: planned by Equation 1 (samples of equal length, no prompts), realized from the "
+                  "generated tokens, and realized with the prompts' FLOPs.")
+
+
+def _per(total: int, count: int) -> str:
+    return f"{total / count:.1f}" if count else "--"
+
+
+def ledger_table(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]:
+    """The realized-cost ledger of every experiment.  ``cells`` carry dataset, pair, budget, ``path`` (its
+    metrics file, whose ``ledger`` is :func:`weakstrong.study.sampling_ledger`'s) and ``cost_per_token``
+    (``{"se": ..., "wc": ...}``: FLOPs or USD per token); ``metrics`` maps the paths to the files' contents."""
+    headers = ["Dataset", "Pair", "Budget", "Match", "Samples/q SE:WC", "Tokens/sample SE", "Tokens/sample WC",
+               "Prompt tokens/q SE:WC", "Unit", "SE cost", "WC cost", "Planned WC/SE", "Realized WC/SE",
+               "Realized with prompts"]
+    body = []
+    for cell in cells:
+        ledger = metrics[cell["path"]].get("ledger", {})
+        if "planned_wc_cost_relative_to_se" not in ledger:
+            raise ValueError(f"{cell['path']}: its ledger predates prompt tokens and planned costs; rerun "
+                             f"measure_data (snakemake -R measure_data)")
+        compute = ledger["match"] == "compute"
+        # each question's prompt enters a compute-matched side's cost once; a price-matched one's not at all
+        costs = {side: cell["cost_per_token"][side] * (ledger[f"{side}_tokens"]
+                                                      + (ledger[f"{side}_prompt_tokens"] if compute else 0))
+                 for side in ("se", "wc")}
+        per_question = metrics[cell["path"]]["se"]["k"], metrics[cell["path"]]["wc"]["k"]
+        body.append([cell["dataset"], cell["pair"], cell["budget"], ledger["match"],
+                     f"{per_question[0]}:{per_question[1]}", _per(ledger["se_tokens"], ledger["se_samples"]),
+                     _per(ledger["wc_tokens"], ledger["wc_samples"]),
+                     f"{_per(ledger['se_prompt_tokens'], ledger['se_questions'])}:"
+                     f"{_per(ledger['wc_prompt_tokens'], ledger['wc_questions'])}",
+                     "FLOPs" if compute else "USD", f"{costs['se']:.3g}", f"{costs['wc']:.3g}",
+                     *(fraction(ledger[key], missing="--") for key in (
+                         "planned_wc_cost_relative_to_se", "wc_cost_relative_to_se",
+                         "wc_cost_relative_to_se_with_prompts"))])
+    return to_latex(headers, body, LEDGER_CAPTION, "tab:ledger"), to_markdown(headers, body, LEDGER_CAPTION)
+
+
+ABLATION_CAPTION = (" Zero-shot test pass@1 (%) of each student finetuned on each arm's data (the mean over run seeds, "
+                    "± the half-width of its 95% interval when there are several), with the arm's samples per "
+                    "question, their sampling cost per question relative to SE's (planned, Equation 1), and the "
+                    "data's size (examples, problems with at least one); the difference in points from the arm "
+                    "named under Against, paired by seed, with its 95% interval and verdict (higher or lower than "
+                    "that arm), and the relative gain (%) over it.")
+
+
+def ablation_table(description: str, rows: list[dict], label: str) -> tuple[str, str]:
+    """An ablation's table from :func:`weakstrong.ablations.table_rows`; ``description`` opens the caption."""
+    headers = ["Dataset", "Pair", "Budget", "Student", "Data", "Setting", "Samples/q", "Cost/q (x SE)", "Examples",
+               "Problems", "pass@1", "Against", "Difference [95%]", "Verdict", "Rel. gain"]
+    body = []
+    for r in rows:
+        difference = r.get("difference") or {}
+        verdict = {"WC higher": "higher", "SE higher": "lower"}.get(difference.get("verdict"),
+                                                                    difference.get("verdict", "--"))
+        body.append([r["dataset"], r["pair"], r["budget"], r["student"], r["label"], r["setting"],
+                     str(r["per_question"]), f"{r['relative_cost']:.2f}", str(r["examples"]), str(r["problems"]),
+                     _accuracy_cell({"arm": r["pass@1"], "untrained": {"arm"} if r["untrained"] else set()}, "arm"),
+                     r.get("against_label", "--"), _interval_cell(difference), verdict,
+                     signed_percent(r.get("gain"))])
+    caption = description + ABLATION_CAPTION + (UNTRAINED_NOTE if any(r["untrained"] for r in rows) else "")
+    return to_latex(headers, body, caption, label), to_markdown(headers, body, caption)

@@ -18,7 +18,6 @@ import hashlib
 import random
 import re
 from fractions import Fraction
-from typing import Iterable
 
 SPLIT_ORDER = ("test", "validation", "train", "pretrain")
 
