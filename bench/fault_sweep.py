@@ -56,8 +56,9 @@ STAGE_RULES = {
     "finetune-save": ("finetune",),
     "finetune-scoring": ("finetune",),
     "evaluation": ("evaluate_base", "select_checkpoint", "evaluate"),
-    "tables": ("make_table1", "make_table2", "plot_data_metrics", "plot_coverage_curves", "plot_coverage_cost",
-               "plot_finetuning", "plot_majority", "make_paper", "write_findings"),
+    "tables": ("make_table1", "make_table2", "make_ablation_table", "make_ledger", "plot_data_metrics",
+               "plot_coverage_curves", "plot_coverage_cost", "plot_finetuning", "plot_majority", "make_paper",
+               "write_findings"),
 }
 STAGES = tuple(STAGE_RULES)
 SCOPES = ("run", "job")
@@ -103,15 +104,16 @@ def run_snakemake(workdir: Path, config: Path, cores: int, log: Path, *args: str
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment()).returncode
 
 
-def reference_run(workdir: Path, config: Path, cores: int) -> Path:
-    """The uninterrupted run, from scratch, in ``workdir`` (reused if a finished one is there)."""
+def reference_run(workdir: Path, config: Path, cores: int) -> bool:
+    """The uninterrupted run, from scratch, in ``workdir``, unless a finished one is there; whether it ran."""
     log = workdir / "snakemake.log"
-    if not (log.exists() and "steps (100%) done" in log.read_text()):
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        if run_snakemake(workdir, config, cores, log) != 0:
-            sys.exit(f"the reference run failed; see {log}")
-    return workdir
+    if log.exists() and "steps (100%) done" in log.read_text():
+        return False
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    if run_snakemake(workdir, config, cores, log) != 0:
+        sys.exit(f"the reference run failed; see {log}")
+    return True
 
 
 # --- Snakemake's log -------------------------------------------------------------------------------------
@@ -246,18 +248,26 @@ def running_jobs(snakemake_pid: int, logs: list[str], seen: dict[int, tuple[str,
 def training_snapshot(partial: Path) -> dict:
     """What a finetuning run has on disk: its checkpoints, the one it resumes from (the newest with training
     state), a save in progress, whether training is over, and the checkpoints already scored."""
+    while True:
+        try:
+            return _training_snapshot(partial)
+        except FileNotFoundError:  # a save renamed its directory while it was being listed: look again
+            continue
+
+
+def _training_snapshot(partial: Path) -> dict:
     done = sorted(int(p.name.split("-")[1]) for p in partial.glob("checkpoint-*") if p.is_dir())
     state = [step for step in done if (partial / f"checkpoint-{step}" / "training_state").is_dir()]
     tmp = sorted(partial.glob(".checkpoint-*.tmp"))
-    saving = [int(p.name.split("-")[1].split(".")[0]) for p in tmp]
     scored = []
     for step in done:
         try:
             scored += [step] if "validation_accuracy" in json.loads(
                 (partial / f"checkpoint-{step}" / "scores.json").read_text()) else []
-        except (OSError, ValueError):
+        except ValueError:  # being written
             pass
-    return {"checkpoints": done, "resumable_from": max(state, default=0), "saving": saving,
+    return {"checkpoints": done, "resumable_from": max(state, default=0),
+            "saving": [int(p.name.split("-")[1].split(".")[0]) for p in tmp],
             "saving_files": sorted(f.relative_to(t).as_posix() for t in tmp for f in t.rglob("*") if f.is_file()),
             "trained": (partial / "training.json").exists(), "scored": scored, "started": partial.is_dir(),
             # the job renames its partial directory to its output when it is done
@@ -437,7 +447,7 @@ def run_trial(trial: Trial, reference: Path, workdir: Path, config: Path, cores:
             moment.sooner()
         copy_study(reference, workdir, results, removed)
         started = time.monotonic()
-        kill = killed_run(trial, workdir, config, cores, moment, reference, list(reference_jobs), partials)
+        kill = killed_run(trial, workdir, config, cores, moment, reference, reference_jobs, partials)
         killed_s = time.monotonic() - started
         if kill is not None:
             break
@@ -457,7 +467,7 @@ def run_trial(trial: Trial, reference: Path, workdir: Path, config: Path, cores:
 
 
 def killed_run(trial: Trial, workdir: Path, config: Path, cores: int, moment: Moment, reference: Path,
-               logs: list[str], partials: dict[str, Path]) -> dict | None:
+               reference_jobs: dict[str, Job], partials: dict[str, Path]) -> dict | None:
     """Run Snakemake in ``workdir`` and kill it, or one of its jobs, at ``moment``; what the kill met, or None
     if the run ended first."""
     started = time.monotonic()
@@ -468,11 +478,11 @@ def killed_run(trial: Trial, workdir: Path, config: Path, cores: int, moment: Mo
         seen: dict[int, tuple[str, str, float]] = {}
         kill = None
         while proc.poll() is None:
-            jobs = running_jobs(proc.pid, logs, seen)
+            jobs = running_jobs(proc.pid, list(reference_jobs), seen)
             target = moment.due(jobs, workdir, reference, partials)
             if target is not None:
                 kill_tree(proc.pid if trial.scope == "run" else target)
-                kill = describe_kill(trial, jobs, target, started, workdir, partials)
+                kill = describe_kill(trial, jobs, target, started, workdir, reference_jobs, partials)
                 break
             time.sleep(POLL_S)
         proc.wait()
@@ -480,14 +490,18 @@ def killed_run(trial: Trial, workdir: Path, config: Path, cores: int, moment: Mo
 
 
 def describe_kill(trial: Trial, jobs: dict[int, tuple[str, str, float]], target: int, started: float,
-                  workdir: Path, partials: dict[str, Path]) -> dict:
-    """What was running when the kill came, what it killed, and the finetuning runs' state on disk."""
+                  workdir: Path, reference_jobs: dict[str, Job], partials: dict[str, Path]) -> dict:
+    """What was running when the kill came, what it killed, the killed jobs that had written all their
+    outputs (Snakemake discards those as possibly corrupted, so the rerun does the whole job again), and the
+    finetuning runs' state on disk."""
     now = time.monotonic()
     rule, log, seen = jobs[target]
     interrupted = [job[1] for job in jobs.values()] if trial.scope == "run" else [log]
     return {"at_s": round(now - started, 2), "after_job_start_s": round(now - seen, 2),
             "running": sorted(f"{job[0]} {job[1]}" for job in jobs.values()),
             "killed": "the whole run" if trial.scope == "run" else f"{rule} {log}", "interrupted": interrupted,
+            "outputs_written": [job for job in interrupted if job in reference_jobs
+                                and all((workdir / o).exists() for o in reference_jobs[job].outputs)],
             "finetune": {log: {**(snap := training_snapshot(path)), "phase": finetune_phase(snap),
                                "progress": training_progress(workdir / log)}
                          for log, path in partials.items() if log in interrupted}}
@@ -508,8 +522,8 @@ def redone_work(kill: dict | None, killed_text: str, rerun_text: str, workdir: P
         rerun_log = (workdir / log).read_text(errors="replace")
         match = re.search(r"resuming from \S+ \(step (\d+) of (\d+)\)", rerun_log)
         resumed = int(match.group(1)) if match else 0
-        # The steps the killed run had reached: the step being saved, the end if it was scoring, else at most
-        # the next save after its newest checkpoint.
+        # The steps the killed run had reached: the step being saved, all if it was scoring or done, else the
+        # steps its progress bar showed.
         reached = (snap["saving"][0] if snap["saving"] else saves[-1] if snap["trained"] or snap["finished"]
                    else max(snap["progress"], snap["resumable_from"]))
         finetune[log] = {"phase": snap["phase"], "checkpoint_at_kill": snap["resumable_from"],
@@ -569,6 +583,7 @@ def summarize(reports: list[dict], saves: list[int]) -> dict:
         "jobs_interrupted": sum(len(r["redone"]["interrupted"]) for r in reports),
         "interrupted_not_rerun": sum(len(r["redone"]["interrupted_not_rerun"]) for r in reports),
         "finished_jobs_rerun": sum(len(r["redone"]["finished_rerun"]) for r in reports),
+        "killed_with_outputs_written": sum(len(r["kill"]["outputs_written"]) for r in reports if r["kill"]),
         "shards_redone": sum(r["redone"]["shards_redone"] for r in reports),
         "max_shards_redone_per_kill": max((r["redone"]["shards_redone"] for r in reports), default=0),
         "finetune_runs_resumed": len(finetune),
@@ -610,7 +625,8 @@ def sweep(trials: list[Trial], reference: Path, out: Path, config: Path, cores: 
 
 
 def load() -> str:
-    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    """The load averages over 1, 5 and 15 minutes."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
@@ -627,24 +643,27 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     config = args.config.resolve()
     started, load_before = time.monotonic(), load()
-    reference = args.reference.resolve() if args.reference else reference_run(args.out / "reference", config,
-                                                                                args.cores)
-    reference_s = time.monotonic() - started
-    print(f"reference run: {reference} ({reference_s:.0f} s)", flush=True)
+    reference = args.reference.resolve() if args.reference else args.out / "reference"
+    ran = not args.reference and reference_run(reference, config, args.cores)
+    reference_s = round(time.monotonic() - started) if ran else None
+    print(f"reference run: {reference} ({f'{reference_s} s' if ran else 'a finished one, reused'})", flush=True)
     result = sweep(plan_trials(args.trials, args.seed), reference, args.out, config, args.cores,
                    keep=args.keep, progress=lambda line: print(line, flush=True))
-    result["summary"].update(seed=args.seed, config=str(config), cores=args.cores, reference_s=round(reference_s),
-                             total_s=round(time.monotonic() - started), load_before=load_before,
-                             load_after=load())
-    (args.out / "fault_sweep.json").write_text(json.dumps(result, indent=2, default=str))
+    result["summary"].update(seed=args.seed, config=str(config), cores=args.cores, reference=str(reference),
+                             reference_s=reference_s, total_s=round(time.monotonic() - started),
+                             load_before=load_before, load_after=load())
+    (args.out / "fault_sweep.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result["summary"], indent=2))
     summary = result["summary"]
-    print(f"{summary['identical']} of {summary['trials']} trials identical to the reference over "
-          f"{summary['files_compared']} files compared; {summary['shards_redone']} shard(s) redone (at most "
-          f"{summary['max_shards_redone_per_kill']} per kill); finetuning: at most "
+    print(f"{summary['identical']} of {summary['trials']} trials ({summary['killed']} killed) identical to the "
+          f"reference over {summary['files_compared']} files compared; {summary['jobs_interrupted']} jobs "
+          f"interrupted, {summary['killed_with_outputs_written']} of them with their outputs written; "
+          f"{summary['shards_redone']} shard(s) redone (at most {summary['max_shards_redone_per_kill']} per kill); "
+          f"finetuning: {summary['finetune_runs_resumed']} runs resumed, at most "
           f"{summary['max_steps_redone_per_run']} steps redone per run (checkpoint interval "
           f"{summary['checkpoint_interval']}), {summary['checkpoints_lost']} checkpoint(s) lost; "
-          f"{summary['finished_jobs_rerun']} finished job(s) rerun; {summary['total_s'] / 60:.1f} min")
+          f"{summary['finished_jobs_rerun']} finished job(s) rerun; {summary['total_s'] / 60:.1f} min "
+          f"(load {load_before} before, {summary['load_after']} after)")
 
 
 if __name__ == "__main__":
