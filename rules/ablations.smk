@@ -33,6 +33,8 @@ rule make_ablation_table:
     output:
         tex=report(layout("ablation_table", ext="tex"), caption="../report/ablations.rst", category="Ablations"),
         md=report(layout("ablation_table", ext="md"), caption="../report/ablations.rst", category="Ablations"),
+        # the rows, for the findings (write_findings)
+        json=layout("ablation_table", ext="json"),
     log:
         f"{LOGS}/make_ablation_table/{{ablation}}.log",
     wildcard_constraints:

@@ -459,12 +459,14 @@ def figure_file(dataset, pair, name, ext="pdf"):
     return layout(kind, dataset=dataset, pair=pair, figure=name, ext=ext)
 
 
-def cost_per_token(pair, source):
-    """What one generated token of a pair's source costs: 2P FLOPs on a compute-matched pair, the price in USD
-    on a price-matched one."""
+def cost_per_token(pair, source, prompt=False):
+    """What one generated token (with `prompt`, one prompt token) of a pair's source costs: 2P FLOPs on a
+    compute-matched pair; on a price-matched one the price in USD, of output or of input tokens (0 where the
+    config has no input price: prompts unpriced)."""
     model = study.generator_of(config, pair, source)
     if config["generator_pairs"][pair]["match"] == "price":
-        return config["models"][model]["price_per_million_tokens"] / 1e6
+        spec = config["models"][model]
+        return (spec.get("input_price_per_million_tokens", 0) if prompt else spec["price_per_million_tokens"]) / 1e6
     return 2 * study.model_parameters(config, model)
 
 
@@ -496,8 +498,9 @@ def model_description(model):
     description = {"name": model}
     if "toy" in spec or "parameters" in spec:
         description["parameters"] = study.model_parameters(config, model)
-    if "price_per_million_tokens" in spec:
-        description["price_per_million_tokens"] = spec["price_per_million_tokens"]
+    for price in ("price_per_million_tokens", "input_price_per_million_tokens"):
+        if price in spec:
+            description[price] = spec[price]
     return description
 
 
@@ -558,9 +561,9 @@ def findings_data():
 ABLATIONS = config["ablations"]
 
 
-def ablation_table_files():
-    """Every ablation's table, LaTeX and Markdown; none without an `ablations` section."""
-    return [layout("ablation_table", ablation=name, ext=ext) for name in ABLATIONS for ext in ("tex", "md")]
+def ablation_table_files(exts=("tex", "md")):
+    """Every ablation's table, LaTeX and Markdown (or `exts`); none without an `ablations` section."""
+    return [layout("ablation_table", ablation=name, ext=ext) for name in ABLATIONS for ext in exts]
 
 
 def get_variant_graded(wildcards):
@@ -592,6 +595,13 @@ def get_make_ablation_table_cells(wildcards):
     ]
 
 
+def get_write_findings_number_matched(wildcards):
+    """The number_matched ablation's table rows, where the config runs it (the number-matched finding)."""
+    if "number_matched" not in ABLATIONS:
+        return []
+    return [layout("ablation_table", ablation="number_matched", ext="json")]
+
+
 def get_make_ablation_table_evaluations(wildcards):
     return [path for cell in get_make_ablation_table_cells(wildcards) for path in cell["paths"].values()]
 
@@ -601,7 +611,8 @@ def get_make_ablation_table_sft(wildcards):
 
 
 def ledger_cells():
-    """Per experiment, its metrics file (whose `ledger` measure_data writes) and the cost of a token of each side."""
+    """Per experiment, its metrics file (whose `ledger` measure_data writes) and the cost of a generated and of a
+    prompt token of each side."""
     return [
         {
             "dataset": e.dataset,
@@ -609,6 +620,7 @@ def ledger_cells():
             "budget": e.budget,
             "path": layout("metrics", vars(e)),
             "cost_per_token": {source: cost_per_token(e.pair, source) for source in ("se", "wc")},
+            "cost_per_prompt_token": {source: cost_per_token(e.pair, source, prompt=True) for source in ("se", "wc")},
         }
         for e in EXPERIMENTS
     ]

@@ -11,8 +11,15 @@ report: "../report/workflow.rst"
 # stops with that message when pdflatex is missing.
 rule make_paper:
     input:
-        # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail
-        tables=[rules.make_table1.output.tex, rules.make_table2.output.tex, rules.make_table1.output.detail_tex],
+        # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, the
+        # cost ledger and the table of each ablation the config turns on
+        tables=[
+            rules.make_table1.output.tex,
+            rules.make_table2.output.tex,
+            rules.make_table1.output.detail_tex,
+            rules.make_ledger.output.tex,
+            *ablation_table_files(exts=("tex",)),
+        ],
         figures=[figure["path"] for figure in paper_figures()],
     output:
         pdf=report(layout("paper", ext="pdf"), caption="../report/paper.rst", category="Paper"),
@@ -38,6 +45,7 @@ rule write_findings:
         judge=judge_summary_files(),
         evaluations=evaluation_files(),
         base=base_evaluation_files(),
+        number_matched=get_write_findings_number_matched,
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
     log:

@@ -1,4 +1,5 @@
-"""One ablation's table: each arm's finetuning results against the arm it is compared with."""
+"""One ablation's table: each arm's finetuning results against the arm it is compared with; its rows as JSON
+for the findings."""
 import json
 from pathlib import Path
 
@@ -15,4 +16,5 @@ with log_to(snakemake.log[0]):
                                      f"tab:ablation-{snakemake.wildcards.ablation.replace('_', '-')}")
     Path(snakemake.output.tex).write_text(latex)
     Path(snakemake.output.md).write_text(markdown)
+    Path(snakemake.output.json).write_text(json.dumps(rows, indent=1))
     print(markdown)

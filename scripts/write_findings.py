@@ -14,8 +14,10 @@ def load(paths):
 with log_to(snakemake.log[0]):
     p = snakemake.params
     rows = table1_rows(p.cells, load(snakemake.input.evaluations), load(snakemake.input.base))
+    # the number_matched ablation's table rows, where it runs
+    number_matched = [row for path in snakemake.input.number_matched for row in json.loads(Path(path).read_text())]
     findings = (data_findings(p.data, load(snakemake.input.metrics), load(snakemake.input.judge))
-                + training_findings(rows, p.matches))
+                + training_findings(rows, p.matches, number_matched if snakemake.input.number_matched else None))
     text = findings_markdown(findings, p.title)
     Path(snakemake.output[0]).write_text(text)
     print(text)

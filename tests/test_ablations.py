@@ -219,7 +219,7 @@ def test_ledger_costs_by_hand():
          for i in range(3)], k_se=1, ratio=3, cost_ratio=2.5, match="compute")
     metrics = {"m.json": {"ledger": ledger, "se": {"k": 1}, "wc": {"k": 3}}}
     cells = [{"dataset": "math", "pair": "toy", "budget": "low", "path": "m.json",
-              "cost_per_token": {"se": 2 * 2.5e6, "wc": 2 * 1e6}}]
+              "cost_per_token": {"se": 2 * 2.5e6, "wc": 2 * 1e6}, "cost_per_prompt_token": {"se": 2 * 2.5e6, "wc": 2 * 1e6}}]
     _, markdown = ledger_table(cells, metrics)
     # SE: 200 generated + 100 prompt tokens at 5e6 FLOPs; WC: 360 + 100 at 2e6
     assert list(_rows(markdown)[0].values()) == [
@@ -230,7 +230,7 @@ def test_ledger_costs_by_hand():
 def test_price_matched_ledger_prices_the_usage_the_api_backend_records(monkeypatch):
     """Samples drawn through the API backend (a fake server on 127.0.0.1, usage one total per request, n split
     at 2) cost in the ledger what the backend's usage costs at the prices: Pro 10.5, Flash 0.3 USD per million
-    output tokens."""
+    output tokens; with input prices (Pro 3.5, Flash 0.075), each question's prompt at them once per side."""
     from helpers.fake_openai_server import FakeOpenAIServer
     from weakstrong.sampling.openai_backend import sample, usage_cost
     from weakstrong.solutions import draw_samples
@@ -251,7 +251,7 @@ def test_price_matched_ledger_prices_the_usage_the_api_backend_records(monkeypat
     ledger = study.sampling_ledger(drawn["se"], drawn["wc"], k_se=1, ratio=5, cost_ratio=35.0, match="price")
     assert (ledger["se_tokens"], ledger["wc_tokens"]) == (usages["se"].completion_tokens, usages["wc"].completion_tokens)
     cells = [{"dataset": "math", "pair": "gemini", "budget": "low", "path": "m.json",
-              "cost_per_token": {"se": 10.5 / 1e6, "wc": 0.3 / 1e6}}]
+              "cost_per_token": {"se": 10.5 / 1e6, "wc": 0.3 / 1e6}, "cost_per_prompt_token": {"se": 0, "wc": 0}}]
     metrics = {"m.json": {"ledger": ledger, "se": {"k": 1}, "wc": {"k": 5}}}
     row = _rows(ledger_table(cells, metrics)[1])[0]
     assert row["Unit"] == "USD" and row["Realized with prompts"] == "--"
@@ -259,10 +259,23 @@ def test_price_matched_ledger_prices_the_usage_the_api_backend_records(monkeypat
     assert float(row["WC cost"]) == pytest.approx(usage_cost(usages["wc"], 0.3), rel=1e-2)
     assert float(row["Planned WC/SE"]) == pytest.approx(5 / 35, abs=1e-3)
 
+    cells[0]["cost_per_prompt_token"] = {"se": 3.5 / 1e6, "wc": 0.075 / 1e6}
+    priced = _rows(ledger_table(cells, metrics)[1])[0]
+    # SE draws 1 sample per question, one request each: the API's usage counts each prompt once, as the ledger
+    assert float(priced["SE cost"]) == pytest.approx(usage_cost(usages["se"], 10.5, 3.5), rel=1e-2)
+    prompts = {s["problem_id"]: s["prompt_tokens"] for s in drawn["wc"]}
+    wc_cost = (usages["wc"].completion_tokens * 0.3 + sum(prompts.values()) * 0.075) / 1e6
+    assert float(priced["WC cost"]) == pytest.approx(wc_cost, rel=1e-2)
+    # WC's 5 samples took 3 requests per question (n capped at 2): the API bills the prompt thrice, the ledger once
+    assert wc_cost < usage_cost(usages["wc"], 0.3, 0.075)
+    assert float(priced["Realized with prompts"]) == pytest.approx(float(priced["WC cost"]) / float(priced["SE cost"]),
+                                                                   rel=1e-2)
+
 
 def test_a_ledger_written_before_prompt_tokens_asks_for_a_rerun():
     metrics = {"m.json": {"ledger": {"match": "compute", "se_tokens": 1, "wc_tokens": 3}}}
-    cells = [{"dataset": "math", "pair": "toy", "budget": "low", "path": "m.json", "cost_per_token": {}}]
+    cells = [{"dataset": "math", "pair": "toy", "budget": "low", "path": "m.json", "cost_per_token": {},
+              "cost_per_prompt_token": {}}]
     with pytest.raises(ValueError, match="m.json: .*rerun measure_data"):
         ledger_table(cells, metrics)
 
@@ -280,6 +293,15 @@ def _rows(markdown: str) -> list[dict]:
 
 # --- the workflow -----------------------------------------------------------------------------------------------
 
+def _jobs(dry_run: str) -> list[dict]:
+    """Each job of ``snakemake -n`` output: its rule and its input paths."""
+    jobs = []
+    for block in re.split(r"^(?:local)?rule ", dry_run, flags=re.MULTILINE)[1:]:
+        inputs = re.search(r"^\s+input: (.+)$", block, re.MULTILINE)
+        jobs.append({"rule": block.split(":", 1)[0], "input": set(inputs[1].split(", ")) if inputs else set()})
+    return jobs
+
+
 def test_paper_dry_run_lists_the_ablations_and_the_ledger(tmp_path):
     proc = snakemake("-n", "-p", "--directory", str(tmp_path), "--configfile", str(CONFIGS["paper"]))
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -288,6 +310,13 @@ def test_paper_dry_run_lists_the_ablations_and_the_ledger(tmp_path):
     for name in ("number_matched", "cheaper_wc", "dataset_size", "coverage_diversity"):
         assert {f"results/ablations/{name}.tex", f"results/ablations/{name}.md"} <= outputs, name
     assert {"results/ledger.tex", "results/ledger.md"} <= outputs
+    assert "results/ablations/number_matched.json" in outputs
+    # the paper sets the ledger and every ablation's table; the findings read the number-matched rows
+    jobs = {job["rule"]: job for job in _jobs(proc.stdout) if job["rule"] in ("make_paper", "write_findings")}
+    assert {"results/ledger.tex", *(f"results/ablations/{name}.tex" for name in
+                                    ("number_matched", "cheaper_wc", "dataset_size", "coverage_diversity"))} \
+        <= jobs["make_paper"]["input"]
+    assert "results/ablations/number_matched.json" in jobs["write_findings"]["input"]
     for variant in ("math/gemma2/low/wc.k1", "math/gemini/low/wc.k5", "math/gemma2/low/se.k1.first500",
                     "math/gemma2/low/wc.k3.first500", "math/gemma2/high/wc.k1", "math/gemma2/high/wc.k30.keep1"):
         assert f"results/sft/{variant}.jsonl" in outputs, variant

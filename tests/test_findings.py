@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from weakstrong.ablations import table_rows
 from weakstrong.findings import (FAILS, HOLDS, UNRESOLVED, cell_status, data_findings, findings_markdown,
                                  overall_status, training_findings)
 from weakstrong.tables import table1_rows
@@ -146,3 +149,57 @@ def test_findings_markdown_states_each_finding_with_its_numbers():
     # seeds 0.30, 0.32, 0.31 against 0.35, 0.39, 0.37: means 31.0 and 37.0 with t(2) intervals, WC - SE 6.0
     student = next(line for line in lines if "| student |" in line)
     assert "| 31.0 [28.5, 33.5] | 37.0 [32.0, 42.0] | +6.0 [3.5, 8.5] | WC better | holds |" in student
+
+
+def number_matched_rows(accuracies: dict[tuple[str, str], list[float]]) -> list[dict]:
+    """The number_matched ablation's table rows as make_ablation_table writes them (its .json): per budget,
+    SE at 1 (low) or 10 (high) per question, WC at SE's count and WC cost-matched at 3 times it, each WC arm
+    against SE; accuracies[(budget, source)] per run seed."""
+    cells, evaluations = [], {}
+    for (budget, source), values in accuracies.items():
+        k = {"low": 1, "high": 10}[budget]
+        per_question = 3 * k if source == "wc" else k
+        paths = {}
+        for seed, value in enumerate(values, 1):
+            paths[str(seed)] = f"{budget}/{source}/seed-{seed}.json"
+            evaluations[paths[str(seed)]] = {"pass@1": value, "selection": {"step": 2}}
+        cells.append({"dataset": "math", "pair": "toy", "budget": budget, "student": "student",
+                      "setting": "knowledge distillation", "source": source, "label": source, "per_question": per_question,
+                      "relative_cost": per_question / k / (3 if source != "se" else 1),
+                      "against": None if source == "se" else "se", "sft": f"{budget}/{source}.jsonl", "paths": paths})
+    data = {cell["sft"]: [{"problem_id": "p1"}] for cell in cells}
+    return json.loads(json.dumps(table_rows(cells, evaluations, data)))   # as write_findings reads them
+
+
+def test_the_number_matched_finding_reads_the_ablations_rows():
+    rows = number_matched_rows({
+        # low: SE ahead of WC at SE's count on every seed (holds), the cost-matched WC ahead of SE (not this finding)
+        ("low", "se"): [0.40, 0.42, 0.41], ("low", "wc.k1"): [0.30, 0.33, 0.31], ("low", "wc"): [0.50, 0.52, 0.51],
+        # high: the same on every seed: no difference, unresolved
+        ("high", "se"): [0.60, 0.61, 0.62], ("high", "wc.k10"): [0.60, 0.61, 0.62], ("high", "wc"): [0.7, 0.7, 0.8],
+    })
+    number = training_findings([], {"toy": "compute"}, rows)[4]
+    assert number["statement"].startswith("At an equal number of samples, SE data beats WC data")
+    assert [(c["budget"], c["verdict"], c["status"]) for c in number["cells"]] == [
+        ("low", "SE better", HOLDS), ("high", "no difference at 95%", UNRESOLVED)]
+    low = number["cells"][0]
+    assert low["difference"]["mean"] == pytest.approx(-0.0967, abs=1e-4)       # WC at SE's count minus SE
+    assert (low["se"]["mean"], low["wc"]["mean"]) == (pytest.approx(0.41), pytest.approx(0.3133, abs=1e-4))
+    assert (number["status"], number["reason"]) == (UNRESOLVED, "of 2 cells, 1 hold, 0 do not, 1 unresolved")
+
+    held = training_findings([], {"toy": "compute"}, [r for r in rows if r["budget"] == "low"])[4]
+    assert (held["status"], held["reason"]) == (HOLDS, "holds in all 1 cells")
+    reversed_rows = number_matched_rows({("low", "se"): [0.30, 0.33, 0.31], ("low", "wc.k1"): [0.40, 0.42, 0.41]})
+    assert training_findings([], {"toy": "compute"}, reversed_rows)[4]["status"] == FAILS
+    text = findings_markdown(training_findings([], {"toy": "compute"}, rows), "Findings")
+    assert "### At an equal number of samples, SE data beats WC data" in text
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert any("| 41.0 [38.5, 43.5] | 31.3 [" in line and "| SE better | holds |" in line for line in lines)
+
+
+def test_the_number_matched_finding_is_not_run_only_when_the_ablation_is_off():
+    off = training_findings([], {"toy": "compute"})[4]
+    assert off["cells"] == [] and off["reason"].startswith("not run in this configuration")
+    assert "ablations.number_matched" in off["reason"]
+    empty = training_findings([], {"toy": "compute"}, [])[4]
+    assert empty["status"] == UNRESOLVED and not empty["reason"].startswith("not run")

@@ -13,9 +13,11 @@ import pytest
 
 from conftest import TEST_CONFIG, snakemake
 from test_plots import training_cells
-from weakstrong import paper
+from weakstrong import paper, study
+from weakstrong.config import load
+from weakstrong.ablations import table_rows
 from weakstrong.plots import plot_coverage_curves
-from weakstrong.tables import table1, table1_detail, table1_rows, table2, to_latex
+from weakstrong.tables import ablation_table, ledger_table, table1, table1_detail, table1_rows, table2, to_latex
 
 RUN = {"results": "results/toy", "seeds": [1, 2], "data_seed": 7, "grader_version": "9.9.9", "maj_k": [1, 4],
        "pairs": {"toy": {"weak": {"name": "toy-wc", "parameters": 134400.0},
@@ -78,6 +80,9 @@ def test_captions_say_what_was_run(tmp_path):
     assert "budgets low (SE 1 vs WC 3 samples per problem), high (SE 3 vs WC 9 samples per problem)" in text
     assert paper.model_text({"name": "gemini-1.5-pro", "price_per_million_tokens": 10.5}) == (
         "gemini-1.5-pro (USD 10.5 per million output tokens)")
+    assert paper.model_text({"name": "gemini-1.5-flash", "price_per_million_tokens": 0.3,
+                             "input_price_per_million_tokens": 0.075}) == (
+        "gemini-1.5-flash (USD 0.3 per million output tokens, 0.075 per million input tokens)")
     assert paper.model_text({"name": "gemma2-27b", "parameters": 27.2e9}) == "gemma2-27b (27.2B parameters)"
     assert paper.run_text(RUN) == ("Run seeds 1, 2 (2 finetuning runs and evaluations per cell); data and sampling "
                                    "seed 7; grader version 9.9.9.")
@@ -108,10 +113,31 @@ def small_study(root: Path) -> tuple[list[str], list[str], list[dict]]:
                                  "reasoning_diversity": 1.25 * k, "false_positive_rate": 0.0625, "kept": 40 * k}
                           for side, k in (("se", 1), ("wc", 3))}}
     latex2, markdown2 = table2([{"dataset": "math", "pair": "toy", "budget": "low", "path": "m.json"}], metrics)
+    metrics["m.json"]["ledger"] = study.sampling_ledger(
+        [{"problem_id": "p", "sample_index": 0, "completion_tokens": 101, "prompt_tokens": 37}],
+        [{"problem_id": "p", "sample_index": i, "completion_tokens": 57 + i, "prompt_tokens": 37} for i in range(3)],
+        k_se=1, ratio=3, cost_ratio=3.0557, match="compute")
+    ledger_cells = [{"dataset": "math", "pair": "toy", "budget": "low", "path": "m.json",
+                     "cost_per_token": {"se": 821376.0, "wc": 268800.0}, "cost_per_prompt_token": {"se": 821376.0,
+                                                                                                   "wc": 268800.0}}]
+    ledger_latex, ledger_markdown = ledger_table(ledger_cells, metrics)
+    arms = [("se", None, [0.3125, 0.375]), ("wc.k1", "se", [0.25, 0.3438]), ("wc", "se", [0.4062, 0.4375])]
+    ablation_cells = [{"dataset": "math", "pair": "toy", "budget": "low", "student": "toy-student",
+                       "setting": "knowledge distillation", "source": source, "label": source.upper(),
+                       "per_question": 1, "relative_cost": 1.0, "against": against, "sft": f"{source}.jsonl",
+                       "paths": {str(seed): f"{source}/{seed}.json" for seed in (1, 2)}}
+                      for source, against, _ in arms]
+    evaluations = {f"{source}/{seed}.json": {"pass@1": value, "selection": {"step": 4}}
+                   for source, _, values in arms for seed, value in zip((1, 2), values)}
+    ablation_latex, ablation_markdown = ablation_table(
+        "Number-matched data.", table_rows(ablation_cells, evaluations, {f"{s}.jsonl": [{"problem_id": "p"}]
+                                                                         for s, _, _ in arms}),
+        "tab:ablation-number-matched")
     figure = root / "figures" / "math" / "toy" / "coverage.pdf"
     plot_coverage_curves({"SE": [0.2, 0.3], "WC": [0.1, 0.4]}, figure, "toy")
     figures = [{"path": str(figure), "kind": "coverage", "dataset": "math", "pair": "toy"}]
-    return [latex1, detail_latex, latex2], [markdown1, detail_markdown, markdown2], figures
+    return ([latex1, detail_latex, latex2, ledger_latex, ablation_latex],
+            [markdown1, detail_markdown, markdown2, ledger_markdown, ablation_markdown], figures)
 
 
 def test_the_paper_compiles_to_the_same_bytes_with_every_table_number(tmp_path):
@@ -125,6 +151,7 @@ def test_the_paper_compiles_to_the_same_bytes_with_every_table_number(tmp_path):
         missing = sorted(numbers(markdown) - set(re.findall(r"\d+\.\d+", text)))
         assert not missing, f"numbers of {markdown.splitlines()[0][:60]} not in the PDF: {missing}"
     assert "Run seeds 1, 2" in text and "grader version 9.9.9" in text
+    assert "Sampling cost ledger" in text and "Number-matched data." in text     # the ledger and the ablation
     assert sorted(p.name for p in tex.parent.iterdir()) == ["figures", "paper.pdf", "paper.tex"]  # no aux files
     paper.compile_pdf(tex, tmp_path / "again.pdf")
     assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "results" / "paper.pdf").read_bytes()
@@ -145,7 +172,8 @@ def test_paper_findings_and_report_of_the_test_study(local_test_run: Path):
     needs_latex()
     results = local_test_run / "results" / "test"
     text = pdf_text(results / "paper.pdf")
-    for table in ("table1.md", "table1-detail.md", "table2.md"):
+    for table in ("table1.md", "table1-detail.md", "table2.md", "ledger.md",
+                  *(f"ablations/{name}.md" for name in load(TEST_CONFIG)["ablations"])):
         missing = sorted(numbers((results / table).read_text()) - set(re.findall(r"\d+\.\d+", text)))
         assert not missing, f"numbers of {table} not in the PDF: {missing}"
     from weakstrong.grading import GRADER_VERSION

@@ -11,7 +11,10 @@ Each finding is tested per cell by the verdict of a WC minus SE comparison at 95
 * finetuning, per Table 1 row (dataset, pair, budget, student; :func:`weakstrong.tables.table1_rows`):
   WC-trained minus SE-trained test pass@1, paired by run seed.  The paper: at equal sampling compute the
   WC-trained model beats the SE-trained one in each setting (knowledge distillation, self-improvement,
-  weak-to-strong), and so it does at equal price.
+  weak-to-strong), and so it does at equal price;
+* the number-matched reversal, per row of the ``number_matched`` ablation's table
+  (:func:`weakstrong.ablations.table_rows`, its ``.json``): WC data with as many samples per question as SE
+  data, minus SE data, test pass@1 paired by run seed.  The paper: at an equal number of samples SE data wins.
 
 A cell *holds* when the interval lies on the paper's side of 0, *does not hold* when it lies on the other
 side, and is *unresolved* otherwise (no difference at 95%, one seed, nothing to compare).  A finding holds
@@ -25,7 +28,7 @@ from collections import Counter
 
 from tabulate import tabulate
 
-from weakstrong.stats import proportion_difference
+from weakstrong.stats import better, proportion_difference
 from weakstrong.tables import percent, signed_percent
 
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "unresolved"
@@ -133,12 +136,36 @@ def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, 
     return findings
 
 
-def training_findings(rows: list[dict], matches: dict[str, str]) -> list[dict]:
+def number_matched_cells(rows: list[dict], matches: dict[str, str]) -> list[dict]:
+    """The number-matched finding's cells: per (dataset, pair, budget, student) of the ablation's table
+    ``rows`` (:func:`weakstrong.ablations.table_rows`), the arm of WC data with SE's samples per question
+    against the SE arm.  The paper's side is SE better."""
+    def key(row: dict) -> tuple:
+        return row["dataset"], row["pair"], row["budget"], row["student"]
+
+    se = {key(row): row for row in rows if row["source"] == "se"}
+    cells = []
+    for row in rows:
+        reference = se.get(key(row))
+        if (reference is None or row["against"] != "se" or not row["source"].startswith("wc")
+                or row["per_question"] != reference["per_question"]):
+            continue  # the SE arm itself, or the cost-matched WC arm
+        verdict = better(row["difference"]["verdict"])
+        cells.append({"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
+                      "budget": row["budget"], "student": row["student"],
+                      "settings": {"wc": row["setting"], "se": reference["setting"]},
+                      "se": reference["pass@1"], "wc": row["pass@1"], "difference": row["difference"],
+                      "verdict": verdict, "status": cell_status(verdict, "SE better", "WC better")})
+    return cells
+
+
+def training_findings(rows: list[dict], matches: dict[str, str], number_matched: list[dict] | None = None) -> list[dict]:
     """WC-trained against SE-trained findings: one per setting at compute-matched pairs, one at
-    price-matched pairs, and the number-matched reversal (not an experiment of this workflow).
+    price-matched pairs, and the number-matched reversal.
 
     ``rows`` are :func:`weakstrong.tables.table1_rows`; ``matches`` maps each pair to its match
     (``compute`` or ``price``).  A row's setting is the WC-trained model's (``settings["wc"]``).
+    ``number_matched`` are the rows of the number-matched ablation's table, None where it is off.
     """
     cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
               "budget": row["budget"], "student": row["student"], "settings": row["settings"],
@@ -151,8 +178,12 @@ def training_findings(rows: list[dict], matches: dict[str, str]) -> list[dict]:
                 for setting, statement, paper in SETTING_FINDINGS]
     findings.append(_finding(*PRICE_FINDING, "training", [c for c in cells if c["match"] == "price"],
                              "not run in this configuration: no generator pair is matched on price"))
-    findings.append(_finding(*NUMBER_FINDING, "training", [],
-                             "not run: this workflow matches pairs on compute or price, not on sample counts"))
+    if number_matched is None:
+        findings.append(_finding(*NUMBER_FINDING, "training", [], "not run in this configuration: the "
+                                 "number_matched ablation is off (config key 'ablations.number_matched')"))
+    else:
+        findings.append(_finding(*NUMBER_FINDING, "training", number_matched_cells(number_matched, matches),
+                                 "the number_matched ablation's table has no WC arm at SE's count"))
     return findings
 
 

@@ -130,12 +130,15 @@ def _amount(parameters: float) -> str:
 
 
 def model_text(model: dict) -> str:
-    """``gemma2-9b (9.24B parameters)`` or ``gemini-1.5-pro (USD 10.5 per million output tokens)``."""
+    """``gemma2-9b (9.24B parameters)`` or ``gemini-1.5-pro (USD 10.5 per million output tokens, 3.5 per million
+    input tokens)``."""
     details = []
     if model.get("parameters") is not None:
         details.append(f"{_amount(model['parameters'])} parameters")
     if model.get("price_per_million_tokens") is not None:
         details.append(f"USD {model['price_per_million_tokens']:g} per million output tokens")
+    if model.get("input_price_per_million_tokens") is not None:
+        details.append(f"{'' if details else 'USD '}{model['input_price_per_million_tokens']:g} per million input tokens")
     return f"{model['name']} ({', '.join(details)})" if details else model["name"]
 
 

@@ -278,10 +278,11 @@ def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] |
 
 LEDGER_CAPTION = ("Sampling cost ledger: per dataset, pair and budget, the samples per question of SE and WC, "
                   "their mean generated tokens per sample and prompt tokens per question, what each side's samples "
-                  "cost (compute: 2P FLOPs per generated and prompt token, each question's prompt once per side; "
-                  "price: USD at the configured price per output token, prompts unpriced), and WC's cost relative "
-                  "to SE's: planned by Equation 1 (samples of equal length, no prompts), realized from the "
-                  "generated tokens, and realized with the prompts' FLOPs.")
+                  "cost (compute: 2P FLOPs per generated and prompt token; price: USD at the configured prices "
+                  "per output and per input token, prompts unpriced where no input price is configured; each "
+                  "question's prompt counted once per side), and WC's cost relative to SE's: planned by Equation 1 "
+                  "(samples of equal length, no prompts), realized from the generated tokens, and realized with "
+                  "the prompts' cost.")
 
 
 def _per(total: int, count: int) -> str:
@@ -291,7 +292,9 @@ def _per(total: int, count: int) -> str:
 def ledger_table(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]:
     """The realized-cost ledger of every experiment.  ``cells`` carry dataset, pair, budget, ``path`` (its
     metrics file, whose ``ledger`` is :func:`weakstrong.study.sampling_ledger`'s) and ``cost_per_token``
-    (``{"se": ..., "wc": ...}``: FLOPs or USD per token); ``metrics`` maps the paths to the files' contents."""
+    (``{"se": ..., "wc": ...}``: FLOPs or USD per generated token) and ``cost_per_prompt_token`` (the same per
+    prompt token: 2P FLOPs, or the input price, 0 where prompts are unpriced); ``metrics`` maps the paths to
+    the files' contents."""
     headers = ["Dataset", "Pair", "Budget", "Match", "Samples/q SE:WC", "Tokens/sample SE", "Tokens/sample WC",
                "Prompt tokens/q SE:WC", "Unit", "SE cost", "WC cost", "Planned WC/SE", "Realized WC/SE",
                "Realized with prompts"]
@@ -302,10 +305,10 @@ def ledger_table(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]
             raise ValueError(f"{cell['path']}: its ledger predates prompt tokens and planned costs; rerun "
                              f"measure_data (snakemake -R measure_data)")
         compute = ledger["match"] == "compute"
-        # each question's prompt enters a compute-matched side's cost once; a price-matched one's not at all
-        costs = {side: cell["cost_per_token"][side] * (ledger[f"{side}_tokens"]
-                                                      + (ledger[f"{side}_prompt_tokens"] if compute else 0))
-                 for side in ("se", "wc")}
+        # each question's prompt enters a side's cost once (its samples share one prefill), at the prompt price
+        costs = {side: cell["cost_per_token"][side] * ledger[f"{side}_tokens"]
+                 + cell["cost_per_prompt_token"][side] * ledger[f"{side}_prompt_tokens"] for side in ("se", "wc")}
+        prompts_priced = any(cell["cost_per_prompt_token"].values())
         per_question = metrics[cell["path"]]["se"]["k"], metrics[cell["path"]]["wc"]["k"]
         body.append([cell["dataset"], cell["pair"], cell["budget"], ledger["match"],
                      f"{per_question[0]}:{per_question[1]}", _per(ledger["se_tokens"], ledger["se_samples"]),
@@ -314,8 +317,8 @@ def ledger_table(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]
                      f"{_per(ledger['wc_prompt_tokens'], ledger['wc_questions'])}",
                      "FLOPs" if compute else "USD", f"{costs['se']:.3g}", f"{costs['wc']:.3g}",
                      *(fraction(ledger[key], missing="--") for key in (
-                         "planned_wc_cost_relative_to_se", "wc_cost_relative_to_se",
-                         "wc_cost_relative_to_se_with_prompts"))])
+                         "planned_wc_cost_relative_to_se", "wc_cost_relative_to_se")),
+                     fraction(costs["wc"] / costs["se"] if prompts_priced and costs["se"] else None, missing="--")])
     return to_latex(headers, body, LEDGER_CAPTION, "tab:ledger"), to_markdown(headers, body, LEDGER_CAPTION)
 
 

@@ -52,10 +52,12 @@ class Usage:
                 f"{self.prompt_tokens} prompt and {self.completion_tokens} completion tokens")
 
 
-def usage_cost(usage: Usage, price_per_million_tokens: float) -> float:
-    """USD at the config's price (``models.<name>.price_per_million_tokens``, output tokens, as the plan
-    prices API models)."""
-    return usage.completion_tokens * price_per_million_tokens / 1e6
+def usage_cost(usage: Usage, price_per_million_tokens: float, input_price_per_million_tokens: float = 0.0) -> float:
+    """USD at the config's prices: ``models.<name>.price_per_million_tokens`` per output token, as the plan
+    prices API models, and ``input_price_per_million_tokens`` per prompt token (the API's count: every
+    request's prompt)."""
+    return (usage.completion_tokens * price_per_million_tokens
+            + usage.prompt_tokens * input_price_per_million_tokens) / 1e6
 
 
 class RequestFailed(RuntimeError):
