@@ -62,8 +62,8 @@ def test_paper_dry_run_names_every_finetuning_target():
 
 def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
     """The 3-seed toy study: configs/toy-seeds.yaml over configs/toy.yaml triples finetuning, selection and
-    evaluation (at the low budget only, as the demo), shares everything before them, and puts the tables under
-    results/toy-seeds."""
+    evaluation (at the low budget only, as the demo) and adds the gold runs (3 students x 2 datasets), shares
+    everything before them, and puts the tables under results/toy-seeds."""
     toy = REPO / "configs" / "toy.yaml"
     one = job_counts(snakemake("-n", "--quiet", "rules", "--directory", str(tmp_path), "--configfile",
                                str(toy)).stdout)
@@ -71,8 +71,9 @@ def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
                      str(REPO / "configs" / "toy-seeds.yaml"))
     assert proc.returncode == 0, proc.stdout
     three = job_counts(proc.stdout)
-    for rule in ("finetune", "select_checkpoint", "evaluate"):
-        assert three[rule] == 3 * one[rule], rule
+    gold_runs = 3 * 2  # per seed
+    for rule, per_run in (("finetune", 2), ("select_checkpoint", 1), ("evaluate", 1)):  # finetune: 2 rates
+        assert three[rule] == 3 * (one[rule] + gold_runs * per_run), rule
     for rule in ("train_toy_model", "sample_solutions", "grade_samples", "measure_data", "evaluate_base"):
         assert three[rule] == one[rule], rule
     targets = snakemake("-n", "-p", "--directory", str(tmp_path), "--configfile", str(toy),
@@ -81,6 +82,7 @@ def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
     for seed in (1, 2, 3):
         assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0005" in targets
         assert f"results/toy/finetune/math/toy/low/toy-wc/wc/seed-{seed}/lr-0.0001" in targets
+        assert f"results/toy/finetune/gsm8k/gold/low/toy-se/gold/seed-{seed}/lr-0.0005" in targets
     assert "results/toy/finetune/math/toy/high/toy-wc/wc/seed-2/lr-0.0001" not in targets
 
 
