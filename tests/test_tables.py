@@ -142,6 +142,9 @@ def test_table1_gold_column_shared_by_rows():
     tex, md = table1(table1_rows(CELLS + gold, _evaluations(**{"gold/m7": 0.4, "gold/g9": 0.6}), BASES))
     assert "SE data & WC data & Rel. gain & WC - SE [95\\%] & Verdict & Gold \\\\" in tex
     assert "& 10.0 & 15.0 & 25.0 & 30.0 & +20.0 & +5.0 & unresolved (one seed) & 40.0 \\\\" in tex
+    assert "Gold: trained on the datasets' own solutions." in md
+    _, without_gold = table1(table1_rows(CELLS, _evaluations(), BASES))
+    assert "Gold" not in without_gold  # neither a column nor a caption note
 
 
 def test_table1_detail_lists_each_run_once_with_maj_k():

@@ -191,7 +191,8 @@ TABLE1_CAPTION = ("Finetuning on compute-matched synthetic data: zero-shot test 
                   "interval when there are several), the relative gain (%) of WC over SE, and WC minus SE in "
                   "points paired by seed with its 95% interval and verdict. Base: the student "
                   "before finetuning, zero-shot as the finetuned students are evaluated, and few-shot as the "
-                  "generators sample. Gold: trained on the datasets' own solutions.")
+                  "generators sample.")
+GOLD_NOTE = " Gold: trained on the datasets' own solutions."
 TABLE1_DETAIL_CAPTION = ("Every finetuning result: training examples, the selected learning rate and step (step 0: "
                          "the untrained student), its validation and test pass@1 (%) and maj@k (%).")
 TABLE2_CAPTION = ("Quality of compute-matched synthetic data, SE at k against WC at ratio times k: coverage@k "
@@ -214,7 +215,8 @@ TABLE2_ARITHMETIC_NOTE = (" Arith. slips (checkable): share (%) of the kept solu
 
 def table1(rows: list[dict]) -> tuple[str, str]:
     headers, body = _table1_records(rows)
-    caption = TABLE1_CAPTION + (UNTRAINED_NOTE if any(r.get("untrained") for r in rows) else "")
+    caption = (TABLE1_CAPTION + (GOLD_NOTE if any("gold" in r for r in rows) else "")
+               + (UNTRAINED_NOTE if any(r.get("untrained") for r in rows) else ""))
     return to_latex(headers, body, caption, "tab:finetuning"), to_markdown(headers, body, caption)
 
 
