@@ -119,3 +119,32 @@ def test_vllm_receives_the_training_prompt_ids(bos_tokenizer, problems, monkeypa
     assert [p["prompt_token_ids"] for p in received] == encode_prompts(bos_tokenizer, prompts)
     assert all(p["prompt_token_ids"][0] == bos_tokenizer.bos_token_id for p in received)
     assert [o[0]["prompt_tokens"] for o in out] == [len(p["prompt_token_ids"]) for p in received]
+
+
+@pytest.mark.parametrize("cuda", [False, True])
+def test_vllm_engine_runs_eager_on_cpu_only(bos_tokenizer, monkeypatch, cuda):
+    """On CPU the engine skips graph compilation (it cost more than it saved) and sizes its KV cache from the
+    job's memory; on GPUs vLLM's defaults apply."""
+    import torch
+
+    from weakstrong.sampling import vllm_backend
+
+    engines = []
+
+    class FakeLLM:
+        def __init__(self, **kwargs):
+            engines.append(kwargs)
+
+        def get_tokenizer(self):
+            return bos_tokenizer
+
+        def generate(self, prompts, sampling, use_tqdm):
+            return []
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: kw))
+    monkeypatch.setattr(vllm_backend, "_ENGINES", {})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    vllm_backend.generate("model-dir", [], SamplingParams(temperature=0, max_tokens=2), memory_mb=1000)
+    [engine] = engines
+    assert engine["enforce_eager"] is (not cuda)
+    assert ("kv_cache_memory_bytes" in engine) is (not cuda)
