@@ -291,7 +291,15 @@ def test_noisy_corpus_has_wrong_answers_and_slips_at_the_configured_rates(style)
 def test_arithmetic_facts_drop_the_solution_layout():
     problem = toy.make_splits("gsm8k", {"test": 1}, 0)["test"][0]
     facts = toy.arithmetic_facts(problem, "gsm8k")
-    assert len(facts) == problem["level"] and all(" = " in f and "<<" not in f for f in facts)
+    assert len(facts) == problem["level"] and not any("<<" in f or " " in f for f in facts)
+    # each fact is the annotation's calculation, true, and the steps chain to the final answer
+    for fact in facts:
+        expression, result = fact.split("=")
+        assert fact in problem["solution"] and eval(expression.replace("/", "//")) == int(result)
+    assert facts[-1].split("=")[1] == problem["answer"]
+    math_problem = toy.make_splits("math", {"test": 1}, 0)["test"][0]
+    math_facts = toy.arithmetic_facts(math_problem, "math")
+    assert math_facts == [line.removesuffix(".") for line in math_problem["solution"].split("\n")[:-1]]
 
 
 def test_toy_config_is_calibrated_as_its_design_says():

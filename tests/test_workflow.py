@@ -13,6 +13,9 @@ import yaml
 
 from conftest import REPO, TEST_CONFIG, snakemake
 
+from weakstrong import config as ws_config
+from weakstrong import study
+
 PAPER_CONFIG = REPO / "config.yaml"
 
 
@@ -71,16 +74,19 @@ def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
                      str(REPO / "configs" / "toy-seeds.yaml"))
     assert proc.returncode == 0, proc.stdout
     three = job_counts(proc.stdout)
-    gold_runs = 3 * 2  # per seed
-    for rule, per_run in (("finetune", 2), ("select_checkpoint", 1), ("evaluate", 1)):  # finetune: 2 rates
-        assert three[rule] == 3 * (one[rule] + gold_runs * per_run), rule
+    config = ws_config.load(toy)
+    students = config["generator_pairs"]["toy"]["students"]
+    gold_runs = {"finetune": 2 * sum(len(study.student_lrs(config, s)) for s in students),  # one per rate
+                 "select_checkpoint": 2 * len(students), "evaluate": 2 * len(students)}  # per seed
+    for rule, runs in gold_runs.items():
+        assert three[rule] == 3 * (one[rule] + runs), rule
     for rule in ("train_toy_model", "sample_solutions", "grade_samples", "measure_data", "evaluate_base"):
         assert three[rule] == one[rule], rule
     targets = snakemake("-n", "-p", "--directory", str(tmp_path), "--configfile", str(toy),
                         str(REPO / "configs" / "toy-seeds.yaml")).stdout
     assert "results/toy-seeds/table1.md" in targets
     for seed in (1, 2, 3):
-        assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0005" in targets
+        assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0015" in targets
         assert f"results/toy/finetune/math/toy/low/toy-wc/wc/seed-{seed}/lr-0.0001" in targets
         assert f"results/toy/finetune/gsm8k/gold/low/toy-se/gold/seed-{seed}/lr-0.0005" in targets
     assert "results/toy/finetune/math/toy/high/toy-wc/wc/seed-2/lr-0.0001" not in targets

@@ -181,6 +181,7 @@ def pretraining_documents(problems_by_style: dict[str, list[dict]], per_document
 # and arithmetic facts but no worked solution, so SFT on solutions has the format and the reasoning to teach.
 
 _GSM8K_STEP_RE = re.compile(r"=(-?\d+)>>(-?\d+)")
+_GSM8K_ANNOTATION_RE = re.compile(r"<<([^>]*)>>")
 _MATH_STEP_RE = re.compile(r" = ([^$]+)\$\.$")
 
 
@@ -235,11 +236,16 @@ def noisy_problems(problems: list[dict], style: str, corpus: dict, seed: int) ->
 
 
 def arithmetic_facts(problem: dict, style: str) -> list[str]:
-    """The calculations of a solution as bare facts (``3 + 4 = 7``, ``$3 \\times 4 = 12$``), without the
-    solution's layout, annotations or final-answer line."""
+    """The calculations of a solution as bare facts, without the solution's layout, annotations or
+    final-answer line: ``3+4=7`` (GSM8K style) and ``$3 \\times 4 = 12$`` (MATH style).
+
+    Each fact is written as the solution computes it: the GSM8K-style result is computed inside the
+    ``<<3+4=7>>`` annotation, so the student meets its arithmetic there in the notation it learned it in.
+    With the spaced ``3 + 4 = 7`` instead, SFT had to re-teach the arithmetic in the annotation's notation,
+    and the student forgot it while learning the layout (README, "Student designs tried on validation")."""
     lines = problem["solution"].split("\n")[:-1]
     if style == "gsm8k":
-        return [line.split(" = <<")[0] + " = " + _GSM8K_STEP_RE.search(line).group(2) for line in lines]
+        return [_GSM8K_ANNOTATION_RE.search(line).group(1) for line in lines]
     return [line.removesuffix(".") for line in lines]
 
 
