@@ -39,8 +39,7 @@ class FaultyServer:
         self.hits = 0
         self.answered = 0
         self.outcomes: dict[str, int] = {}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), _handler(self))
         self.httpd.handle_error = lambda request, address: None  # a client that timed out closed the socket
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
@@ -80,6 +79,13 @@ class FaultyServer:
     def answer(self, path: str, body: bytes) -> tuple[int, bytes, dict]:
         """Status, JSON body and headers of the reply to a hit that gets an answer."""
         raise NotImplementedError
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The client opens up to its concurrency's connections at once; with the default backlog of 5 the kernel
+    # refused some, so the client counted retries for requests the server never saw.
+    request_queue_size = 128
 
 
 def _handler(server: FaultyServer):
