@@ -88,7 +88,7 @@ def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
     for seed in (1, 2, 3):
         assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0015" in targets
         assert f"results/toy/finetune/math/toy/low/toy-wc/wc/seed-{seed}/lr-0.0001" in targets
-        assert f"results/toy/finetune/gsm8k/gold/low/toy-se/gold/seed-{seed}/lr-0.0005" in targets
+        assert f"results/toy/finetune/gsm8k/gold/low/toy-se/gold/seed-{seed}/lr-0.0001" in targets
     assert "results/toy/finetune/math/toy/high/toy-wc/wc/seed-2/lr-0.0001" not in targets
 
 

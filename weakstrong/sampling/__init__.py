@@ -30,7 +30,7 @@ class SamplingParams:
 
 
 def generate(backend: str, model: str, prompts: list[str], params: SamplingParams, *,
-             tensor_parallel_size: int = 1, batch_size: int = 64, progress: bool = True,
+             tensor_parallel_size: int = 1, batch_size: int = 256, progress: bool = True,
              api: dict | None = None, memory_mb: int | None = None, journal: str | None = None) -> list[list[dict]]:
     if backend == "vllm":
         from weakstrong.sampling.vllm_backend import generate as run

@@ -8,9 +8,13 @@ from weakstrong.sampling import SamplingParams, truncate_at_stop
 from weakstrong.tokens import encode_prompts
 
 
-def generate(model, prompts: list[str], params: SamplingParams, *, batch_size: int = 64,
+def generate(model, prompts: list[str], params: SamplingParams, *, batch_size: int = 256,
              progress: bool = True, tokenizer=None) -> list[list[dict]]:
-    """``model`` is a path/hub id, or an already loaded model (then pass ``tokenizer``)."""
+    """``model`` is a path/hub id, or an already loaded model (then pass ``tokenizer``).
+
+    Small models on a CPU spend much of each decoding step outside the matrix products, so large batches pay:
+    greedy evaluation of a toy student on 500 problems took 0.81x the user time at 256 prompts a batch as at 64
+    (2026-11-29, whole process, median of 3 pairs)."""
     import torch
     from transformers import set_seed
 
