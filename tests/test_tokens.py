@@ -93,27 +93,37 @@ def test_transformers_generation_sees_the_training_prompt(bos_tokenizer, problem
     assert [o[0]["prompt_tokens"] for o in out] == [len(ids) for ids in seen]
 
 
-def test_vllm_receives_the_training_prompt_ids(bos_tokenizer, problems, monkeypatch):
-    """Sampling and test evaluation (vLLM) get token ids from the same rule, not text to encode their way."""
+@pytest.fixture
+def fake_vllm(bos_tokenizer, monkeypatch):
+    """vLLM replaced by an engine that records its arguments (``engines``) and the prompts it gets
+    (``prompts``), and answers " 1" to each; ``vllm_backend`` starts with no cached engine."""
     from weakstrong.sampling import vllm_backend
 
-    received = []
+    seen = types.SimpleNamespace(engines=[], prompts=[])
 
     class FakeLLM:
         def __init__(self, **kwargs):
-            pass
+            seen.engines.append(kwargs)
 
         def get_tokenizer(self):
             return bos_tokenizer
 
         def generate(self, prompts, sampling, use_tqdm):
-            received.extend(prompts)
+            seen.prompts.extend(prompts)
             completion = types.SimpleNamespace(text=" 1", token_ids=[5], finish_reason="stop")
             return [types.SimpleNamespace(outputs=[completion], prompt_token_ids=p["prompt_token_ids"])
                     for p in prompts]
 
     monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: kw))
     monkeypatch.setattr(vllm_backend, "_ENGINES", {})
+    return seen
+
+
+def test_vllm_receives_the_training_prompt_ids(bos_tokenizer, problems, fake_vllm):
+    """Sampling and test evaluation (vLLM) get token ids from the same rule, not text to encode their way."""
+    from weakstrong.sampling import vllm_backend
+
+    received = fake_vllm.prompts
     prompts = [format_question(p["question"], "gsm8k") for p in problems["train"][:3]]
     out = vllm_backend.generate("model-dir", prompts, SamplingParams(temperature=0, max_tokens=2))
     assert [p["prompt_token_ids"] for p in received] == encode_prompts(bos_tokenizer, prompts)
@@ -122,29 +132,15 @@ def test_vllm_receives_the_training_prompt_ids(bos_tokenizer, problems, monkeypa
 
 
 @pytest.mark.parametrize("cuda", [False, True])
-def test_vllm_engine_runs_eager_on_cpu_only(bos_tokenizer, monkeypatch, cuda):
+def test_vllm_engine_runs_eager_on_cpu_only(fake_vllm, monkeypatch, cuda):
     """On CPU the engine skips graph compilation (it cost more than it saved) and sizes its KV cache from the
     job's memory; on GPUs vLLM's defaults apply."""
     import torch
 
     from weakstrong.sampling import vllm_backend
 
-    engines = []
-
-    class FakeLLM:
-        def __init__(self, **kwargs):
-            engines.append(kwargs)
-
-        def get_tokenizer(self):
-            return bos_tokenizer
-
-        def generate(self, prompts, sampling, use_tqdm):
-            return []
-
-    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: kw))
-    monkeypatch.setattr(vllm_backend, "_ENGINES", {})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     vllm_backend.generate("model-dir", [], SamplingParams(temperature=0, max_tokens=2), memory_mb=1000)
-    [engine] = engines
+    [engine] = fake_vllm.engines
     assert engine["enforce_eager"] is (not cuda)
     assert ("kv_cache_memory_bytes" in engine) is (not cuda)
