@@ -83,7 +83,7 @@ def test_defaults_are_filled_at_every_depth(raw_toy):
     assert config["grading"] == {"timeout": 5.0} and config["openai_api"] == {}
     assert config["resources"]["default"] == {"threads": 1, "mem_mb": 2000, "runtime": 60, "gpu": 0}
     # a rule's own resources get no defaults: they would override resources.default
-    assert config["resources"]["grade_samples"] == raw_toy["resources"]["grade_samples"]
+    assert config["resources"]["sample_solutions"] == raw_toy["resources"]["sample_solutions"]
     assert "judge" not in validate(raw_toy)  # an optional section stays off
 
 
