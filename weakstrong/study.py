@@ -122,19 +122,14 @@ def sampling_ledger(se_samples: list[dict], wc_samples: list[dict], *, k_se: int
 
     A SE token weighs ``cost_ratio`` WC tokens (P_SE/P_WC FLOPs, or the price ratio in USD).  Planned is
     Equation 1's ``ratio / cost_ratio`` (samples of equal length, prompts left out); realized weighs the
-    generated tokens of the budget's samples.  Matched on compute it also counts the prompts' FLOPs, each
-    question's prompt once per side (its samples share one prefill, as vLLM draws them); the config prices API
-    models per output token, so on price the prompts cost nothing."""
+    generated tokens of the budget's samples.  The token counts include the prompts' (each question's prompt
+    once per side: its samples share one prefill, as vLLM draws them), from which the ledger table prices the
+    cost with prompts (:func:`weakstrong.tables.ledger_table`)."""
     se, wc = _side_tokens(se_samples, k_se), _side_tokens(wc_samples, ratio * k_se)
-    with_prompts = None
-    if match == "compute":
-        se_total = se["tokens"] + se["prompt_tokens"]
-        with_prompts = (wc["tokens"] + wc["prompt_tokens"]) / (se_total * cost_ratio) if se_total else float("nan")
     return {"match": match, "cost_ratio": cost_ratio, "samples_ratio": ratio,
             **{f"{side}_{key}": value for side, tokens in (("se", se), ("wc", wc)) for key, value in tokens.items()},
             "planned_wc_cost_relative_to_se": ratio / cost_ratio,
-            "wc_cost_relative_to_se": wc["tokens"] / (se["tokens"] * cost_ratio) if se["tokens"] else float("nan"),
-            "wc_cost_relative_to_se_with_prompts": with_prompts}
+            "wc_cost_relative_to_se": wc["tokens"] / (se["tokens"] * cost_ratio) if se["tokens"] else float("nan")}
 
 
 def _side_tokens(samples: list[dict], per_question: int) -> dict:

@@ -30,7 +30,7 @@ class SamplingParams:
 
 
 def generate(backend: str, model: str, prompts: list[str], params: SamplingParams, *,
-             tensor_parallel_size: int = 1, batch_size: int = 256, progress: bool = True,
+             tensor_parallel_size: int = 1, progress: bool = True,
              api: dict | None = None, memory_mb: int | None = None, journal: str | None = None) -> list[list[dict]]:
     if backend == "vllm":
         from weakstrong.sampling.vllm_backend import generate as run
@@ -38,7 +38,7 @@ def generate(backend: str, model: str, prompts: list[str], params: SamplingParam
                    progress=progress)
     if backend == "transformers":
         from weakstrong.sampling.transformers_backend import generate as run
-        return run(model, prompts, params, batch_size=batch_size, progress=progress)
+        return run(model, prompts, params, progress=progress)
     if backend == "openai_api":
         from weakstrong.sampling.openai_backend import generate as run
         return run(model, prompts, params, api=api or {}, progress=progress, journal=journal)
