@@ -6,6 +6,8 @@ rule evaluate:
     input:
         selection=layout("selection"),
         test=layout("data", split="test"),
+        # reused when selection keeps the untrained student (scripts/evaluate.py)
+        base=layout("base_evaluation", model="{student}"),
     output:
         layout("evaluation"),
     log:

@@ -3,7 +3,7 @@ and few-shot (the prompt it samples with); for a student, also its zero-shot val
 the untrained student a candidate in checkpoint selection."""
 from weakstrong.data import read_jsonl, write_json
 from weakstrong.devices import claim_gpus
-from weakstrong.evaluation import evaluate
+from weakstrong.evaluation import evaluate, evaluation_settings
 from weakstrong.logs import log_to
 from weakstrong.sampling import make_generator
 
@@ -18,6 +18,9 @@ if __name__ == "__main__":
         result = {"model": p.model,
                   "zero_shot": evaluate(generate, test, p.style, exemplars=None, maj_k=p.maj_k,
                                         temperature=p.maj_temperature, **common),
+                  # a finetuned student's evaluation reuses zero_shot when selection keeps this model
+                  "settings": evaluation_settings(backend=p.backend, max_tokens=p.max_tokens, maj_k=p.maj_k,
+                                                  temperature=p.maj_temperature, seed=p.seed, chat=p.chat),
                   "few_shot": {**evaluate(generate, test, p.style, exemplars=exemplars, **common),
                                "shots": len(exemplars)}}
         if snakemake.input.validation:  # a student's: the untrained student is a selection candidate

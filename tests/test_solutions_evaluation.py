@@ -8,7 +8,7 @@ import json
 import pytest
 
 from weakstrong import data
-from weakstrong.evaluation import accuracy, evaluate, majority_answer
+from weakstrong.evaluation import accuracy, evaluate, evaluation_settings, majority_answer, reuse_base_evaluation
 from weakstrong.prompts import build_prompts, few_shot_prompt, format_question, stop_strings
 from weakstrong.sampling import SamplingParams
 from weakstrong.selection import select_best
@@ -433,3 +433,45 @@ def test_grade_samples_records_undecided_and_sft_leaves_them_out(monkeypatch):
     assert grading.undecided_summary(graded)["undecided"] == 1
     graded[0]["correct"] = True  # even if some later step marked it correct, it is not training data
     assert sft_examples(graded, PROBLEMS, per_question=2) == []
+
+
+# --- reusing the base evaluation ------------------------------------------------------------------------------
+
+def _settings(**changes):
+    values = dict(backend="transformers", max_tokens=128, maj_k=[], temperature=0.7, seed=1, chat=False)
+    return evaluation_settings(**{**values, **changes})
+
+
+def test_a_selected_untrained_model_reuses_its_base_evaluation_with_the_same_settings():
+    zero_shot = {"problems": 2, "pass@1": 0.5, "per_level": {}, "grading_undecided": 0, "examples": []}
+    base = {"model": "models/wc", "zero_shot": zero_shot, "settings": _settings(seed=1)}
+    kept = select_best({"runs/a": {"examples": 4, "checkpoints": [
+        {"step": 10, "validation_accuracy": 0.2, "train_loss": 1.0, "settings": {"lr": 1e-4}}]}},
+        {"checkpoint": "models/wc", "validation_accuracy": 0.3})
+    # greedy only: the run seed (3) draws nothing, so it does not matter
+    assert reuse_base_evaluation(kept, base, _settings(seed=3)) == zero_shot
+    finetuned = select_best({"runs/a": {"examples": 4, "checkpoints": [
+        {"step": 10, "validation_accuracy": 0.4, "train_loss": 1.0, "settings": {"lr": 1e-4}}]}},
+        {"checkpoint": "models/wc", "validation_accuracy": 0.3})
+    assert finetuned["checkpoint"] == "runs/a/checkpoint-10"
+    assert reuse_base_evaluation(finetuned, base, _settings(seed=3)) is None
+
+
+@pytest.mark.parametrize("change", [dict(max_tokens=64), dict(backend="vllm"), dict(chat=True),
+                                    dict(maj_k=[4], seed=3), dict(maj_k=[4], temperature=1.0)])
+def test_the_base_evaluation_is_not_reused_when_its_settings_differ(change):
+    base = {"model": "models/wc", "zero_shot": {"pass@1": 0.5}, "settings": _settings(**{"maj_k": [4], **change})
+            if "maj_k" in change else _settings(**change)}
+    selection = {"checkpoint": "models/wc", "run": None, "step": 0}
+    own = _settings(maj_k=[4]) if "maj_k" in change else _settings()
+    assert reuse_base_evaluation(selection, base, own) is None
+    # the same settings (maj@k with the same seed included) reuse it
+    assert reuse_base_evaluation(selection, {**base, "settings": own}, own) == {"pass@1": 0.5}
+
+
+def test_a_base_evaluation_without_settings_or_of_another_model_is_not_reused():
+    selection = {"checkpoint": "models/wc", "run": None, "step": 0}
+    assert reuse_base_evaluation(selection, {"model": "models/wc", "zero_shot": {}}, _settings()) is None
+    assert reuse_base_evaluation(selection, {"model": "models/se", "zero_shot": {}, "settings": _settings()},
+                                 _settings()) is None
+

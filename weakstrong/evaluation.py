@@ -75,3 +75,22 @@ def evaluate(generate_fn, problems: list[dict], style: str, *, exemplars: list[d
                                                       max_tokens=max_tokens, seed=seed, stop=stop))
         voted = [[s["text"] for s in per_prompt] for per_prompt in samples]
     return accuracy(problems, greedy, style, voted=voted, maj_k=maj_k, workers=workers)
+
+
+def evaluation_settings(*, backend: str, max_tokens: int, maj_k, temperature: float, seed: int,
+                        chat: bool) -> dict:
+    """What decides a zero-shot test evaluation besides the model and the problems.  The seed and the
+    temperature only draw the maj@k votes, so without maj@k they are left out: greedy decoding ignores them."""
+    return {"backend": backend, "max_tokens": max_tokens, "maj_k": sorted(maj_k),
+            "maj_temperature": temperature if maj_k else None, "seed": seed if maj_k else None, "chat": chat}
+
+
+def reuse_base_evaluation(selection: dict, base: dict, settings: dict) -> dict | None:
+    """The base model's zero-shot test result (``evaluate_base``'s ``zero_shot``) when checkpoint selection kept
+    the untrained model and the base evaluation ran with the same ``settings`` (:func:`evaluation_settings`):
+    the same model decoding the same prompts the same way, so evaluating it again would only repeat the work.
+    None otherwise (a finetuned checkpoint won, or the settings differ), and the checkpoint is evaluated."""
+    if selection.get("run") is not None or selection.get("checkpoint") != base.get("model"):
+        return None
+    return base["zero_shot"] if base.get("settings") == settings else None
+
