@@ -93,4 +93,3 @@ def reuse_base_evaluation(selection: dict, base: dict, settings: dict) -> dict |
     if selection.get("run") is not None or selection.get("checkpoint") != base.get("model"):
         return None
     return base["zero_shot"] if base.get("settings") == settings else None
-
