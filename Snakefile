@@ -26,6 +26,11 @@ include: "rules/plan.smk"
 include: "rules/report.smk"
 
 
+# Without pdflatex the run writes the paper's LaTeX source, not its PDF: say so, and how to get it.
+onsuccess:
+    print_paper_notice()
+
+
 # The light rules, seconds each: under a cluster executor they run where Snakemake runs, not as cluster jobs
 # (profiles/slurm).
 localrules:
@@ -45,7 +50,9 @@ localrules:
     make_table2,
     make_ablation_table,
     make_ledger,
+    write_paper,
     make_paper,
+    record_provenance,
     write_findings,
     write_plan,
 
@@ -58,7 +65,7 @@ rule all:
         ablation_table_files(),
         figure_files(),
         judge_files(),
-        rules.make_paper.output.pdf,
+        paper_files(),
         rules.write_findings.output,
 
 
@@ -87,7 +94,7 @@ rule figures:
 # The paper (every table and figure in one PDF) and the findings of this run against the paper's.
 rule paper:
     input:
-        rules.make_paper.output.pdf,
+        paper_files(),
         rules.write_findings.output,
 
 

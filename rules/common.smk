@@ -5,6 +5,8 @@ import os
 from weakstrong import ablations
 from weakstrong import config as ws_config
 from weakstrong import envs as ws_envs
+from weakstrong import numerics
+from weakstrong import paper as ws_paper
 from weakstrong import study
 from weakstrong.grading import GRADER_VERSION
 from weakstrong.prompts import prompt_digest
@@ -40,6 +42,11 @@ MODEL_ENV = f"../envs/model-{config['software']['accelerator']}.yaml"
 # Jobs, and the processes they start (accelerate launch), import the package from this workflow's source
 # whatever env they run in: the env files do not install it.
 ws_envs.put_on_pythonpath(workflow.basedir)
+# Pinned CPU numerics (the config's `numerics`), set once here for every job: local jobs inherit this
+# environment, and a Slurm job re-reads this file before its script starts. Each model job checks that the
+# pin is in force (numerics.apply) and records the machine it ran on.
+NUMERICS = config["numerics"]
+os.environ.update(numerics.job_environment(NUMERICS))
 
 
 def _choices(names):
@@ -110,6 +117,9 @@ LAYOUT = {
     "ledger": f"{TABLES}/ledger.{{ext}}",
     "ablation_table": f"{TABLES}/ablations/{{ablation}}.{{ext}}",
     "plan": f"{RESULTS}/plan.md",
+    # the machine record of each sampling shard, and the machines every table's numbers were computed on
+    "shard_machine": f"{RESULTS}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.machine.json",
+    "provenance": f"{TABLES}/provenance.json",
 }
 
 
@@ -275,6 +285,27 @@ def evaluation_file(dataset, pair, budget, student, source, seed):
 
 def evaluation_files():
     return [evaluation_file(*cell, seed) for cell in finetune_cells() for seed in RUN_SEEDS]
+
+
+def finetune_run_dirs():
+    """Every finetuning run of the main study: each cell's runs per seed and learning rate."""
+    return [
+        layout(
+            "finetune", dataset=d, pair=p, budget=b, student=student, source=source, seed=seed, lr=study.lr_label(lr)
+        )
+        for d, p, b, student, source in finetune_cells()
+        for seed in RUN_SEEDS
+        for lr in study.student_lrs(config, student)
+    ]
+
+
+def sample_machine_files():
+    """The machine records of every sampling shard of the study's generators."""
+    return [
+        layout("shard_machine", dataset=d, generator=g, shard=shard)
+        for d, g in study.generators(config)
+        for shard in range(config["sampling"]["shards"])
+    ]
 
 
 def metrics_files():
@@ -539,6 +570,18 @@ def paper_figures():
         for d, p in dataset_pairs()
         for name in figure_names(d, p)
     ]
+
+
+def paper_files():
+    """The paper's LaTeX source, and its PDF where pdflatex is installed (a fresh machine has no TeX)."""
+    tex = layout("paper", ext="tex")
+    return [tex, layout("paper", ext="pdf")] if ws_paper.tex_engine() else [tex]
+
+
+def print_paper_notice():
+    """After a successful run without pdflatex: one line on where the paper's source is and how to get its PDF."""
+    if not ws_paper.tex_engine():
+        print(ws_paper.no_tex_notice(layout("paper", ext="tex")))
 
 
 def findings_data():

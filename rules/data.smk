@@ -62,6 +62,7 @@ rule train_toy_model:
     resources:
         **resources_of("train_toy_model"),
     params:
+        numerics=NUMERICS,
         spec=lookup(dpath="models/{model}/toy", within=config),
         seed=get_train_toy_model_seed,
     script:

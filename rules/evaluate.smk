@@ -20,6 +20,7 @@ rule evaluate:
     resources:
         **resources_of("evaluate"),
     params:
+        numerics=NUMERICS,
         style=lookup(dpath="datasets/{dataset}/style", within=config),
         prompt_sha256=get_prompt_sha256,
         backend=config["evaluation"]["backend"],
@@ -50,6 +51,7 @@ rule evaluate_base:
     resources:
         **resources_of("evaluate_base"),
     params:
+        numerics=NUMERICS,
         model=lambda wildcards: model_path(wildcards.model),
         backend=lambda wildcards: study.model_backend(config, wildcards.model, config["evaluation"]["backend"]),
         chat=lookup(dpath="models/{model}/chat", within=config),

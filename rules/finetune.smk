@@ -20,6 +20,7 @@ rule finetune:
     resources:
         **resources_of("finetune"),
     params:
+        numerics=NUMERICS,
         base_model=lambda wildcards: model_path(wildcards.student),
         style=lookup(dpath="datasets/{dataset}/style", within=config),
         prompt_sha256=get_prompt_sha256,

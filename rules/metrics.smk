@@ -51,6 +51,7 @@ rule judge_solutions:
     resources:
         **resources_of("judge_solutions"),
     params:
+        numerics=NUMERICS,
         n=judge_setting("solutions_per_source"),
         seed=SEED,
         generator=lambda wildcards: study.generator_of(config, wildcards.pair, wildcards.source),

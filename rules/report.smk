@@ -7,9 +7,10 @@
 report: "../report/workflow.rst"
 
 
-# pdflatex with booktabs comes from Debian's texlive-latex-base and texlive-latex-recommended; the script
-# stops with that message when pdflatex is missing.
-rule make_paper:
+# The paper's LaTeX source is always written; its PDF needs pdflatex with booktabs (Debian's
+# texlive-latex-base and texlive-latex-recommended), so `all` and `paper` ask for it only where pdflatex is
+# installed (paper_files), and a run without it says at the end how to get it (Snakefile, onsuccess).
+rule write_paper:
     input:
         # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, the
         # cost ledger and the table of each ablation the config turns on
@@ -21,9 +22,30 @@ rule make_paper:
             *ablation_table_files(exts=("tex",)),
         ],
         figures=[figure["path"] for figure in paper_figures()],
+        provenance=layout("provenance"),
     output:
-        pdf=report(layout("paper", ext="pdf"), caption="../report/paper.rst", category="Paper"),
-        tex=layout("paper", ext="tex"),
+        layout("paper", ext="tex"),
+    log:
+        f"{LOGS}/write_paper.log",
+    conda:
+        "../envs/light.yaml"
+    threads: 1
+    resources:
+        **resources_of("write_paper"),
+    params:
+        run=run_description(),
+        figures=paper_figures(),
+        code_version=code_version("weakstrong.paper", "weakstrong.tables"),
+    script:
+        "../scripts/write_paper.py"
+
+
+rule make_paper:
+    input:
+        tex=rules.write_paper.output[0],
+        figures=[figure["path"] for figure in paper_figures()],
+    output:
+        report(layout("paper", ext="pdf"), caption="../report/paper.rst", category="Paper"),
     log:
         f"{LOGS}/make_paper.log",
     conda:
@@ -32,9 +54,7 @@ rule make_paper:
     resources:
         **resources_of("make_paper"),
     params:
-        run=run_description(),
-        figures=paper_figures(),
-        code_version=code_version("weakstrong.paper", "weakstrong.tables"),
+        code_version=code_version("weakstrong.paper"),
     script:
         "../scripts/make_paper.py"
 
@@ -46,6 +66,7 @@ rule write_findings:
         evaluations=evaluation_files(),
         base=base_evaluation_files(),
         number_matched=get_write_findings_number_matched,
+        provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
     log:

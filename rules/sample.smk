@@ -8,7 +8,9 @@ rule sample_solutions:
         exemplars=layout("data", split="exemplars"),
         model=lambda wildcards: model_inputs(wildcards.generator),
     output:
-        layout("shard"),
+        samples=layout("shard"),
+        # the machine the shard was drawn on (numerics.machine_record), for results' provenance
+        machine=layout("shard_machine"),
     log:
         f"{LOGS}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.log",
     benchmark:
@@ -19,6 +21,7 @@ rule sample_solutions:
     resources:
         **resources_of("sample_solutions"),
     params:
+        numerics=NUMERICS,
         model=lambda wildcards: model_path(wildcards.generator),
         backend=lambda wildcards: study.model_backend(config, wildcards.generator, config["sampling"]["backend"]),
         chat=lookup(dpath="models/{generator}/chat", within=config),

@@ -1,10 +1,36 @@
 # Stage 7: the paper's tables (booktabs LaTeX and Markdown) and figures.
 
 
+# The machines every number was computed on, from the machine record each model job wrote beside its output
+# (weakstrong.numerics): Table 1's caption, the findings and the paper name them.
+rule record_provenance:
+    input:
+        toy_models=[layout("toy_model", model=model) for model in TOY_MODELS],
+        samples=sample_machine_files(),
+        finetune_runs=finetune_run_dirs(),
+        evaluations=evaluation_files(),
+        base=base_evaluation_files(),
+    output:
+        layout("provenance"),
+    log:
+        f"{LOGS}/record_provenance.log",
+    conda:
+        "../envs/light.yaml"
+    threads: 1
+    resources:
+        **resources_of("record_provenance"),
+    params:
+        numerics=NUMERICS,
+        code_version=code_version("weakstrong.numerics"),
+    script:
+        "../scripts/record_provenance.py"
+
+
 rule make_table1:
     input:
         evaluations=evaluation_files(),
         base=base_evaluation_files(),
+        provenance=layout("provenance"),
     output:
         tex=report(layout("table1", ext="tex"), caption="../report/table1.rst", category="Tables"),
         md=report(layout("table1", ext="md"), caption="../report/table1.rst", category="Tables"),

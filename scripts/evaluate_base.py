@@ -5,17 +5,19 @@ from weakstrong.data import read_jsonl, write_json
 from weakstrong.devices import claim_gpus
 from weakstrong.evaluation import evaluate, evaluation_settings
 from weakstrong.logs import log_to
+from weakstrong.numerics import apply as apply_numerics
 from weakstrong.sampling import make_generator
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
         p = snakemake.params
+        machine = apply_numerics(p.numerics, snakemake.threads, p.backend)
         generate = make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
                                   memory_mb=snakemake.resources.mem_mb, api=p.openai_api)
         test = read_jsonl(snakemake.input.test)
         exemplars = read_jsonl(snakemake.input.exemplars)
         common = {"max_tokens": p.max_tokens, "seed": p.seed, "workers": snakemake.threads, "chat": p.chat}
-        result = {"model": p.model,
+        result = {"model": p.model, "machine": machine,
                   "zero_shot": evaluate(generate, test, p.style, exemplars=None, maj_k=p.maj_k,
                                         temperature=p.maj_temperature, **common),
                   # a finetuned student's evaluation reuses zero_shot when selection keeps this model

@@ -4,12 +4,14 @@ from weakstrong.data import read_jsonl, write_json, write_jsonl
 from weakstrong.devices import claim_gpus
 from weakstrong.judge import judge_solutions, load_template
 from weakstrong.logs import log_to
+from weakstrong.numerics import apply as apply_numerics
 from weakstrong.sampling import make_generator
 from weakstrong.tables import fraction
 
 if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
     with log_to(snakemake.log[0]), claim_gpus(snakemake.resources.gpu):
         p = snakemake.params
+        machine = apply_numerics(p.numerics, snakemake.threads, p.backend)
         w = snakemake.wildcards
         records, summary = judge_solutions(
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
@@ -21,7 +23,7 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
                                               "source": w.source, "generator": p.generator,
                                               "per_question": p.per_question, "judge": p.judge,
                                               "backend": p.backend, "max_tokens": p.max_tokens,
-                                              "template_sha256": p.template_sha256})
+                                              "template_sha256": p.template_sha256, "machine": machine})
         print(f"{p.judge} judging {w.source.upper()} ({p.generator}, {p.per_question} per question) of "
               f"{w.dataset}/{w.pair}/{w.budget}: {summary['n']} of {summary['kept']} kept solutions, "
               f"{summary['n_flawed']} flawed, {summary['n_correct']} correct, {summary['n_unparsable']} unparsable "

@@ -10,7 +10,8 @@ with log_to(snakemake.log[0]):
     cells = snakemake.params.cells
     evaluations = {path: json.load(open(path)) for path in snakemake.input.evaluations}
     bases = {path: json.load(open(path)) for path in snakemake.input.base}
-    latex, markdown = table1(table1_rows(cells, evaluations, bases))
+    machines = json.load(open(snakemake.input.provenance))["caption"]
+    latex, markdown = table1(table1_rows(cells, evaluations, bases), machines)
     Path(snakemake.output.tex).write_text(latex)
     Path(snakemake.output.md).write_text(markdown)
     detail_latex, detail_markdown = table1_detail(cells, evaluations, snakemake.params.maj_k)

@@ -18,6 +18,6 @@ with log_to(snakemake.log[0]):
     number_matched = [row for path in snakemake.input.number_matched for row in json.loads(Path(path).read_text())]
     findings = (data_findings(p.data, load(snakemake.input.metrics), load(snakemake.input.judge))
                 + training_findings(rows, p.matches, number_matched if snakemake.input.number_matched else None))
-    text = findings_markdown(findings, p.title)
+    text = findings_markdown(findings, p.title, json.loads(Path(snakemake.input.provenance).read_text())["caption"])
     Path(snakemake.output[0]).write_text(text)
     print(text)

@@ -312,10 +312,10 @@ def test_paper_dry_run_lists_the_ablations_and_the_ledger(tmp_path):
     assert {"results/ledger.tex", "results/ledger.md"} <= outputs
     assert "results/ablations/number_matched.json" in outputs
     # the paper sets the ledger and every ablation's table; the findings read the number-matched rows
-    jobs = {job["rule"]: job for job in _jobs(proc.stdout) if job["rule"] in ("make_paper", "write_findings")}
+    jobs = {job["rule"]: job for job in _jobs(proc.stdout) if job["rule"] in ("write_paper", "write_findings")}
     assert {"results/ledger.tex", *(f"results/ablations/{name}.tex" for name in
                                     ("number_matched", "cheaper_wc", "dataset_size", "coverage_diversity"))} \
-        <= jobs["make_paper"]["input"]
+        <= jobs["write_paper"]["input"]
     assert "results/ablations/number_matched.json" in jobs["write_findings"]["input"]
     for variant in ("math/gemma2/low/wc.k1", "math/gemini/low/wc.k5", "math/gemma2/low/se.k1.first500",
                     "math/gemma2/low/wc.k3.first500", "math/gemma2/high/wc.k1", "math/gemma2/high/wc.k30.keep1"):

@@ -240,6 +240,14 @@ def test_toy_study_end_to_end(local_test_run: Path):
         assert len(selection["candidates"]) >= len(lrs) and selection["candidates"][0]["step"] == 0
         evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc" / f"seed-{seed}.json").read_text())
         assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
+    # Every model job recorded its machine under the pin; Table 1's caption and the findings name it.
+    provenance = json.loads((results / "provenance.json").read_text())
+    assert provenance["numerics"] == config["numerics"] and not provenance["unrecorded"]
+    [machine] = provenance["machines"]
+    assert machine["record"]["kernels"] == "avx2" and machine["record"]["threads"] == 1
+    assert set(machine["jobs"]) == {"pre-training", "sampling", "finetuning", "evaluation"}
+    assert machine["record"]["vllm_kernels"]          # the test config samples with vLLM
+    assert provenance["caption"] in markdown and provenance["caption"] in (results / "findings.md").read_text()
     # Every rule wrote its log.
     log_dir = local_test_run / "logs" / "test"
     logs = {p.relative_to(log_dir).parts[0].removesuffix(".log") for p in log_dir.rglob("*.log")}

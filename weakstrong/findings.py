@@ -257,9 +257,10 @@ INTRO = ("Each of the paper's findings, tested on this run's result files by `we
          "run seed.")
 
 
-def findings_markdown(findings: list[dict], title: str = "Findings") -> str:
-    """``findings.md``: a summary list of every finding's status, then each with its cells' numbers."""
-    lines = [f"# {title}", "", INTRO, "", "## Summary", ""]
+def findings_markdown(findings: list[dict], title: str = "Findings", machines: str = "") -> str:
+    """``findings.md``: a summary list of every finding's status, then each with its cells' numbers;
+    ``machines`` (the provenance sentence) follows the introduction."""
+    lines = [f"# {title}", "", INTRO, *(["", machines] if machines else []), "", "## Summary", ""]
     lines += [f"- **{f['status']}**: {f['statement']} ({f['reason']})" for f in findings]
     for section, heading in SECTIONS.items():
         lines += ["", f"## {heading}"]

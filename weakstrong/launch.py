@@ -115,7 +115,7 @@ def pretrain_toy(request: dict) -> None:
             shutil.copy2(item, out / item.name)
     # No wall-clock time in the summary, so a rerun writes the same bytes; the rule's benchmark has it.
     summary = {"parameters": sum(p.numel() for p in model.parameters()), "steps": settings.steps,
-               "final_train_loss": records[-1]["train_loss"]}
+               "final_train_loss": records[-1]["train_loss"], "machine": request.get("machine")}
     (out / "pretraining.json").write_text(json.dumps(summary, indent=2))
     shutil.rmtree(out / "training")
     print(f"pretrained {request['output']}: {summary['parameters']:,} parameters, {settings.steps} steps, "
@@ -141,7 +141,7 @@ def finetune(request: dict) -> None:
               f"no checkpoints", flush=True)
         summary = {"examples": 0}
     if int(os.environ.get("RANK", "0")) == 0:
-        (out / "training.json").write_text(json.dumps(summary, indent=2))
+        (out / "training.json").write_text(json.dumps({**summary, "machine": request.get("machine")}, indent=2))
 
 
 def score_checkpoints(request: dict, gpus: int, memory_mb: int | None = None) -> None:

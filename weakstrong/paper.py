@@ -68,11 +68,24 @@ FIGURE_CAPTIONS = {
 }
 
 
+def tex_engine() -> str | None:
+    """The path of pdflatex, or None where TeX is not installed."""
+    return shutil.which("pdflatex")
+
+
 def require_pdflatex() -> None:
     """Raise with the Debian packages to install when pdflatex is missing."""
-    if shutil.which("pdflatex") is None:
+    if tex_engine() is None:
         raise RuntimeError("pdflatex is not installed; the paper needs it with booktabs (Debian: apt-get install "
                            f"--no-install-recommends {PDFLATEX_PACKAGES})")
+
+
+def no_tex_notice(tex_path: str | Path) -> str:
+    """What a run without pdflatex prints at its end: the tables, figures and findings are written; the PDF
+    needs TeX, and the same command builds it once TeX is there."""
+    return (f"No pdflatex on this machine, so the paper is {tex_path} (LaTeX source) and not its PDF; to get the "
+            f"PDF, install TeX (Debian: apt-get install --no-install-recommends {PDFLATEX_PACKAGES}) and run the "
+            f"same command again.")
 
 
 def parse_table(tex: str) -> dict:
@@ -186,6 +199,8 @@ def paper_latex(tables: list[str], figures: list[dict], run: dict, tex_dir: str 
     ``seeds``, ``data_seed``, ``grader_version`` and ``maj_k``.
     """
     note = " ".join(pair_text(name, pair) for name, pair in run["pairs"].items()) + " " + run_text(run)
+    if run.get("machines"):
+        note += " " + run["machines"]
     lines = [PREAMBLE, "\\begin{document}",
              f"\\section*{{Smaller, Weaker, Yet Better: results of {latex_escape(run['results'])}}}",
              latex_escape("Compute-optimal sampling (Bansal et al., ICLR 2025) as this run did it. " + note),

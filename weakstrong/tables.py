@@ -213,10 +213,11 @@ TABLE2_ARITHMETIC_NOTE = (" Arith. slips (checkable): share (%) of the kept solu
                           "the reasoning).")
 
 
-def table1(rows: list[dict]) -> tuple[str, str]:
+def table1(rows: list[dict], machines: str = "") -> tuple[str, str]:
+    """``machines``: the provenance sentence (``weakstrong.numerics.describe_machines``) closing the caption."""
     headers, body = _table1_records(rows)
     caption = (TABLE1_CAPTION + (GOLD_NOTE if any("gold" in r for r in rows) else "")
-               + (UNTRAINED_NOTE if any(r.get("untrained") for r in rows) else ""))
+               + (UNTRAINED_NOTE if any(r.get("untrained") for r in rows) else "") + (f" {machines}" if machines else ""))
     return to_latex(headers, body, caption, "tab:finetuning"), to_markdown(headers, body, caption)
 
 
