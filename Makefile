@@ -24,7 +24,8 @@ demo: $(INSTALLED)
 	@echo
 	@echo "Toy study done. Tables: results/toy/table1.tex, results/toy/table2.tex (Markdown: results/toy/table1.md, table2.md)"
 	@echo "Figures: results/toy/figures/"
-	@echo "Paper (every table and figure): results/toy/paper.pdf"
+	@if [ -f results/toy/paper.pdf ]; then echo "Paper (every table and figure): results/toy/paper.pdf"; \
+	else echo "Paper (every table and figure): results/toy/paper.tex; for the PDF install TeX (Debian: apt-get install --no-install-recommends texlive-latex-base texlive-latex-recommended) and run make demo again"; fi
 	@echo "Findings (the paper's, as they came out here): results/toy/findings.md"
 	@echo "Snakemake report (tables, figures, rule graph, run statistics): results/toy/report.html"
 

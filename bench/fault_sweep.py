@@ -57,8 +57,8 @@ STAGE_RULES = {
     "finetune-scoring": ("finetune",),
     "evaluation": ("evaluate_base", "select_checkpoint", "evaluate"),
     "tables": ("make_table1", "make_table2", "make_ablation_table", "make_ledger", "plot_data_metrics",
-               "plot_coverage_curves", "plot_coverage_cost", "plot_finetuning", "plot_majority", "make_paper",
-               "write_findings"),
+               "plot_coverage_curves", "plot_coverage_cost", "plot_finetuning", "plot_majority", "record_provenance",
+               "write_paper", "make_paper", "write_findings"),
 }
 STAGES = tuple(STAGE_RULES)
 SCOPES = ("run", "job")

@@ -21,7 +21,7 @@ rule record_provenance:
         **resources_of("record_provenance"),
     params:
         numerics=NUMERICS,
-        code_version=code_version("weakstrong.numerics"),
+        code_version=code_version("weakstrong.provenance"),
     script:
         "../scripts/record_provenance.py"
 

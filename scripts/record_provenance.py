@@ -4,7 +4,7 @@ from pathlib import Path
 
 from weakstrong.data import write_json
 from weakstrong.logs import log_to
-from weakstrong.numerics import provenance
+from weakstrong.provenance import provenance
 
 
 def machine_of(path: str | Path):

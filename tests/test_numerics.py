@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from weakstrong import numerics
+from weakstrong import numerics, provenance
 
 from conftest import REPO
 
@@ -67,18 +67,18 @@ def _record(cpu: str, kernels: str = "avx2") -> dict:
 
 
 def test_a_caption_names_one_machine_or_each_of_several():
-    one = numerics.describe_machines([_record("Intel Xeon"), _record("Intel Xeon")])
+    one = provenance.describe_machines([_record("Intel Xeon"), _record("Intel Xeon")])
     assert one == "Computed on Intel Xeon (x86_64; avx2 kernels, pinned; 1 thread; torch 2.13.0)."
-    two = numerics.describe_machines([_record("Intel Xeon"), _record("AMD EPYC")])
+    two = provenance.describe_machines([_record("Intel Xeon"), _record("AMD EPYC")])
     assert two.startswith("Computed on 2 kinds of machine: AMD EPYC") and "; Intel Xeon" in two
-    assert numerics.describe_machines([]) == "The machine is not recorded."
+    assert provenance.describe_machines([]) == "The machine is not recorded."
     native = {**_record("AMD EPYC", "avx512"), "pin": "native", "threads": 2, "vllm_kernels": "avx512_bf16"}
-    assert numerics.machine_label(native) == ("AMD EPYC (x86_64; avx512 kernels, native, not pinned; vLLM's "
+    assert provenance.machine_label(native) == ("AMD EPYC (x86_64; avx512 kernels, native, not pinned; vLLM's "
                                               "avx512_bf16 kernels, by CPU; 2 threads; torch 2.13.0)")
 
 
 def test_provenance_counts_each_stage_per_machine_and_says_what_is_unrecorded():
-    result = numerics.provenance({"pre-training": [_record("A"), _record("A")], "sampling": [_record("B")],
+    result = provenance.provenance({"pre-training": [_record("A"), _record("A")], "sampling": [_record("B")],
                                   "evaluation": [_record("A"), None]}, PIN)
     assert [entry["jobs"] for entry in result["machines"]] == [{"pre-training": 2, "evaluation": 1}, {"sampling": 1}]
     assert result["unrecorded"] == {"evaluation": 1}

