@@ -22,6 +22,7 @@ from weakstrong.data import read_jsonl
 from weakstrong.evaluation import evaluate
 from weakstrong.grading import grade_many
 from weakstrong.metrics import pass_at_k
+from weakstrong.numerics import run_pinned
 from weakstrong.prompts import build_prompts, stop_strings
 from weakstrong.sampling import SamplingParams, make_generator
 
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=200, help="validation problems per style")
     args = parser.parse_args()
     config = ws_config.load(args.config)
+    run_pinned(config["numerics"])  # the kernels and threads the workflow's jobs run
     results = Path(config["paths"]["results"])
     pair = next(iter(config["generator_pairs"].values()))
     weak, strong = pair["weak"], pair["strong"]

@@ -138,3 +138,16 @@ def test_seeded_transformers_sampling_draws_the_same_samples_every_time():
     first = draw(1)
     assert draw(1) == first
     assert draw(2) != first
+
+
+def test_a_program_outside_snakemake_starts_again_under_the_pin(tmp_path):
+    script = tmp_path / "show.py"
+    script.write_text("import os, torch\nfrom weakstrong.numerics import run_pinned\n"
+                      "run_pinned({'cpu_capability': 'avx2', 'cpu_threads': 1})\n"
+                      "print(os.environ['MKL_CBWR'], torch.backends.cpu.get_cpu_capability().lower())\n")
+    env = {k: v for k, v in os.environ.items() if k not in numerics.job_environment(PIN)}
+    proc = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # torch was imported before the pin, so the capability shows the restart took effect
+    assert proc.stdout.split() == ["AVX2", "avx2"] or not torch.cpu._is_avx2_supported()

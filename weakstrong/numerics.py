@@ -55,6 +55,16 @@ def job_environment(numerics: dict) -> dict[str, str]:
     return env
 
 
+def run_pinned(numerics: dict) -> None:
+    """For a program outside Snakemake (a benchmark over a config): start this process again under the pin
+    unless it is in force already; ATen reads its variable once, when torch loads."""
+    import sys
+
+    env = job_environment(numerics)
+    if any(os.environ.get(name) != value for name, value in env.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **env})
+
+
 def job_threads(numerics: dict, snakemake_threads: int) -> int:
     """Intra-op threads of a job: the pinned count, else what Snakemake gave the job. Reductions split over
     threads add in another order, so the count is part of the pin."""
