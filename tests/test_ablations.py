@@ -16,7 +16,7 @@ from weakstrong import ablations, study
 from weakstrong.ablations import Selection, keep, parse_variant
 from weakstrong import config as ws_config
 from weakstrong.config import ConfigError, validate
-from weakstrong.tables import ablation_table, ledger_table
+from weakstrong.tables import NOT_MEASURED, ablation_table, ledger_table
 
 CONFIGS = {name: REPO / path for name, path in
            (("paper", "config.yaml"), ("toy", "configs/toy-ablations.yaml"), ("test", "configs/test.yaml"))}
@@ -210,6 +210,18 @@ def test_each_arm_against_the_one_it_is_compared_with_paired_by_seed():
     assert [table[1][c] for c in ("Data", "Setting", "Samples/q", "Cost/q (x SE)", "Examples", "Problems")] == [
         "C", "knowledge distillation", "1", "0.50", "2", "2"]
     assert "\\toprule" in latex and "Coverage and diversity." in latex and "untrained student" in markdown
+
+
+def test_an_arm_whose_untrained_model_faces_the_same_untrained_model_is_not_measured():
+    per_arm = {"a": {"1": 0.30, "2": 0.30}, "c": {"1": 0.30, "2": 0.30}, "b": {"1": 0.30, "2": 0.36}}
+    data = {f"sft/{name}.jsonl": [{"problem_id": "p1"}] for name in per_arm}
+    evaluations = _evaluations(per_arm, untrained={"a", "c"})
+    evaluations["evaluation/b/1.json"]["selection"]["step"] = 0          # b trained in seed 2 only
+    a, c, b = ablations.table_rows(_cells(per_arm), evaluations, data)
+    assert c["difference"] == {"n": 2, "mean": None, "ci95": None, "verdict": NOT_MEASURED}
+    assert b["difference"]["mean"] == pytest.approx(0.03) and b["difference"]["n"] == 2
+    _, markdown = ablation_table("Coverage and diversity.", [a, c, b], "tab:x")
+    assert [_rows(markdown)[1][col] for col in ("Difference [95%]", "Verdict")] == ["--", NOT_MEASURED]
 
 
 def test_ledger_costs_by_hand():

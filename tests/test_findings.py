@@ -7,9 +7,9 @@ import json
 import pytest
 
 from weakstrong.ablations import table_rows
-from weakstrong.findings import (FAILS, HOLDS, UNRESOLVED, cell_status, data_findings, findings_markdown,
+from weakstrong.findings import (FAILS, HOLDS, NOT_MEASURED_CELL, UNRESOLVED, cell_status, data_findings, findings_markdown,
                                  overall_status, training_findings)
-from weakstrong.tables import table1_rows
+from weakstrong.tables import NOT_MEASURED, table1_rows
 
 
 def test_a_cell_holds_only_on_the_papers_side_of_zero():
@@ -18,6 +18,14 @@ def test_a_cell_holds_only_on_the_papers_side_of_zero():
     for verdict in ("no difference at 95%", "unresolved (one seed)", "unresolved (nothing to compare)"):
         assert cell_status(verdict, "WC higher", "SE higher") == UNRESOLVED
     assert cell_status("WC better", "WC better", "SE better") == HOLDS
+
+
+def test_a_cell_of_the_untrained_model_against_itself_is_not_measured_and_never_no_difference():
+    assert cell_status(NOT_MEASURED, "WC better", "SE better") == NOT_MEASURED_CELL
+    assert overall_status([NOT_MEASURED_CELL, NOT_MEASURED_CELL]) == (
+        UNRESOLVED, "not measured in any of its 2 cells: selection kept the untrained model for both sources")
+    assert overall_status([HOLDS, NOT_MEASURED_CELL]) == (
+        UNRESOLVED, "of 2 cells, 1 hold, 0 do not, 0 unresolved, 1 not measured (base kept)")
 
 
 def test_a_finding_holds_when_every_cell_does():

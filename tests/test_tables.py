@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from weakstrong.tables import (TABLE1_CAPTION, latex_escape, percent, relative_gain, signed_percent, table1,
+from weakstrong.tables import (NOT_MEASURED, TABLE1_CAPTION, latex_escape, percent, relative_gain, signed_percent, table1,
                                table1_detail, table1_rows, table2, to_latex, to_markdown)
 
 
@@ -118,6 +118,30 @@ def test_table1_rows_by_hand():
     assert gsm_row["gain"] == pytest.approx(-0.1)          # (0.45 - 0.50) / 0.50
     assert "base" not in gsm_row
     assert gsm_row["settings"] == {"se": "knowledge distillation", "wc": "self-improvement"}
+
+
+def test_a_cell_whose_arms_both_kept_the_untrained_model_is_not_measured():
+    # gemma2-9b kept its untrained model for both sources: the same model twice, no comparison
+    evaluations = _evaluations(untrained={"g9/se", "g9/wc"}, **{"g9/se": 0.47, "g9/wc": 0.47})
+    math_row, gsm_row = table1_rows(CELLS, evaluations)
+    assert gsm_row["difference"] == {"n": 1, "mean": None, "ci95": None, "verdict": NOT_MEASURED}
+    assert math_row["difference"]["verdict"] == "unresolved (one seed)"
+    _, md = table1([math_row, gsm_row])
+    gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
+    cells = [cell.strip() for cell in gsm_line.strip("|").split("|")]
+    assert cells[-2:] == ["--", "not measured (base kept)"]
+    # one arm trained: a real comparison, even where its difference happens to be zero
+    one_side = table1_rows(CELLS, _evaluations(untrained={"g9/se"}, **{"g9/se": 0.47, "g9/wc": 0.47}))[1]
+    assert one_side["difference"]["mean"] == 0.0 and one_side["difference"]["verdict"] == "unresolved (one seed)"
+
+
+def test_a_cell_is_measured_when_some_seed_trained_either_arm():
+    cells = [{**cell, "paths": {"1": cell["paths"]["1"], "2": cell["paths"]["1"] + "#2"}} for cell in CELLS[2:]]
+    evaluations = _evaluations(untrained={"g9/se", "g9/wc", "g9/se#2"},
+                               **{"g9/se": 0.47, "g9/wc": 0.47, "g9/se#2": 0.47, "g9/wc#2": 0.57})
+    [row] = table1_rows(cells, evaluations)
+    # seed 1 compares the untrained model with itself (0 points), seed 2 trained on WC data (+10): measured
+    assert row["difference"]["n"] == 2 and row["difference"]["mean"] == pytest.approx(0.05)
 
 
 def test_table1_rows_without_base_and_with_one_side():

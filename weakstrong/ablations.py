@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 from weakstrong import study
 from weakstrong.solutions import sft_examples
-from weakstrong.stats import mean_interval, paired_difference
-from weakstrong.tables import relative_gain
+from weakstrong.stats import mean_interval
+from weakstrong.tables import arm_difference, relative_gain
 
 #: A variant's name as a regular expression (the ``{source}`` wildcard accepts it besides wc, se and gold).
 VARIANT_PATTERN = r"(?:wc|se)\.k[1-9][0-9]*(?:\.keep[1-9][0-9]*)?(?:\.first[1-9][0-9]*)?"
@@ -213,17 +213,19 @@ def table_rows(cells: list[dict], evaluations: dict[str, dict], data: dict[str, 
 
     per_seed = {key(c, c["source"]): {seed: evaluations[path]["pass@1"] for seed, path in c["paths"].items()}
                 for c in cells}
+    untrained = {key(c, c["source"]): {seed for seed, path in c["paths"].items()
+                                       if evaluations[path]["selection"]["step"] == 0} for c in cells}
     rows = []
     for cell in cells:
         mine = per_seed[key(cell, cell["source"])]
         examples = data[cell["sft"]]
         row = {**cell, "pass@1": mean_interval(list(mine.values())), "examples": len(examples),
                "problems": len({e["problem_id"] for e in examples}),
-               "untrained": any(evaluations[p]["selection"]["step"] == 0 for p in cell["paths"].values())}
+               "untrained": bool(untrained[key(cell, cell["source"])])}
         if cell["against"] is not None:
             other = per_seed[key(cell, cell["against"])]
-            seeds = sorted(set(mine) & set(other))
-            row["difference"] = paired_difference([mine[s] for s in seeds], [other[s] for s in seeds])
+            row["difference"] = arm_difference(mine, other, untrained[key(cell, cell["source"])],
+                                               untrained[key(cell, cell["against"])])
             row["gain"] = relative_gain(row["pass@1"]["mean"], mean_interval(list(other.values()))["mean"])
             row["against_label"] = next(c["label"] for c in cells if key(c, c["source"]) == key(cell, cell["against"]))
         rows.append(row)

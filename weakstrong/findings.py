@@ -29,9 +29,11 @@ from collections import Counter
 from tabulate import tabulate
 
 from weakstrong.stats import better, proportion_difference
-from weakstrong.tables import percent, signed_percent
+from weakstrong.tables import NOT_MEASURED, percent, signed_percent
 
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "unresolved"
+#: A cell whose two arms are the same untrained model (weakstrong.tables.NOT_MEASURED): no evidence either way.
+NOT_MEASURED_CELL = "not measured"
 
 #: Data-quality findings: (key, statement, the paper's numbers, how values print).  The key names the
 #: metrics' comparison, or "judge" for the LLM judge's false-positive rate.
@@ -66,7 +68,10 @@ NUMBER_FINDING = ("At an equal number of samples, SE data beats WC data (the WC 
 
 def cell_status(verdict: str, paper: str, opposite: str) -> str:
     """A cell's status from a comparison's verdict: ``paper`` is the verdict the paper's finding predicts,
-    ``opposite`` its reverse; any other verdict (no difference, one seed, no data) is unresolved."""
+    ``opposite`` its reverse; a comparison of the untrained model with itself is not measured; any other
+    verdict (no difference, one seed, no data) is unresolved."""
+    if verdict == NOT_MEASURED:
+        return NOT_MEASURED_CELL
     if verdict == paper:
         return HOLDS
     if verdict == opposite:
@@ -84,8 +89,13 @@ def overall_status(statuses: list[str], missing: str = "not run in this configur
         return HOLDS, f"holds in all {len(statuses)} cells"
     if counts[FAILS] == len(statuses):
         return FAILS, f"does not hold in any of {len(statuses)} cells"
+    if counts[NOT_MEASURED_CELL] == len(statuses):
+        return UNRESOLVED, (f"not measured in any of its {len(statuses)} cells: selection kept the untrained model "
+                            f"for both sources")
     return UNRESOLVED, (f"of {len(statuses)} cells, {counts[HOLDS]} hold, {counts[FAILS]} do not, "
-                        f"{counts[UNRESOLVED]} unresolved")
+                        f"{counts[UNRESOLVED]} unresolved"
+                        + (f", {counts[NOT_MEASURED_CELL]} not measured (base kept)" if counts[NOT_MEASURED_CELL]
+                           else ""))
 
 
 def _finding(statement: str, paper: str, section: str, cells: list[dict], missing: str | None = None) -> dict:

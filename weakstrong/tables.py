@@ -39,11 +39,26 @@ def signed_percent(value) -> str:
     return f"{100 * value:+.1f}"
 
 
+#: The verdict of a comparison whose two arms are the same model: selection kept the untrained student on
+#: validation for both sources in every run seed, so the data made no difference that could be measured.
+NOT_MEASURED = "not measured (base kept)"
+
+
+def arm_difference(mine: dict, other: dict, mine_untrained: set, other_untrained: set) -> dict:
+    """``mine`` minus ``other`` (run seed -> pass@1), paired over their common seeds, with its interval and
+    verdict; :data:`NOT_MEASURED` where both arms kept the untrained model in every one of those seeds."""
+    seeds = sorted(set(mine) & set(other))
+    if seeds and all(s in mine_untrained and s in other_untrained for s in seeds):
+        return {"n": len(seeds), "mean": None, "ci95": None, "verdict": NOT_MEASURED}
+    return paired_difference([mine[s] for s in seeds], [other[s] for s in seeds])
+
+
 def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str, dict] | None = None) -> list[dict]:
     """One row per (dataset, pair, budget, student): test pass@1 after training on SE, WC (and gold) data,
     as the mean over run seeds with its 95% interval; WC minus SE paired by seed with its interval and
     verdict; the relative gain of WC over SE (of the means); and the student before finetuning, zero-shot as
-    the finetuned students are evaluated and few-shot.
+    the finetuned students are evaluated and few-shot. Where both arms kept the untrained student in every
+    seed, the difference is :data:`NOT_MEASURED`, never "no difference".
 
     ``cells`` carry dataset, pair, budget, student, source, setting, ``paths`` (run seed -> evaluation path)
     and the student's ``base`` evaluation path; ``evaluations`` maps a path to its evaluation (``pass@1``,
@@ -54,11 +69,13 @@ def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str
         key = (cell["dataset"], cell["pair"], cell["budget"], cell["student"])
         row = rows.setdefault(key, {"dataset": cell["dataset"], "pair": cell["pair"], "budget": cell["budget"],
                                     "student": cell["student"], "settings": {}, "untrained": set(),
-                                    "per_seed": {}})
+                                    "untrained_seeds": {}, "per_seed": {}})
         per_seed = {seed: evaluations[path]["pass@1"] for seed, path in cell["paths"].items()}
         row["per_seed"][cell["source"]] = per_seed
         row[cell["source"]] = mean_interval(list(per_seed.values()))
-        if any(evaluations[path]["selection"]["step"] == 0 for path in cell["paths"].values()):
+        untrained = {seed for seed, path in cell["paths"].items() if evaluations[path]["selection"]["step"] == 0}
+        row["untrained_seeds"][cell["source"]] = untrained
+        if untrained:
             row["untrained"].add(cell["source"])
         row["settings"][cell["source"]] = cell["setting"]
         if bases is not None and cell.get("base") in bases:
@@ -68,9 +85,8 @@ def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str
         wc, se = row.get("wc"), row.get("se")
         row["gain"] = relative_gain(wc and wc["mean"], se and se["mean"])
         if wc and se:
-            seeds = sorted(set(row["per_seed"]["wc"]) & set(row["per_seed"]["se"]))
-            difference = paired_difference([row["per_seed"]["wc"][s] for s in seeds],
-                                           [row["per_seed"]["se"][s] for s in seeds])
+            difference = arm_difference(row["per_seed"]["wc"], row["per_seed"]["se"], row["untrained_seeds"]["wc"],
+                                        row["untrained_seeds"]["se"])
             row["difference"] = {**difference, "verdict": better(difference["verdict"])}
     return list(rows.values())
 
