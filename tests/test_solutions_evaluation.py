@@ -204,6 +204,9 @@ def test_evaluate_with_fake_backend():
     assert result["maj@1"] == pytest.approx(2 / 3)
     assert [e["correct"] for e in result["examples"]] == [True, True, False]
     assert result["examples"][2] == {"problem_id": "m3", "completion": GREEDY[2], "correct": False}
+    # every problem's outcome, in the problems' order, beside the means
+    assert result["per_problem"] == {"problem_id": ["m1", "m2", "m3"], "pass@1": [1, 1, 0], "maj@1": [0, 1, 1],
+                                     "maj@3": [1, 1, 1]}
     # two calls: greedy, then k samples at T=0.7; bare questions for a finetuned student
     (prompts1, greedy), (prompts2, sampled) = backend.calls
     assert prompts1 == prompts2 == [format_question(p["question"], "math") for p in MATH_PROBLEMS]

@@ -27,23 +27,29 @@ def majority_answer(answers: list[str | None]) -> str | None:
 def accuracy(problems: list[dict], greedy: list[str], style: str, *, voted: list[list[str]] | None = None,
              maj_k: list[int] = (), workers: int | None = None) -> dict:
     """pass@1 from one greedy completion per problem; maj@k for each k in ``maj_k`` from the first k of the
-    sampled completions ``voted`` (at least max(maj_k) per problem)."""
+    sampled completions ``voted`` (at least max(maj_k) per problem). ``per_problem`` keeps each problem's
+    outcome beside the means, as columns (``problem_id``, ``pass@1``, ``maj@k``: 1 right, 0 not), so that two
+    models evaluated on the same problems can be compared problem by problem."""
     if len(greedy) != len(problems):
         raise ValueError(f"{len(greedy)} completions for {len(problems)} problems")
     graded = grade_many(greedy, [p["answer"] for p in problems], style, workers=workers)
-    result = {"problems": len(problems), "pass@1": _mean([g["correct"] for g in graded]),
-              "per_level": _per_level(problems, [g["correct"] for g in graded]),
+    correct = [bool(g["correct"]) for g in graded]
+    result = {"problems": len(problems), "pass@1": _mean(correct),
+              "per_level": _per_level(problems, correct),
               "grading_undecided": sum(g["undecided"] for g in graded)}  # counted in pass@1 as not correct
+    per_problem = {"problem_id": [p["id"] for p in problems], "pass@1": [int(c) for c in correct]}
     if maj_k:
         if voted is None or any(len(completions) < max(maj_k) for completions in voted):
             raise ValueError(f"maj@k for k in {list(maj_k)} needs {max(maj_k)} sampled completions per problem")
         answers = [[extract_answer(c, style) for c in completions] for completions in voted]
         for k in sorted(maj_k):
             majority = [majority_answer(a[:k]) for a in answers]
-            result[f"maj@{k}"] = _mean(m is not None and is_equivalent(m, p["answer"])
-                                       for m, p in zip(majority, problems))
+            right = [int(m is not None and is_equivalent(m, p["answer"])) for m, p in zip(majority, problems)]
+            result[f"maj@{k}"] = _mean(right)
+            per_problem[f"maj@{k}"] = right
     result["examples"] = [{"problem_id": p["id"], "completion": c, "correct": g["correct"]}
                           for p, c, g in list(zip(problems, greedy, graded))[:5]]
+    result["per_problem"] = per_problem
     return result
 
 
