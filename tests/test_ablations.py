@@ -221,7 +221,8 @@ def test_an_arm_whose_untrained_model_faces_the_same_untrained_model_is_not_meas
     assert c["difference"] == {"n": 2, "mean": None, "ci95": None, "verdict": NOT_MEASURED}
     assert b["difference"]["mean"] == pytest.approx(0.03) and b["difference"]["n"] == 2
     _, markdown = ablation_table("Coverage and diversity.", [a, c, b], "tab:x")
-    assert [_rows(markdown)[1][col] for col in ("Difference [95%]", "Verdict")] == ["--", NOT_MEASURED]
+    assert [_rows(markdown)[1][col] for col in ("Difference [95%]", "Verdict", "Rel. gain")] == ["--", NOT_MEASURED,
+                                                                                                 "--"]
 
 
 def test_ledger_costs_by_hand():

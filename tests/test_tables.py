@@ -125,11 +125,12 @@ def test_a_cell_whose_arms_both_kept_the_untrained_model_is_not_measured():
     evaluations = _evaluations(untrained={"g9/se", "g9/wc"}, **{"g9/se": 0.47, "g9/wc": 0.47})
     math_row, gsm_row = table1_rows(CELLS, evaluations)
     assert gsm_row["difference"] == {"n": 1, "mean": None, "ci95": None, "verdict": NOT_MEASURED}
+    assert gsm_row["gain"] is None
     assert math_row["difference"]["verdict"] == "unresolved (one seed)"
     _, md = table1([math_row, gsm_row])
     gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
     cells = [cell.strip() for cell in gsm_line.strip("|").split("|")]
-    assert cells[-2:] == ["--", "not measured (base kept)"]
+    assert cells[-3:] == ["--", "--", "not measured (base kept)"]
     # one arm trained: a real comparison, even where its difference happens to be zero
     one_side = table1_rows(CELLS, _evaluations(untrained={"g9/se"}, **{"g9/se": 0.47, "g9/wc": 0.47}))[1]
     assert one_side["difference"]["mean"] == 0.0 and one_side["difference"]["verdict"] == "unresolved (one seed)"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from weakstrong import study
 from weakstrong.solutions import sft_examples
 from weakstrong.stats import mean_interval
-from weakstrong.tables import arm_difference, relative_gain
+from weakstrong.tables import NOT_MEASURED, arm_difference, relative_gain
 
 #: A variant's name as a regular expression (the ``{source}`` wildcard accepts it besides wc, se and gold).
 VARIANT_PATTERN = r"(?:wc|se)\.k[1-9][0-9]*(?:\.keep[1-9][0-9]*)?(?:\.first[1-9][0-9]*)?"
@@ -226,7 +226,8 @@ def table_rows(cells: list[dict], evaluations: dict[str, dict], data: dict[str, 
             other = per_seed[key(cell, cell["against"])]
             row["difference"] = arm_difference(mine, other, untrained[key(cell, cell["source"])],
                                                untrained[key(cell, cell["against"])])
-            row["gain"] = relative_gain(row["pass@1"]["mean"], mean_interval(list(other.values()))["mean"])
+            row["gain"] = (None if row["difference"]["verdict"] == NOT_MEASURED
+                           else relative_gain(row["pass@1"]["mean"], mean_interval(list(other.values()))["mean"]))
             row["against_label"] = next(c["label"] for c in cells if key(c, c["source"]) == key(cell, cell["against"]))
         rows.append(row)
     return rows

@@ -88,6 +88,8 @@ def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str
             difference = arm_difference(row["per_seed"]["wc"], row["per_seed"]["se"], row["untrained_seeds"]["wc"],
                                         row["untrained_seeds"]["se"])
             row["difference"] = {**difference, "verdict": better(difference["verdict"])}
+            if difference["verdict"] == NOT_MEASURED:
+                row["gain"] = None  # the untrained model against itself: no gain to report
     return list(rows.values())
 
 
