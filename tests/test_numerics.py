@@ -67,19 +67,29 @@ def _record(cpu: str, kernels: str = "avx2") -> dict:
 
 
 def test_a_caption_names_one_machine_or_each_of_several():
-    one = provenance.describe_machines([_record("Intel Xeon"), _record("Intel Xeon")])
-    assert one == "Computed on Intel Xeon (x86_64; avx2 kernels, pinned; 1 thread; torch 2.13.0)."
-    two = provenance.describe_machines([_record("Intel Xeon"), _record("AMD EPYC")])
+    one = provenance.provenance({"evaluation": [_record("Intel Xeon"), _record("Intel Xeon")]}, PIN)
+    assert one["caption"] == "Computed on Intel Xeon (x86_64; avx2 kernels, pinned; 1 thread; torch 2.13.0)."
+    two = provenance.provenance({"evaluation": [_record("Intel Xeon"), _record("AMD EPYC")]}, PIN)["caption"]
     assert two.startswith("Computed on 2 kinds of machine: AMD EPYC") and "; Intel Xeon" in two
     assert provenance.describe_machines([]) == "The machine is not recorded."
-    native = {**_record("AMD EPYC", "avx512"), "pin": "native", "threads": 2, "vllm_kernels": "avx512_bf16"}
-    assert provenance.machine_label(native) == ("AMD EPYC (x86_64; avx512 kernels, native, not pinned; vLLM's "
-                                              "avx512_bf16 kernels, by CPU; 2 threads; torch 2.13.0)")
+    native = {**_record("AMD EPYC", "avx512"), "pin": "native", "threads": 2}
+    assert provenance.machine_label(native) == ("AMD EPYC (x86_64; avx512 kernels, native, not pinned; 2 threads; "
+                                                "torch 2.13.0)")
+
+
+def test_vllms_own_kernels_are_a_note_on_the_machine_not_another_machine():
+    sampled = {**_record("AMD EPYC"), "vllm_kernels": "avx512_bf16"}
+    result = provenance.provenance({"sampling": [sampled, sampled], "evaluation": [_record("AMD EPYC")]}, PIN)
+    [machine] = result["machines"]
+    assert machine["jobs"] == {"sampling": 2, "evaluation": 1} and machine["vllm_kernels"] == {"avx512_bf16": 2}
+    assert "vllm_kernels" not in machine["record"]
+    assert result["caption"] == ("Computed on AMD EPYC (x86_64; avx2 kernels, pinned; 1 thread; torch 2.13.0), "
+                                 "where vLLM chose its own avx512_bf16 kernels by the CPU (2 jobs).")
 
 
 def test_provenance_counts_each_stage_per_machine_and_says_what_is_unrecorded():
     result = provenance.provenance({"pre-training": [_record("A"), _record("A")], "sampling": [_record("B")],
-                                  "evaluation": [_record("A"), None]}, PIN)
+                                    "evaluation": [_record("A"), None]}, PIN)
     assert [entry["jobs"] for entry in result["machines"]] == [{"pre-training": 2, "evaluation": 1}, {"sampling": 1}]
     assert result["unrecorded"] == {"evaluation": 1}
     assert result["caption"].endswith("Not recorded for 1 evaluation job.")
