@@ -27,12 +27,15 @@ from importlib import metadata
 
 from weakstrong.provenance import machine_label
 
-#: The environment each ``numerics.cpu_capability`` stands for. ATen's dispatch, MKL's conditional numerical
-#: reproducibility branch and oneDNN's instruction-set ceiling name the same level; ``native`` sets nothing
-#: (fastest kernels, machine-dependent bits).
+#: The environment each ``numerics.cpu_capability`` stands for: ATen's dispatch and oneDNN's instruction-set
+#: ceiling at that level, and MKL on its COMPATIBLE branch (MKL's own AVX2 branch chooses its code by the
+#: processor's vendor and model: an emulated Intel Haswell and an emulated AMD EPYC-Milan computed other small
+#: matrix products, batched products and exp under MKL_CBWR=AVX2, the same under COMPATIBLE; README, "Numbers
+#: that hold on any machine"). ``avx512`` keeps MKL's AVX-512 branch, for Intel fleets that want its speed.
+#: ``native`` sets nothing (fastest kernels, machine-dependent bits).
 CAPABILITY_ENVIRONMENT = {
     "default": {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "SSE41"},
-    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2"},
     "avx512": {"ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
     "native": {},
 }
