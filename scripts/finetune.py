@@ -5,7 +5,7 @@ from pathlib import Path
 from weakstrong.devices import claim_gpus
 from weakstrong.launch import launch
 from weakstrong.logs import log_to
-from weakstrong.numerics import apply as apply_numerics, job_threads
+from weakstrong.numerics import apply as apply_numerics
 
 # Snakemake sets __file__ to this script's place in the workflow; more than one GPU shards with this config.
 ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsdp.yaml"
@@ -18,5 +18,5 @@ if __name__ == "__main__":
                 "sft_data": snakemake.input.sft, "validation": snakemake.input.validation, "style": p.style,
                 "validation_problems": p.validation_problems, "max_tokens": p.max_tokens,
                 "eval_backend": p.eval_backend, "fit": p.fit, "settings": p.settings, "machine": machine},
-               gpus=snakemake.resources.gpu, threads=job_threads(p.numerics, snakemake.threads), memory_mb=snakemake.resources.mem_mb,
+               gpus=snakemake.resources.gpu, threads=machine["threads"], memory_mb=snakemake.resources.mem_mb,
                accelerate_config=ACCELERATE_CONFIG)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from weakstrong.launch import launch
 from weakstrong.logs import log_to
-from weakstrong.numerics import apply as apply_numerics, job_threads
+from weakstrong.numerics import apply as apply_numerics
 
 # Snakemake sets __file__ to this script's place in the workflow; more than one GPU shards with this config.
 ACCELERATE_CONFIG = Path(__file__).resolve().parent.parent / "accelerate" / "fsdp.yaml"
@@ -18,4 +18,4 @@ if __name__ == "__main__":
                     "max_length": spec["max_positions"]}
         launch({"job": "pretrain_toy", "output": snakemake.output[0], "spec": spec, "settings": settings,
                 "corpus": snakemake.input.corpus, "tokenizer": snakemake.input.tokenizer, "machine": machine},
-               gpus=snakemake.resources.gpu, threads=job_threads(p.numerics, snakemake.threads), accelerate_config=ACCELERATE_CONFIG)
+               gpus=snakemake.resources.gpu, threads=machine["threads"], accelerate_config=ACCELERATE_CONFIG)

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import platform
+import sys
 from importlib import metadata
 
 from weakstrong.provenance import machine_label
@@ -61,8 +62,6 @@ def job_environment(numerics: dict) -> dict[str, str]:
 def run_pinned(numerics: dict) -> None:
     """For a program outside Snakemake (a benchmark over a config): start this process again under the pin
     unless it is in force already; ATen reads its variable once, when torch loads."""
-    import sys
-
     env = job_environment(numerics)
     if any(os.environ.get(name) != value for name, value in env.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **env})
