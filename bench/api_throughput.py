@@ -12,7 +12,7 @@ are checked against a fault-free run of the same requests (none lost, none dupli
 one table and the retries of each fault run.
 
 Usage: python bench/api_throughput.py [--latency 0.05] [--prompts 100] [--n 4] [--fault-requests 1000]
-                                      [--fault-rate 0.25] [--model results/toy/models/toy-wc]
+                                      [--fault-rate 0.25] [--model results/toy/rep-1/models/toy-wc]
 """
 
 from __future__ import annotations

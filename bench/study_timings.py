@@ -51,7 +51,7 @@ def main() -> None:
         figures["demo"] = timed(["make", "demo"], clone, logs / "demo.log")
         print(f"toy study (make demo after install): {figures['demo'] / 60:.1f} min", flush=True)
         print(f"make demo on a fresh clone, install included: {(figures['install'] + figures['demo']) / 60:.1f} min")
-        for model_json in sorted((clone / "results/toy/evaluation").glob("*/base/*.json")):
+        for model_json in sorted((clone / "results/toy/rep-1/evaluation").glob("*/base/*.json")):
             result = json.loads(model_json.read_text())
             print(f"  held-out pass@1 {model_json.parts[-3]:6s} {model_json.stem:12s} {result['pass@1']:.3f}")
     snakemake = str(clone / ".venv/bin/snakemake")

@@ -6,7 +6,7 @@ temperature (k = each budget's SE count), the mean completion length of each (th
 follows from it), and the untrained student's zero-shot accuracy (it should know no solution format).
 
     python bench/toy_calibration.py configs/toy.yaml     # after the models and data exist:
-    snakemake --configfile configs/toy.yaml --cores 2 results/toy/models/toy-{wc,se,student} \\
+    snakemake --configfile configs/toy.yaml --cores 2 results/toy/rep-1/models/toy-{wc,se,student} \\
         results/toy/data/{math,gsm8k}/validation.jsonl
 """
 from __future__ import annotations
@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
     parser.add_argument("--problems", type=int, default=200, help="validation problems per style")
+    parser.add_argument("--replicate", type=int, default=1, help="whose toy models (rep-N)")
     args = parser.parse_args()
     config = ws_config.load(args.config)
     run_pinned(config["numerics"])  # the kernels and threads the workflow's jobs run
@@ -64,7 +65,7 @@ def main() -> None:
         exemplars = read_jsonl(results / "data" / dataset / "exemplars.jsonl")
         row = {"dataset": dataset}
         for role, model in (("wc", weak), ("se", strong)):
-            generate = make_generator("transformers", str(results / "models" / model))
+            generate = make_generator("transformers", str(results / f"rep-{args.replicate}" / "models" / model))
             started = time.time()
             row[f"{role}_fewshot"] = evaluate(generate, problems, style, exemplars=exemplars,
                                               max_tokens=config["sampling"]["max_tokens"], workers=1)["pass@1"]
@@ -77,7 +78,7 @@ def main() -> None:
                 row[f"{role}_coverage@{kk}"], row[f"{role}_tokens"] = coverage(samples, problems, style, kk)
             row[f"{role}_seconds"] = round(time.time() - started, 1)
         row["realized_ratio"] = ratio * row["wc_tokens"] / (cost * row["se_tokens"])
-        row["student_zero_shot"] = evaluate(make_generator("transformers", str(results / "models" / student)),
+        row["student_zero_shot"] = evaluate(make_generator("transformers", str(results / f"rep-{args.replicate}" / "models" / student)),
                                             problems, style, exemplars=None,
                                             max_tokens=config["sampling"]["max_tokens"], workers=1)["pass@1"]
         rows.append(row)

@@ -9,7 +9,7 @@ included) and a hash of the samples, then per setting whether the hashes agree a
 vLLM's default.
 
 Usage: python bench/vllm_reproducibility.py MODEL TRAIN_JSONL [--problems 400] [--samples 4] [--repeats 2]
-  e.g. after `make demo`: results/toy/models/toy-wc results/toy/data/gsm8k/train.jsonl
+  e.g. after `make demo`: results/toy/rep-1/models/toy-wc results/toy/data/gsm8k/train.jsonl
 """
 
 from __future__ import annotations

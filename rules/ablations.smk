@@ -11,7 +11,7 @@ rule build_ablation_sft_data:
     output:
         layout("sft"),
     log:
-        f"{LOGS}/build_ablation_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+        f"{LOGS}/rep-{{replicate}}/build_ablation_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
     # the main study's sources are build_sft_data's
     wildcard_constraints:
         source=ablations.VARIANT_PATTERN,

@@ -20,12 +20,15 @@ except ws_config.ConfigError as error:
 RESULTS = config["paths"]["results"]
 LOGS = config["paths"]["logs"]
 BENCHMARKS = config["paths"]["benchmarks"]
-# Tables can go elsewhere than the results they summarize: the 3-seed toy study reuses the toy demo's models,
-# samples and first seed, and writes its own tables (configs/toy-seeds.yaml).
+# Tables can go elsewhere than the results they summarize: the toy study reuses the toy demo's first replicate
+# and writes its own tables (configs/toy-study.yaml).
 TABLES = config["paths"]["tables"]
 SEED = config["seed"]
-# Finetuning and evaluation are repeated per run seed; data, toy models and samples use SEED.
-RUN_SEEDS = config["seeds"]
+# Every stage after the data is repeated per replicate (rep-1 .. rep-N under RESULTS), with its own seed
+# (study.replicate_seed); the problems are the same in all.
+REPLICATES = study.replicates(config)
+# The replicate whose data the figures show and the LLM judge and the human audit rate.
+FIRST_REPLICATE = REPLICATES[0]
 SOURCES = config["sources"]
 LR_LABELS = {study.lr_label(lr): lr for lr in study.all_lrs(config)}
 EXPERIMENTS = study.experiments(config)
@@ -67,7 +70,7 @@ wildcard_constraints:
     source=f"{DATA_SOURCES}|{ablations.VARIANT_PATTERN}",
     lr=_choices(LR_LABELS),
     shard=r"\d+",
-    seed=r"\d+",
+    replicate=r"\d+",
 
 
 def rule_resources(rule_name):
@@ -90,24 +93,24 @@ def resources_of(rule_name):
 LAYOUT = {
     "data": f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",  # split: train, validation, test or exemplars
     "splits": f"{RESULTS}/data/{{dataset}}/splits.json",
-    "toy_corpus": f"{RESULTS}/models/toy_corpus/{{corpus}}.jsonl",
-    "toy_tokenizer": f"{RESULTS}/models/toy_tokenizer",
-    "toy_model": f"{RESULTS}/models/{{model}}",
-    "shard": f"{RESULTS}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.jsonl",
-    "samples": f"{RESULTS}/samples/{{dataset}}/{{generator}}.jsonl",
-    "graded": f"{RESULTS}/graded/{{dataset}}/{{generator}}.jsonl",
-    "grader": f"{RESULTS}/graded/{{dataset}}/{{generator}}.grader.json",
-    "sft": f"{RESULTS}/sft/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
-    "metrics": f"{RESULTS}/metrics/{{dataset}}/{{pair}}/{{budget}}.json",
-    "judge": f"{RESULTS}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.{{ext}}",  # jsonl: verdicts, json: summary
-    "audit": f"{RESULTS}/audit/{{dataset}}/{{pair}}/{{budget}}/{{file}}",
-    "finetune": f"{RESULTS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}",
-    "selection": f"{RESULTS}/selection/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
-    "evaluation": f"{RESULTS}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.json",
-    "base_evaluation": f"{RESULTS}/evaluation/{{dataset}}/base/{{model}}.json",
+    "toy_corpus": f"{RESULTS}/rep-{{replicate}}/models/toy_corpus/{{corpus}}.jsonl",
+    "toy_tokenizer": f"{RESULTS}/rep-{{replicate}}/models/toy_tokenizer",
+    "toy_model": f"{RESULTS}/rep-{{replicate}}/models/{{model}}",
+    "shard": f"{RESULTS}/rep-{{replicate}}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.jsonl",
+    "samples": f"{RESULTS}/rep-{{replicate}}/samples/{{dataset}}/{{generator}}.jsonl",
+    "graded": f"{RESULTS}/rep-{{replicate}}/graded/{{dataset}}/{{generator}}.jsonl",
+    "grader": f"{RESULTS}/rep-{{replicate}}/graded/{{dataset}}/{{generator}}.grader.json",
+    "sft": f"{RESULTS}/rep-{{replicate}}/sft/{{dataset}}/{{pair}}/{{budget}}/{{source}}.jsonl",
+    "metrics": f"{RESULTS}/rep-{{replicate}}/metrics/{{dataset}}/{{pair}}/{{budget}}.json",
+    "judge": f"{RESULTS}/rep-{{replicate}}/judge/{{dataset}}/{{pair}}/{{budget}}/{{source}}.{{ext}}",  # jsonl: verdicts, json: summary
+    "audit": f"{RESULTS}/rep-{{replicate}}/audit/{{dataset}}/{{pair}}/{{budget}}/{{file}}",
+    "finetune": f"{RESULTS}/rep-{{replicate}}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/lr-{{lr}}",
+    "selection": f"{RESULTS}/rep-{{replicate}}/selection/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.json",
+    "evaluation": f"{RESULTS}/rep-{{replicate}}/evaluation/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.json",
+    "base_evaluation": f"{RESULTS}/rep-{{replicate}}/evaluation/{{dataset}}/base/{{model}}.json",
     # Figures of the data go under RESULTS; those of the finetuning runs under TABLES, as they summarise the
     # run seeds, which configs/toy-seeds.yaml changes while sharing RESULTS with the toy demo.
-    "data_figure": f"{RESULTS}/figures/{{dataset}}/{{pair}}/{{figure}}.{{ext}}",
+    "data_figure": f"{RESULTS}/rep-{{replicate}}/figures/{{dataset}}/{{pair}}/{{figure}}.{{ext}}",
     "training_figure": f"{TABLES}/figures/{{dataset}}/{{pair}}/{{figure}}.{{ext}}",
     "table1": f"{TABLES}/table1.{{ext}}",
     "table1_detail": f"{TABLES}/table1-detail.{{ext}}",
@@ -118,7 +121,7 @@ LAYOUT = {
     "ablation_table": f"{TABLES}/ablations/{{ablation}}.{{ext}}",
     "plan": f"{RESULTS}/plan.md",
     # the machine record of each sampling shard, and the machines every table's numbers were computed on
-    "shard_machine": f"{RESULTS}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.machine.json",
+    "shard_machine": f"{RESULTS}/rep-{{replicate}}/samples/{{dataset}}/{{generator}}/shard-{{shard}}.machine.json",
     "provenance": f"{TABLES}/provenance.json",
 }
 
@@ -143,16 +146,26 @@ def code_version(*modules):
     return digest.hexdigest()[:16]
 
 
-def model_path(model):
-    """Where a model's weights are: the toy rule's output or the configured hub id / local path."""
+def model_path(model, replicate):
+    """Where a model's weights are: the replicate's toy model (the toy rule's output) or the configured hub id /
+    local path (the same model in every replicate)."""
     if model in TOY_MODELS:
-        return layout("toy_model", model=model)
+        return layout("toy_model", model=model, replicate=replicate)
     return config["models"][model]["source"]
 
 
-def model_inputs(model):
+def model_inputs(model, replicate):
     """A rule depends on a model only if the workflow builds it."""
-    return [model_path(model)] if model in TOY_MODELS else []
+    return [model_path(model, replicate)] if model in TOY_MODELS else []
+
+
+def get_model_path(key):
+    """An input function / param: the path of the model named by the wildcard `key` in the job's replicate."""
+    return lambda wildcards: model_path(wildcards[key], wildcards.replicate)
+
+
+def get_model_inputs(key):
+    return lambda wildcards: model_inputs(wildcards[key], wildcards.replicate)
 
 
 def dataset_style(dataset):
@@ -178,24 +191,26 @@ def toy_prompt_digests():
 
 
 def get_train_toy_model_corpus(wildcards):
-    return layout("toy_corpus", corpus=config["models"][wildcards.model]["toy"]["corpus"])
+    return layout("toy_corpus", wildcards, corpus=config["models"][wildcards.model]["toy"]["corpus"])
+
+
+def get_replicate_seed(wildcards):
+    """The seed of the wildcards' replicate: every random draw of that replicate starts from it."""
+    return study.replicate_seed(SEED, int(wildcards.replicate))
 
 
 def get_train_toy_model_seed(wildcards):
-    """Each toy model pre-trains with a seed of its own."""
-    return SEED + sorted(config["models"]).index(wildcards.model)
+    """Each toy model pre-trains with a seed of its own, within its replicate's."""
+    return get_replicate_seed(wildcards) + sorted(config["models"]).index(wildcards.model)
 
 
 # --- finetuning data, metrics -------------------------------------------------------------------------------
 
 
-def graded_file(dataset, generator):
-    return layout("graded", dataset=dataset, generator=generator)
-
-
 def pair_graded(source):
-    """An input function: the graded samples of the wildcards' pair's `source` generator (se or wc)."""
-    return lambda wildcards: graded_file(wildcards.dataset, study.generator_of(config, wildcards.pair, source))
+    """An input function: the graded samples of the wildcards' pair's `source` generator (se or wc), in the
+    wildcards' replicate."""
+    return lambda wildcards: layout("graded", wildcards, generator=study.generator_of(config, wildcards.pair, source))
 
 
 def get_source_graded(wildcards):
@@ -217,12 +232,13 @@ def get_build_sft_data_per_question(wildcards):
 # --- finetuning, selection, evaluation ----------------------------------------------------------------------
 
 
-def base_evaluation_file(dataset, model):
-    return layout("base_evaluation", dataset=dataset, model=model)
+def base_evaluation_file(dataset, model, replicate):
+    return layout("base_evaluation", dataset=dataset, model=model, replicate=replicate)
 
 
 def get_finetune_settings(wildcards):
-    """The training run: the student's steps and batch sizes at the budget, and the run's lr and seed."""
+    """The training run: the student's steps and batch sizes at the budget, and the run's lr and seed (its
+    replicate's)."""
     ft = config["finetune"]
     settings = study.finetune_settings(config, wildcards.student, wildcards.budget)
     return {
@@ -230,7 +246,7 @@ def get_finetune_settings(wildcards):
         "lr": LR_LABELS[wildcards.lr],
         "checkpoints": ft["checkpoints"],
         "max_length": ft["max_length"],
-        "seed": int(wildcards.seed),
+        "seed": get_replicate_seed(wildcards),
     }
 
 
@@ -279,54 +295,78 @@ def finetune_cells():
     return list(dict.fromkeys(cells))
 
 
-def evaluation_file(dataset, pair, budget, student, source, seed):
-    return layout("evaluation", dataset=dataset, pair=pair, budget=budget, student=student, source=source, seed=seed)
+def evaluation_file(dataset, pair, budget, student, source, replicate):
+    return layout(
+        "evaluation", dataset=dataset, pair=pair, budget=budget, student=student, source=source, replicate=replicate
+    )
 
 
 def evaluation_files():
-    return [evaluation_file(*cell, seed) for cell in finetune_cells() for seed in RUN_SEEDS]
+    return [evaluation_file(*cell, replicate) for cell in finetune_cells() for replicate in REPLICATES]
 
 
 def finetune_run_dirs():
-    """Every finetuning run of the main study: each cell's runs per seed and learning rate."""
+    """Every finetuning run of the main study: each cell's runs per replicate and learning rate."""
     return [
         layout(
-            "finetune", dataset=d, pair=p, budget=b, student=student, source=source, seed=seed, lr=study.lr_label(lr)
+            "finetune",
+            dataset=d,
+            pair=p,
+            budget=b,
+            student=student,
+            source=source,
+            replicate=replicate,
+            lr=study.lr_label(lr),
         )
         for d, p, b, student, source in finetune_cells()
-        for seed in RUN_SEEDS
+        for replicate in REPLICATES
         for lr in study.student_lrs(config, student)
     ]
 
 
 def sample_machine_files():
-    """The machine records of every sampling shard of the study's generators."""
+    """The machine records of every sampling shard of the study's generators, in every replicate."""
     return [
-        layout("shard_machine", dataset=d, generator=g, shard=shard)
+        layout("shard_machine", dataset=d, generator=g, shard=shard, replicate=replicate)
         for d, g in study.generators(config)
         for shard in range(config["sampling"]["shards"])
+        for replicate in REPLICATES
     ]
 
 
+def toy_model_dirs():
+    return [layout("toy_model", model=model, replicate=replicate) for model in TOY_MODELS for replicate in REPLICATES]
+
+
+def metrics_file(experiment, replicate):
+    return layout("metrics", vars(experiment), replicate=replicate)
+
+
+def metrics_by_replicate(experiment):
+    """An experiment's data metrics per replicate (str(replicate) -> path), as the tables read them."""
+    return {str(replicate): metrics_file(experiment, replicate) for replicate in REPLICATES}
+
+
 def metrics_files():
-    return [layout("metrics", vars(e)) for e in EXPERIMENTS]
+    return [metrics_file(e, replicate) for e in EXPERIMENTS for replicate in REPLICATES]
 
 
 def base_evaluation_files():
-    """Held-out accuracy of every generator and student before finetuning, per dataset."""
+    """Held-out accuracy of every generator and student before finetuning, per dataset and replicate."""
     cells = []
     for exp in EXPERIMENTS:
         spec = config["generator_pairs"][exp.pair]
         for model in [spec["weak"], spec["strong"], *spec["students"]]:
-            path = base_evaluation_file(exp.dataset, model)
-            if path not in cells:
-                cells.append(path)
+            for replicate in REPLICATES:
+                path = base_evaluation_file(exp.dataset, model, replicate)
+                if path not in cells:
+                    cells.append(path)
     return cells
 
 
 def table1_cells():
-    """One cell per (experiment, student, source) with its evaluation per run seed, the gold runs shared by
-    every pair's rows."""
+    """One cell per (experiment, student, source) with its evaluation and the student's base evaluation per
+    replicate, the gold runs shared by every pair's rows."""
     return [
         {
             "dataset": e.dataset,
@@ -336,10 +376,12 @@ def table1_cells():
             "source": source,
             "setting": study.setting(config, e.pair, student, source),
             "paths": {
-                str(seed): evaluation_file(e.dataset, data_pair(e.pair, source), e.budget, student, source, seed)
-                for seed in RUN_SEEDS
+                str(replicate): evaluation_file(
+                    e.dataset, data_pair(e.pair, source), e.budget, student, source, replicate
+                )
+                for replicate in REPLICATES
             },
-            "base": base_evaluation_file(e.dataset, student),
+            "bases": {str(replicate): base_evaluation_file(e.dataset, student, replicate) for replicate in REPLICATES},
         }
         for e in FINETUNED
         for student in config["generator_pairs"][e.pair]["students"]
@@ -353,7 +395,7 @@ def table2_cells():
             "dataset": e.dataset,
             "pair": e.pair,
             "budget": e.budget,
-            "path": layout("metrics", vars(e)),
+            "paths": metrics_by_replicate(e),
             "judge": judge_summaries(e.dataset, e.pair, e.budget),
             "audit": audit_summary(e.dataset, e.pair, e.budget),
         }
@@ -381,18 +423,19 @@ def judge_setting(key):
 
 
 def judge_file(dataset, pair, budget, source, ext="jsonl"):
-    return layout("judge", dataset=dataset, pair=pair, budget=budget, source=source, ext=ext)
+    return layout("judge", dataset=dataset, pair=pair, budget=budget, source=source, ext=ext, replicate=FIRST_REPLICATE)
 
 
 def judge_summaries(dataset, pair, budget):
-    """The judge summary of each source at a budget; None without a judge."""
+    """The judge summary of each source at a budget, of the first replicate's data; None without a judge."""
     if JUDGE is None:
         return None
     return {source: judge_file(dataset, pair, budget, source, "json") for source in ("se", "wc")}
 
 
 def audit_file(dataset, pair, budget, file):
-    return layout("audit", dataset=dataset, pair=pair, budget=budget, file=file)
+    """The human audit of the first replicate's data (people rate one set of solutions, not one per replicate)."""
+    return layout("audit", dataset=dataset, pair=pair, budget=budget, file=file, replicate=FIRST_REPLICATE)
 
 
 def audit_ratings_file(dataset, pair, budget):
@@ -444,9 +487,9 @@ def pair_experiments(wildcards):
 
 
 def metrics_by_budget(wildcards):
-    """The data metrics of the wildcards' dataset and pair by budget, so that a script pairs each file with
-    its budget without relying on input order."""
-    return {e.budget: layout("metrics", vars(e)) for e in pair_experiments(wildcards)}
+    """The data metrics of the wildcards' dataset, pair and replicate by budget, so that a script pairs each
+    file with its budget without relying on input order."""
+    return {e.budget: metrics_file(e, wildcards.replicate) for e in pair_experiments(wildcards)}
 
 
 def judge_summaries_by_budget(wildcards):
@@ -486,8 +529,11 @@ def figure_names(dataset, pair):
 
 
 def figure_file(dataset, pair, name, ext="pdf"):
-    kind = "data_figure" if name in DATA_FIGURES else "training_figure"
-    return layout(kind, dataset=dataset, pair=pair, figure=name, ext=ext)
+    """A figure's path: those of the data show the first replicate's, those of the finetuning runs combine the
+    replicates."""
+    if name in DATA_FIGURES:
+        return layout("data_figure", dataset=dataset, pair=pair, figure=name, ext=ext, replicate=FIRST_REPLICATE)
+    return layout("training_figure", dataset=dataset, pair=pair, figure=name, ext=ext)
 
 
 def cost_per_token(pair, source, prompt=False):
@@ -520,7 +566,7 @@ def pair_evaluations(wildcards):
 
 
 def pair_base_evaluations(wildcards):
-    return sorted({cell["base"] for cell in pair_cells(wildcards)})
+    return sorted({path for cell in pair_cells(wildcards) for path in cell["bases"].values()})
 
 
 def model_description(model):
@@ -556,8 +602,8 @@ def run_description():
     return {
         "results": TABLES,
         "pairs": pairs,
-        "seeds": RUN_SEEDS,
-        "data_seed": SEED,
+        "replicates": REPLICATES,
+        "seed": SEED,
         "grader_version": GRADER_VERSION,
         "maj_k": MAJ_K,
     }
@@ -592,7 +638,7 @@ def findings_data():
             "pair": e.pair,
             "budget": e.budget,
             "match": config["generator_pairs"][e.pair]["match"],
-            "path": layout("metrics", vars(e)),
+            "paths": metrics_by_replicate(e),
             "judge": judge_summaries(e.dataset, e.pair, e.budget),
         }
         for e in EXPERIMENTS
@@ -615,7 +661,7 @@ def get_variant_graded(wildcards):
 
 
 def get_make_ablation_table_cells(wildcards):
-    """One cell per (dataset, budget, student, arm) of the ablation, with its data and evaluation per run seed."""
+    """One cell per (dataset, budget, student, arm) of the ablation, with its data and evaluation per replicate."""
     from dataclasses import asdict
 
     return [
@@ -626,10 +672,8 @@ def get_make_ablation_table_cells(wildcards):
             "student": student,
             "setting": study.setting(config, e.pair, student, arm.base),
             **asdict(arm),
-            "sft": layout("sft", vars(e), source=arm.source),
-            "paths": {
-                str(seed): evaluation_file(e.dataset, e.pair, e.budget, student, arm.source, seed) for seed in RUN_SEEDS
-            },
+            "sft": {str(r): layout("sft", vars(e), source=arm.source, replicate=r) for r in REPLICATES},
+            "paths": {str(r): evaluation_file(e.dataset, e.pair, e.budget, student, arm.source, r) for r in REPLICATES},
         }
         for name, e in ablations.experiments(config)
         if name == wildcards.ablation
@@ -650,18 +694,20 @@ def get_make_ablation_table_evaluations(wildcards):
 
 
 def get_make_ablation_table_sft(wildcards):
-    return list(dict.fromkeys(cell["sft"] for cell in get_make_ablation_table_cells(wildcards)))
+    return list(
+        dict.fromkeys(path for cell in get_make_ablation_table_cells(wildcards) for path in cell["sft"].values())
+    )
 
 
 def ledger_cells():
-    """Per experiment, its metrics file (whose `ledger` measure_data writes) and the cost of a generated and of a
-    prompt token of each side."""
+    """Per experiment, its first replicate's metrics file (whose `ledger` measure_data writes) and the cost of a
+    generated and of a prompt token of each side."""
     return [
         {
             "dataset": e.dataset,
             "pair": e.pair,
             "budget": e.budget,
-            "path": layout("metrics", vars(e)),
+            "path": metrics_file(e, FIRST_REPLICATE),
             "cost_per_token": {source: cost_per_token(e.pair, source) for source in ("se", "wc")},
             "cost_per_prompt_token": {source: cost_per_token(e.pair, source, prompt=True) for source in ("se", "wc")},
         }

@@ -30,7 +30,7 @@ rule build_toy_corpus:
         unsolved=layout("toy_corpus", corpus="unsolved"),
         tokenizer=directory(layout("toy_tokenizer")),
     log:
-        f"{LOGS}/build_toy_corpus.log",
+        f"{LOGS}/rep-{{replicate}}/build_toy_corpus.log",
     conda:
         MODEL_ENV
     threads: 1
@@ -41,7 +41,9 @@ rule build_toy_corpus:
         # read per job: a config without toy models has no toy corpus, and no job of this rule
         corpus=lambda wildcards: config["toy_corpus"],
         prompt_sha256=toy_prompt_digests(),
-        seed=SEED,
+        # the problems' seed keeps the corpus clear of every split's questions; the replicate's draws the corpus
+        data_seed=SEED,
+        seed=get_replicate_seed,
     script:
         "../scripts/build_toy_corpus.py"
 
@@ -53,9 +55,9 @@ rule train_toy_model:
     output:
         directory(layout("toy_model")),
     log:
-        f"{LOGS}/train_toy_model/{{model}}.log",
+        f"{LOGS}/rep-{{replicate}}/train_toy_model/{{model}}.log",
     benchmark:
-        f"{BENCHMARKS}/train_toy_model/{{model}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/train_toy_model/{{model}}.tsv"
     conda:
         MODEL_ENV
     threads: threads_of("train_toy_model")

@@ -11,9 +11,9 @@ rule evaluate:
     output:
         layout("evaluation"),
     log:
-        f"{LOGS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.log",
+        f"{LOGS}/rep-{{replicate}}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.log",
     benchmark:
-        f"{BENCHMARKS}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.tsv"
     conda:
         MODEL_ENV
     threads: threads_of("evaluate")
@@ -27,8 +27,8 @@ rule evaluate:
         max_tokens=config["evaluation"]["max_tokens"],
         maj_k=MAJ_K,
         maj_temperature=config["evaluation"]["maj_temperature"],
-        # the run seed also seeds the maj@k votes
-        seed=lambda wildcards: int(wildcards.seed),
+        # the replicate's seed also seeds the maj@k votes
+        seed=get_replicate_seed,
     script:
         "../scripts/evaluate.py"
 
@@ -37,14 +37,14 @@ rule evaluate_base:
     input:
         test=layout("data", split="test"),
         exemplars=layout("data", split="exemplars"),
-        model=lambda wildcards: model_inputs(wildcards.model),
+        model=get_model_inputs("model"),
         validation=get_evaluate_base_validation,
     output:
         layout("base_evaluation"),
     log:
-        f"{LOGS}/evaluate_base/{{dataset}}/{{model}}.log",
+        f"{LOGS}/rep-{{replicate}}/evaluate_base/{{dataset}}/{{model}}.log",
     benchmark:
-        f"{BENCHMARKS}/evaluate_base/{{dataset}}/{{model}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/evaluate_base/{{dataset}}/{{model}}.tsv"
     conda:
         MODEL_ENV
     threads: threads_of("evaluate_base")
@@ -52,7 +52,7 @@ rule evaluate_base:
         **resources_of("evaluate_base"),
     params:
         numerics=NUMERICS,
-        model=lambda wildcards: model_path(wildcards.model),
+        model=get_model_path("model"),
         backend=lambda wildcards: study.model_backend(config, wildcards.model, config["evaluation"]["backend"]),
         chat=lookup(dpath="models/{model}/chat", within=config),
         style=lookup(dpath="datasets/{dataset}/style", within=config),
@@ -62,7 +62,7 @@ rule evaluate_base:
         maj_temperature=config["evaluation"]["maj_temperature"],
         # the untrained student's validation score, as finetune scores its checkpoints
         validation_problems=config["finetune"]["validation_problems"],
-        seed=SEED,
+        seed=get_replicate_seed,
         openai_api=config["openai_api"],
     script:
         "../scripts/evaluate_base.py"

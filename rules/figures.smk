@@ -3,7 +3,7 @@
 #   data at each budget), coverage@k curves of both generators, and their coverage against sampling cost;
 #   the false-positive panel shows the LLM judge's rate when the config has a judge (the paper's measure),
 #   else the arithmetic checker's, labelled as such;
-# - of the finetuning runs, under TABLES (they summarise the run seeds): test pass@1 per student, budget and
+# - of the finetuning runs, under TABLES (they combine the replicates): test pass@1 per student, budget and
 #   source (Figures 4 and 5), and maj@k curves when `evaluation.maj_k` is not empty.
 # Each rule's code_version param reruns it when the package code that draws the figure changes.
 
@@ -32,7 +32,7 @@ rule plot_data_metrics:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage by level"},
         ),
     log:
-        f"{LOGS}/plot_data_metrics/{{dataset}}/{{pair}}.log",
+        f"{LOGS}/rep-{{replicate}}/plot_data_metrics/{{dataset}}/{{pair}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -62,7 +62,7 @@ rule plot_coverage_curves:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage@k"},
         ),
     log:
-        f"{LOGS}/plot_coverage_curves/{{dataset}}/{{pair}}.log",
+        f"{LOGS}/rep-{{replicate}}/plot_coverage_curves/{{dataset}}/{{pair}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -93,7 +93,7 @@ rule plot_coverage_cost:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage against cost"},
         ),
     log:
-        f"{LOGS}/plot_coverage_cost/{{dataset}}/{{pair}}.log",
+        f"{LOGS}/rep-{{replicate}}/plot_coverage_cost/{{dataset}}/{{pair}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1

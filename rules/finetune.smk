@@ -1,19 +1,20 @@
-# Stage 5: finetune each student on each source's data at each learning rate and seed (a fixed number of steps,
-# evenly spaced checkpoints scored on validation), then select the best (lr, checkpoint); the untrained
-# student (its zero-shot validation score from evaluate_base) is a candidate too.
+# Stage 5: finetune each student on each source's data at each learning rate in each replicate (a fixed number of
+# steps, evenly spaced checkpoints scored on validation), then select the best (lr, checkpoint), as the paper does; the
+# untrained student (its zero-shot validation score from evaluate_base) is recorded beside the choice, and is a
+# candidate too with finetune.untrained_candidate.
 
 
 rule finetune:
     input:
         sft=layout("sft"),
         validation=layout("data", split="validation"),
-        model=lambda wildcards: model_inputs(wildcards.student),
+        model=get_model_inputs("student"),
     output:
         directory(layout("finetune")),
     log:
-        f"{LOGS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}.log",
+        f"{LOGS}/rep-{{replicate}}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/lr-{{lr}}.log",
     benchmark:
-        f"{BENCHMARKS}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}/lr-{{lr}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/lr-{{lr}}.tsv"
     conda:
         MODEL_ENV
     threads: threads_of("finetune")
@@ -21,7 +22,7 @@ rule finetune:
         **resources_of("finetune"),
     params:
         numerics=NUMERICS,
-        base_model=lambda wildcards: model_path(wildcards.student),
+        base_model=get_model_path("student"),
         style=lookup(dpath="datasets/{dataset}/style", within=config),
         prompt_sha256=get_prompt_sha256,
         settings=get_finetune_settings,
@@ -41,13 +42,14 @@ rule select_checkpoint:
     output:
         layout("selection"),
     log:
-        f"{LOGS}/select_checkpoint/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/seed-{{seed}}.log",
+        f"{LOGS}/rep-{{replicate}}/select_checkpoint/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("select_checkpoint"),
     params:
+        untrained_candidate=config["finetune"]["untrained_candidate"],
         code_version=code_version("weakstrong.selection"),
     script:
         "../scripts/select_checkpoint.py"

@@ -9,9 +9,9 @@ rule grade_samples:
         graded=layout("graded"),
         grader=layout("grader"),
     log:
-        f"{LOGS}/grade_samples/{{dataset}}/{{generator}}.log",
+        f"{LOGS}/rep-{{replicate}}/grade_samples/{{dataset}}/{{generator}}.log",
     benchmark:
-        f"{BENCHMARKS}/grade_samples/{{dataset}}/{{generator}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/grade_samples/{{dataset}}/{{generator}}.tsv"
     conda:
         "../envs/light.yaml"
     threads: threads_of("grade_samples")
@@ -34,7 +34,7 @@ rule build_sft_data:
     output:
         layout("sft"),
     log:
-        f"{LOGS}/build_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+        f"{LOGS}/rep-{{replicate}}/build_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
     # the ablations' variants of wc and se are build_ablation_sft_data's (rules/ablations.smk)
     wildcard_constraints:
         source=DATA_SOURCES,

@@ -10,7 +10,7 @@ rule measure_data:
     output:
         layout("metrics"),
     log:
-        f"{LOGS}/measure_data/{{dataset}}/{{pair}}/{{budget}}.log",
+        f"{LOGS}/rep-{{replicate}}/measure_data/{{dataset}}/{{pair}}/{{budget}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -37,14 +37,14 @@ rule judge_solutions:
     input:
         graded=get_source_graded,
         problems=layout("data", split="train"),
-        model=lambda wildcards: model_inputs(JUDGE["model"]),
+        model=lambda wildcards: model_inputs(JUDGE["model"], wildcards.replicate),
     output:
         records=layout("judge", ext="jsonl"),
         summary=layout("judge", ext="json"),
     log:
-        f"{LOGS}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+        f"{LOGS}/rep-{{replicate}}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
     benchmark:
-        f"{BENCHMARKS}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.tsv"
     conda:
         MODEL_ENV
     threads: threads_of("judge_solutions")
@@ -53,10 +53,10 @@ rule judge_solutions:
     params:
         numerics=NUMERICS,
         n=judge_setting("solutions_per_source"),
-        seed=SEED,
+        seed=get_replicate_seed,
         generator=lambda wildcards: study.generator_of(config, wildcards.pair, wildcards.source),
         per_question=lambda wildcards: budget_per_question(wildcards)[wildcards.source],
-        model=lambda wildcards: model_path(JUDGE["model"]),
+        model=lambda wildcards: model_path(JUDGE["model"], wildcards.replicate),
         judge=judge_setting("model"),
         backend=lambda wildcards: study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
         max_tokens=judge_setting("max_tokens"),
@@ -87,7 +87,7 @@ rule export_audit_form:
         # which solution each item is; for summarize_audit, never for raters (they stay blind)
         key=layout("audit", file="key.csv"),
     log:
-        f"{LOGS}/export_audit_form/{{dataset}}/{{pair}}/{{budget}}.log",
+        f"{LOGS}/rep-{{replicate}}/export_audit_form/{{dataset}}/{{pair}}/{{budget}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -96,7 +96,7 @@ rule export_audit_form:
     params:
         # the judge's selection, so that every audited solution is a judged one
         n=judge_setting("solutions_per_source"),
-        seed=SEED,
+        seed=get_replicate_seed,
         per_source=judge_setting("audit_size"),
         per_question=budget_per_question,
         ratings=lambda wildcards: audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget),
@@ -113,7 +113,7 @@ rule summarize_audit:
     output:
         layout("audit", file="summary.json"),
     log:
-        f"{LOGS}/summarize_audit/{{dataset}}/{{pair}}/{{budget}}.log",
+        f"{LOGS}/rep-{{replicate}}/summarize_audit/{{dataset}}/{{pair}}/{{budget}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1

@@ -6,15 +6,15 @@ rule sample_solutions:
     input:
         train=layout("data", split="train"),
         exemplars=layout("data", split="exemplars"),
-        model=lambda wildcards: model_inputs(wildcards.generator),
+        model=get_model_inputs("generator"),
     output:
         samples=layout("shard"),
         # the machine the shard was drawn on (numerics.machine_record), for results' provenance
         machine=layout("shard_machine"),
     log:
-        f"{LOGS}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.log",
+        f"{LOGS}/rep-{{replicate}}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.log",
     benchmark:
-        f"{BENCHMARKS}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.tsv"
+        f"{BENCHMARKS}/rep-{{replicate}}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.tsv"
     conda:
         MODEL_ENV
     threads: threads_of("sample_solutions")
@@ -22,7 +22,7 @@ rule sample_solutions:
         **resources_of("sample_solutions"),
     params:
         numerics=NUMERICS,
-        model=lambda wildcards: model_path(wildcards.generator),
+        model=get_model_path("generator"),
         backend=lambda wildcards: study.model_backend(config, wildcards.generator, config["sampling"]["backend"]),
         chat=lookup(dpath="models/{generator}/chat", within=config),
         style=lookup(dpath="datasets/{dataset}/style", within=config),
@@ -33,7 +33,7 @@ rule sample_solutions:
         top_p=config["sampling"]["top_p"],
         max_tokens=config["sampling"]["max_tokens"],
         shards=config["sampling"]["shards"],
-        seed=SEED,
+        seed=get_replicate_seed,
         openai_api=config["openai_api"],
     script:
         "../scripts/sample_solutions.py"
@@ -45,7 +45,7 @@ rule gather_samples:
     output:
         layout("samples"),
     log:
-        f"{LOGS}/gather_samples/{{dataset}}/{{generator}}.log",
+        f"{LOGS}/rep-{{replicate}}/gather_samples/{{dataset}}/{{generator}}.log",
     conda:
         "../envs/light.yaml"
     threads: 1

@@ -5,7 +5,7 @@
 # (weakstrong.numerics): Table 1's caption, the findings and the paper name them.
 rule record_provenance:
     input:
-        toy_models=[layout("toy_model", model=model) for model in TOY_MODELS],
+        toy_models=toy_model_dirs(),
         samples=sample_machine_files(),
         finetune_runs=finetune_run_dirs(),
         evaluations=evaluation_files(),

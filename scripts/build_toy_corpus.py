@@ -6,7 +6,7 @@ from weakstrong.toy import build_corpus_and_tokenizer
 
 with log_to(snakemake.log[0]):
     p = snakemake.params
-    documents, tokenizer = build_corpus_and_tokenizer(p.datasets, p.corpus, p.seed)
+    documents, tokenizer = build_corpus_and_tokenizer(p.datasets, p.corpus, p.data_seed, p.seed)
     for kind, texts in documents.items():
         write_jsonl(snakemake.output[kind], ({"text": d} for d in texts))
     tokenizer.save_pretrained(snakemake.output.tokenizer)

@@ -16,7 +16,9 @@ from weakstrong import ablations, study
 from weakstrong.ablations import Selection, keep, parse_variant
 from weakstrong import config as ws_config
 from weakstrong.config import ConfigError, validate
+from weakstrong.stats import crossed_difference, crossed_mean
 from weakstrong.tables import NOT_MEASURED, ablation_table, ledger_table
+
 
 CONFIGS = {name: REPO / path for name, path in
            (("paper", "config.yaml"), ("toy", "configs/toy-ablations.yaml"), ("test", "configs/test.yaml"))}
@@ -173,21 +175,31 @@ def test_no_ablations_section_runs_none():
 # --- tables -----------------------------------------------------------------------------------------------------
 
 def _cells(per_arm: dict[str, dict[str, float]]):
-    """Cells of a coverage_diversity-like ablation: arm -> {seed: pass@1}, each compared with the one before."""
+    """Cells of a coverage_diversity-like ablation: arm -> {replicate: pass@1}, each compared with the one before."""
     names = list(per_arm)
     return [{"dataset": "math", "pair": "toy", "budget": "low", "student": "s", "setting": "knowledge distillation",
              "source": name, "label": name.upper(), "per_question": 1, "relative_cost": 0.5,
-             "against": names[i - 1] if i else None, "sft": f"sft/{name}.jsonl",
-             "paths": {seed: f"evaluation/{name}/{seed}.json" for seed in scores}}
+             "against": names[i - 1] if i else None, "sft": {replicate: f"sft/{name}.jsonl" for replicate in scores},
+             "paths": {replicate: f"evaluation/{name}/{replicate}.json" for replicate in scores}}
             for i, (name, scores) in enumerate(per_arm.items())]
 
 
+PROBLEMS = 100
+
+
+def _outcomes(score):
+    """PROBLEMS test problems, the first PROBLEMS * score right."""
+    return [int(i < round(score * PROBLEMS)) for i in range(PROBLEMS)]
+
+
 def _evaluations(per_arm, untrained=()):
-    return {f"evaluation/{name}/{seed}.json": {"pass@1": score, "selection": {"step": 0 if name in untrained else 5}}
-            for name, scores in per_arm.items() for seed, score in scores.items()}
+    return {f"evaluation/{name}/{replicate}.json": {
+        "pass@1": score, "selection": {"step": 0 if name in untrained else 5},
+        "per_problem": {"problem_id": [f"q{i}" for i in range(PROBLEMS)], "pass@1": _outcomes(score)}}
+        for name, scores in per_arm.items() for replicate, score in scores.items()}
 
 
-def test_each_arm_against_the_one_it_is_compared_with_paired_by_seed():
+def test_each_arm_against_the_one_it_is_compared_with_paired_by_replicate_and_problem():
     per_arm = {"a": {"1": 0.10, "2": 0.20, "3": 0.30}, "c": {"1": 0.15, "2": 0.26, "3": 0.34},
                "b": {"1": 0.15, "2": 0.26, "3": 0.34}}
     data = {"sft/a.jsonl": [{"problem_id": "p1"}], "sft/c.jsonl": [{"problem_id": "p1"}, {"problem_id": "p2"}],
@@ -195,9 +207,11 @@ def test_each_arm_against_the_one_it_is_compared_with_paired_by_seed():
     rows = ablations.table_rows(_cells(per_arm), _evaluations(per_arm, untrained={"a"}), data)
     a, c, b = rows
     assert "difference" not in a and a["pass@1"]["mean"] == pytest.approx(0.2) and a["untrained"]
-    # c - a by seed: 0.05, 0.06, 0.04: mean 0.05, sd 0.01, t(2) = 4.3027
+    # c - a over 3 replicates x 100 problems: mean 0.05, the crossed interval of weakstrong.stats
+    expected = crossed_difference([_outcomes(v) for v in per_arm["c"].values()],
+                                  [_outcomes(v) for v in per_arm["a"].values()])
     assert c["difference"]["mean"] == pytest.approx(0.05)
-    assert c["difference"]["ci95"] == pytest.approx([0.05 - 4.3027 * 0.01 / 3 ** 0.5, 0.05 + 4.3027 * 0.01 / 3 ** 0.5])
+    assert c["difference"]["ci95"] == pytest.approx(expected["ci95"])
     assert c["difference"]["verdict"] == "WC higher" and c["against_label"] == "A"
     assert c["gain"] == pytest.approx(0.25)
     assert b["difference"]["verdict"] == "no difference at 95%"
@@ -205,8 +219,10 @@ def test_each_arm_against_the_one_it_is_compared_with_paired_by_seed():
     latex, markdown = ablation_table("Coverage and diversity.", rows, "tab:x")
     table = _rows(markdown)
     columns = ["pass@1", "Against", "Difference [95%]", "Verdict", "Rel. gain"]
-    assert [table[0][c] for c in columns] == ["20.0 ± 24.8*", "--", "--", "--", "--"]
-    assert [table[1][c] for c in columns] == ["25.0 ± 23.7", "A", "+5.0 [2.5, 7.5]", "higher", "+25.0"]
+    half = 100 * (crossed_mean([_outcomes(v) for v in per_arm["a"].values()])["ci95"][1] - 0.2)
+    assert [table[0][c] for c in columns] == [f"20.0 ± {half:.1f}*", "--", "--", "--", "--"]
+    low, high = (100 * bound for bound in expected["ci95"])
+    assert [table[1][c] for c in columns][1:] == ["A", f"+5.0 [{low:.1f}, {high:.1f}]", "higher", "+25.0"]
     assert [table[1][c] for c in ("Data", "Setting", "Samples/q", "Cost/q (x SE)", "Examples", "Problems")] == [
         "C", "knowledge distillation", "1", "0.50", "2", "2"]
     assert "\\toprule" in latex and "Coverage and diversity." in latex and "untrained student" in markdown
@@ -216,7 +232,7 @@ def test_an_arm_whose_untrained_model_faces_the_same_untrained_model_is_not_meas
     per_arm = {"a": {"1": 0.30, "2": 0.30}, "c": {"1": 0.30, "2": 0.30}, "b": {"1": 0.30, "2": 0.36}}
     data = {f"sft/{name}.jsonl": [{"problem_id": "p1"}] for name in per_arm}
     evaluations = _evaluations(per_arm, untrained={"a", "c"})
-    evaluations["evaluation/b/1.json"]["selection"]["step"] = 0          # b trained in seed 2 only
+    evaluations["evaluation/b/1.json"]["selection"]["step"] = 0          # b trained in replicate 2 only
     a, c, b = ablations.table_rows(_cells(per_arm), evaluations, data)
     assert c["difference"] == {"n": 2, "mean": None, "ci95": None, "verdict": NOT_MEASURED}
     assert b["difference"]["mean"] == pytest.approx(0.03) and b["difference"]["n"] == 2
@@ -332,13 +348,13 @@ def test_paper_dry_run_lists_the_ablations_and_the_ledger(tmp_path):
     assert "results/ablations/number_matched.json" in jobs["write_findings"]["input"]
     for variant in ("math/gemma2/low/wc.k1", "math/gemini/low/wc.k5", "math/gemma2/low/se.k1.first500",
                     "math/gemma2/low/wc.k3.first500", "math/gemma2/high/wc.k1", "math/gemma2/high/wc.k30.keep1"):
-        assert f"results/sft/{variant}.jsonl" in outputs, variant
+        assert f"results/rep-1/sft/{variant}.jsonl" in outputs, variant
         for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):
             dataset, pair, budget, source = variant.split("/")
-            assert f"results/evaluation/{dataset}/{pair}/{budget}/{student}/{source}/seed-1234.json" in outputs
-            assert f"results/finetune/{dataset}/{pair}/{budget}/{student}/{source}/seed-1234/lr-1e-06" in outputs
+            assert f"results/rep-1/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json" in outputs
+            assert f"results/rep-1/finetune/{dataset}/{pair}/{budget}/{student}/{source}/lr-1e-06" in outputs
     # the main study's data keeps its paths and its rule
-    assert re.search(r"rule build_sft_data:\n(?:.*\n)*?\s+output: results/sft/math/gemma2/low/wc.jsonl", proc.stdout)
+    assert re.search(r"rule build_sft_data:\n(?:.*\n)*?\s+output: results/rep-1/sft/math/gemma2/low/wc.jsonl", proc.stdout)
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout.split("Job stats:", 1)[1], re.MULTILINE))
     assert counts["build_ablation_sft_data"] == "6" and counts["make_ablation_table"] == "4"
     assert counts["make_ledger"] == "1"
@@ -352,10 +368,10 @@ def test_the_test_study_tabulates_every_ablation_and_the_ledger(local_test_run: 
         rows = _rows((results / "ablations" / f"{name}.md").read_text())
         arms = ablations.arms(config, name, "toy", "low")
         assert [(row["Data"], row["Samples/q"]) for row in rows] == [(a.label, str(a.per_question)) for a in arms]
-        assert all(re.fullmatch(r"\d+\.\d\*?", row["pass@1"]) for row in rows), rows
+        assert all(re.fullmatch(r"\d+\.\d( ± \d+\.\d)?\*?", row["pass@1"]) for row in rows), rows
         assert "\\bottomrule" in (results / "ablations" / f"{name}.tex").read_text()
     # each variant's data is what its name says, taken from the main study's samples
-    sft = results / "sft" / "math" / "toy" / "low"
+    sft = results / "rep-1" / "sft" / "math" / "toy" / "low"
 
     def problems(name):
         return [json.loads(line)["problem_id"] for line in (sft / f"{name}.jsonl").open()]

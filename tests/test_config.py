@@ -90,11 +90,11 @@ def test_defaults_are_filled_at_every_depth(raw_toy):
 def test_derived_defaults_follow_the_keys_they_copy(raw_toy):
     def strip(c):
         c["paths"].pop("tables", None)
-        c.pop("seeds", None)
+        c.pop("replicates", None)
         del c["finetune"]["budgets"], c["finetune"]["eval_backend"]
     config = validate(_edit(raw_toy, strip))
     assert config["paths"]["tables"] == config["paths"]["results"] == "results/toy"
-    assert config["seeds"] == [config["seed"]]
+    assert config["replicates"] == 1
     assert config["finetune"]["budgets"] == ["low", "high"]
     assert config["finetune"]["eval_backend"] == config["evaluation"]["backend"]
 

@@ -25,8 +25,8 @@ sweep = load_sweep()
 LOG = """\
 [Sun Nov 29 01:28:57 2026]
 localrule finetune:
-    output: results/test/finetune/math/toy/low/s/wc/seed-7/lr-0.001
-    log: logs/test/finetune/math/toy/low/s/wc/seed-7/lr-0.001.log
+    output: results/test/rep-1/finetune/math/toy/low/s/wc/lr-0.001
+    log: logs/test/rep-1/finetune/math/toy/low/s/wc/lr-0.001.log
     jobid: 6
     wildcards: dataset=math
 [Sun Nov 29 01:28:58 2026]
@@ -41,10 +41,10 @@ Finished jobid: 6 (Rule: finetune)
 
 def test_jobs_are_read_from_snakemakes_log():
     jobs = sweep.parse_jobs(LOG)
-    finetune = jobs["logs/test/finetune/math/toy/low/s/wc/seed-7/lr-0.001.log"]
+    finetune = jobs["logs/test/rep-1/finetune/math/toy/low/s/wc/lr-0.001.log"]
     table = jobs["logs/test/make_table1.log"]
     assert finetune.rule == "finetune"
-    assert finetune.outputs == ["results/test/finetune/math/toy/low/s/wc/seed-7/lr-0.001"]
+    assert finetune.outputs == ["results/test/rep-1/finetune/math/toy/low/s/wc/lr-0.001"]
     assert (finetune.end - finetune.start).total_seconds() == 43
     assert table.outputs == ["results/test/table1.tex", "results/test/table1.md"] and table.end is None
     assert sweep.rule_durations(jobs) == {"finetune": 43.0}

@@ -61,7 +61,7 @@ METRICS = {
 
 
 def metric_cells(judged: bool) -> list[dict]:
-    return [{"dataset": "math", "pair": "toy", "match": "compute", "budget": budget, "path": f"{budget}.json",
+    return [{"dataset": "math", "pair": "toy", "match": "compute", "budget": budget, "paths": {"1": f"{budget}.json"},
              "judge": {source: f"judge/{budget}/{source}.json" for source in ("se", "wc")} if judged else None}
             for budget in ("low", "high")]
 
@@ -90,18 +90,29 @@ def test_the_judge_finding_compares_its_flawed_rates_as_two_proportions():
     assert findings[3]["status"] == UNRESOLVED
 
 
+PROBLEMS = 100
+
+
+def evaluation(value: float) -> dict:
+    """A finetuned model's evaluation on PROBLEMS test problems: the first PROBLEMS * value right."""
+    right = round(value * PROBLEMS)
+    return {"pass@1": value, "selection": {"step": 2},
+            "per_problem": {"problem_id": [f"q{i}" for i in range(PROBLEMS)],
+                            "pass@1": [int(i < right) for i in range(PROBLEMS)]}}
+
+
 def evaluation_cells(matches: dict[str, str], accuracies: dict[tuple[str, str, str], list[float]]) -> tuple:
-    """Table 1 cells and evaluations: accuracies[(pair, student, source)] per run seed."""
+    """Table 1 cells and evaluations: accuracies[(pair, student, source)] per replicate."""
     settings = {"student": {"wc": "knowledge distillation", "se": "knowledge distillation"},
                 "weak": {"wc": "self-improvement", "se": "knowledge distillation"},
                 "strong": {"wc": "weak-to-strong", "se": "self-improvement"}}
     cells, evaluations = [], {}
     for (pair, student, source), values in accuracies.items():
         paths = {}
-        for seed, value in enumerate(values, 1):
-            path = f"{pair}/{student}/{source}/seed-{seed}.json"
-            evaluations[path] = {"pass@1": value, "selection": {"step": 2}}
-            paths[str(seed)] = path
+        for replicate, value in enumerate(values, 1):
+            path = f"{pair}/{student}/{source}/rep-{replicate}.json"
+            evaluations[path] = evaluation(value)
+            paths[str(replicate)] = path
         cells.append({"dataset": "math", "pair": pair, "budget": "low", "student": student, "source": source,
                       "setting": settings[student][source], "paths": paths})
     return table1_rows(cells, evaluations), matches
@@ -109,14 +120,14 @@ def evaluation_cells(matches: dict[str, str], accuracies: dict[tuple[str, str, s
 
 def test_training_findings_per_setting_and_at_equal_price():
     rows, matches = evaluation_cells({"toy": "compute", "api": "price"}, {
-        # distillation: WC-trained ahead by 5 to 7 points on every seed: holds
+        # distillation: WC-trained ahead by 5 to 7 points in every replicate: holds
         ("toy", "student", "se"): [0.30, 0.32, 0.31], ("toy", "student", "wc"): [0.35, 0.39, 0.37],
-        # self-improvement: SE-trained ahead on every seed: does not hold
+        # self-improvement: SE-trained ahead in every replicate: does not hold
         ("toy", "weak", "se"): [0.50, 0.52, 0.51], ("toy", "weak", "wc"): [0.40, 0.43, 0.41],
-        # weak-to-strong: the same on every seed: no difference, unresolved
+        # weak-to-strong: the same in every replicate: no difference, unresolved
         ("toy", "strong", "se"): [0.60, 0.61, 0.62], ("toy", "strong", "wc"): [0.60, 0.61, 0.62],
-        # price-matched, one seed: unresolved
-        ("api", "student", "se"): [0.2], ("api", "student", "wc"): [0.3],
+        # price-matched, one replicate, 2 points apart on 100 problems: no difference at 95%, unresolved
+        ("api", "student", "se"): [0.2], ("api", "student", "wc"): [0.22],
     })
     findings = training_findings(rows, matches)
     by_statement = {f["statement"]: f for f in findings}
@@ -126,9 +137,39 @@ def test_training_findings_per_setting_and_at_equal_price():
     assert distillation["cells"][0]["difference"]["mean"] == pytest.approx(0.06)
     assert findings[2]["cells"][0]["verdict"] == "no difference at 95%"
     price = findings[3]
-    assert [c["pair"] for c in price["cells"]] == ["api"] and price["cells"][0]["verdict"] == "unresolved (one seed)"
+    assert [c["pair"] for c in price["cells"]] == ["api"] and price["cells"][0]["verdict"] == "no difference at 95%"
     number = by_statement[findings[4]["statement"]]
     assert number["cells"] == [] and number["reason"].startswith("not run")
+
+
+def test_data_findings_combine_replicates_over_problems():
+    """Two replicates of the same problems: coverage and diversity pair over replicates x problems, the
+    false-positive rate combines the replicates' own comparisons (random effects), values are means."""
+    from weakstrong.stats import crossed_mean, random_effects_mean
+
+    def replicate(coverage, diversity, fp):
+        return {"se": side(1, 0.40, 0.5, 0.20), "wc": side(3, 0.40 + sum(coverage) / 4, 0.6, 0.10),
+                "comparison": {"per_problem": {"problem_id": ["a", "b", "c", "d"], "coverage": coverage,
+                                               "diversity": diversity},
+                               "coverage": None, "diversity": None, "false_positive_rate": fp}}
+    metrics = {"r1.json": replicate([1, 0, 1, 1], [1, 2, 0, 1], difference(-0.1, -0.15, -0.05, "SE higher")),
+               "r2.json": {**replicate([0, 0, 1, 1], [2, 1, 1, 0], difference(-0.2, -0.3, -0.1, "SE higher"))}}
+    # the second replicate lists its problems in another order: they pair by id
+    metrics["r2.json"]["comparison"]["per_problem"] = {"problem_id": ["d", "c", "b", "a"], "coverage": [1, 1, 0, 0],
+                                                       "diversity": [0, 1, 1, 2]}
+    cells = [{"dataset": "math", "pair": "toy", "match": "compute", "budget": "low",
+              "paths": {"1": "r1.json", "2": "r2.json"}, "judge": None}]
+    coverage, diversity, fpr = data_findings(cells, metrics)
+    expected = crossed_mean([[1, 0, 1, 1], [0, 0, 1, 1]])
+    assert coverage["cells"][0]["difference"]["ci95"] == pytest.approx(expected["ci95"])
+    assert coverage["cells"][0]["difference"]["mean"] == pytest.approx(0.625)
+    assert coverage["cells"][0]["replicates"] == 2
+    assert diversity["cells"][0]["difference"]["mean"] == pytest.approx(crossed_mean([[1, 2, 0, 1], [2, 1, 1, 0]])["mean"])
+    combined = random_effects_mean([difference(-0.1, -0.15, -0.05, "SE higher"), difference(-0.2, -0.3, -0.1, "")])
+    assert fpr["cells"][0]["difference"]["ci95"] == pytest.approx(combined["ci95"])
+    assert fpr["cells"][0]["verdict"] == "SE higher" and fpr["cells"][0]["status"] == FAILS
+    # values: means over the replicates, without the single replicate's interval
+    assert coverage["cells"][0]["wc"] == (pytest.approx(0.40 + 0.625), None)
 
 
 def test_training_findings_without_a_price_matched_pair_say_so():
@@ -154,9 +195,12 @@ def test_findings_markdown_states_each_finding_with_its_numbers():
     assert "| 2.00 | 4.50 | +2.50 [2.00, 3.00] | WC higher | holds |" in diversity_high
     fpr_low = [line for line in lines if "| 1 vs 3 |" in line][2]
     assert "| 20.0 [15.0, 25.0] | 10.0 [5.0, 15.0] | -10.0 [-15.0, -5.0] | SE higher | does not hold |" in fpr_low
-    # seeds 0.30, 0.32, 0.31 against 0.35, 0.39, 0.37: means 31.0 and 37.0 with t(2) intervals, WC - SE 6.0
+    # replicates 0.30, 0.32, 0.31 against 0.35, 0.39, 0.37 of 100 problems: means 31.0 and 37.0, WC - SE 6.0,
+    # with the crossed intervals (weakstrong.stats), the detectable difference, and no number of replicates
+    # that detects half of it on 100 problems (the problems' own variance alone is too large)
     student = next(line for line in lines if "| student |" in line)
-    assert "| 31.0 [28.5, 33.5] | 37.0 [32.0, 42.0] | +6.0 [3.5, 8.5] | WC better | holds |" in student
+    assert ("| 31.0 [22.0, 40.0] | 37.0 [27.5, 46.5] | +6.0 [1.9, 10.1] | WC better | holds | 5.8 | not reachable "
+            "(test set too small) |") in student
 
 
 def number_matched_rows(accuracies: dict[tuple[str, str], list[float]]) -> list[dict]:
@@ -168,14 +212,15 @@ def number_matched_rows(accuracies: dict[tuple[str, str], list[float]]) -> list[
         k = {"low": 1, "high": 10}[budget]
         per_question = 3 * k if source == "wc" else k
         paths = {}
-        for seed, value in enumerate(values, 1):
-            paths[str(seed)] = f"{budget}/{source}/seed-{seed}.json"
-            evaluations[paths[str(seed)]] = {"pass@1": value, "selection": {"step": 2}}
+        for replicate, value in enumerate(values, 1):
+            paths[str(replicate)] = f"{budget}/{source}/rep-{replicate}.json"
+            evaluations[paths[str(replicate)]] = evaluation(value)
         cells.append({"dataset": "math", "pair": "toy", "budget": budget, "student": "student",
                       "setting": "knowledge distillation", "source": source, "label": source, "per_question": per_question,
                       "relative_cost": per_question / k / (3 if source != "se" else 1),
-                      "against": None if source == "se" else "se", "sft": f"{budget}/{source}.jsonl", "paths": paths})
-    data = {cell["sft"]: [{"problem_id": "p1"}] for cell in cells}
+                      "against": None if source == "se" else "se", "sft": {"1": f"{budget}/{source}.jsonl"},
+                      "paths": paths})
+    data = {path: [{"problem_id": "p1"}] for cell in cells for path in cell["sft"].values()}
     return json.loads(json.dumps(table_rows(cells, evaluations, data)))   # as write_findings reads them
 
 
@@ -202,7 +247,7 @@ def test_the_number_matched_finding_reads_the_ablations_rows():
     text = findings_markdown(training_findings([], {"toy": "compute"}, rows), "Findings")
     assert "### At an equal number of samples, SE data beats WC data" in text
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    assert any("| 41.0 [38.5, 43.5] | 31.3 [" in line and "| SE better | holds |" in line for line in lines)
+    assert any("| 41.0 [31.4, 50.6] | 31.3 [" in line and "| SE better | holds |" in line for line in lines)
 
 
 def test_the_number_matched_finding_is_not_run_only_when_the_ablation_is_off():

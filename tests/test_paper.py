@@ -19,7 +19,7 @@ from weakstrong.ablations import table_rows
 from weakstrong.plots import plot_coverage_curves
 from weakstrong.tables import ablation_table, ledger_table, table1, table1_detail, table1_rows, table2, to_latex
 
-RUN = {"results": "results/toy", "seeds": [1, 2], "data_seed": 7, "grader_version": "9.9.9", "maj_k": [1, 4],
+RUN = {"results": "results/toy", "replicates": [1, 2], "seed": 7, "grader_version": "9.9.9", "maj_k": [1, 4],
        "pairs": {"toy": {"weak": {"name": "toy-wc", "parameters": 134400.0},
                          "strong": {"name": "toy-se", "parameters": 410688.0},
                          "students": [{"name": "toy-student", "parameters": 115968.0}], "match": "compute",
@@ -84,12 +84,13 @@ def test_captions_say_what_was_run(tmp_path):
                              "input_price_per_million_tokens": 0.075}) == (
         "gemini-1.5-flash (USD 0.3 per million output tokens, 0.075 per million input tokens)")
     assert paper.model_text({"name": "gemma2-27b", "parameters": 27.2e9}) == "gemma2-27b (27.2B parameters)"
-    assert paper.run_text(RUN) == ("Run seeds 1, 2 (2 finetuning runs and evaluations per cell); data and sampling "
-                                   "seed 7; grader version 9.9.9.")
-    assert paper.run_text({**RUN, "seeds": [7]}).startswith("Run seed 7 (one finetuning run and evaluation per cell)")
+    assert paper.run_text(RUN) == ("2 replicates, each redrawing the toy models, samples and finetuning runs with its "
+                                   "own seed; figures of the data show the first on the same problems; seed 7; "
+                                   "grader version 9.9.9.")
+    assert paper.run_text({**RUN, "replicates": [1]}).startswith("One replicate on the same problems; seed 7")
     figures = [{"path": "results/toy/figures/math/toy/majority.pdf", "kind": "majority", "dataset": "math",
                 "pair": "toy"}]
-    latex = paper.paper_latex([], figures, RUN, "results/toy-seeds")
+    latex = paper.paper_latex([], figures, RUN, "results/toy-study")
     assert "\\includegraphics[width=\\linewidth,height=0.7\\textheight,keepaspectratio]" \
            "{../toy/figures/math/toy/majority.pdf}" in latex
     caption = re.search(r"\\caption\{(.*)\}", latex).group(1)
@@ -112,7 +113,7 @@ def small_study(root: Path) -> tuple[list[str], list[str], list[dict]]:
     metrics = {"m.json": {side: {"model": f"toy-{side}", "k": k, "coverage": 0.123 * k, "diversity": 1.5 * k,
                                  "reasoning_diversity": 1.25 * k, "false_positive_rate": 0.0625, "kept": 40 * k}
                           for side, k in (("se", 1), ("wc", 3))}}
-    latex2, markdown2 = table2([{"dataset": "math", "pair": "toy", "budget": "low", "path": "m.json"}], metrics)
+    latex2, markdown2 = table2([{"dataset": "math", "pair": "toy", "budget": "low", "paths": {"1": "m.json"}}], metrics)
     metrics["m.json"]["ledger"] = study.sampling_ledger(
         [{"problem_id": "p", "sample_index": 0, "completion_tokens": 101, "prompt_tokens": 37}],
         [{"problem_id": "p", "sample_index": i, "completion_tokens": 57 + i, "prompt_tokens": 37} for i in range(3)],
@@ -124,11 +125,14 @@ def small_study(root: Path) -> tuple[list[str], list[str], list[dict]]:
     arms = [("se", None, [0.3125, 0.375]), ("wc.k1", "se", [0.25, 0.3438]), ("wc", "se", [0.4062, 0.4375])]
     ablation_cells = [{"dataset": "math", "pair": "toy", "budget": "low", "student": "toy-student",
                        "setting": "knowledge distillation", "source": source, "label": source.upper(),
-                       "per_question": 1, "relative_cost": 1.0, "against": against, "sft": f"{source}.jsonl",
-                       "paths": {str(seed): f"{source}/{seed}.json" for seed in (1, 2)}}
+                       "per_question": 1, "relative_cost": 1.0, "against": against, "sft": {"1": f"{source}.jsonl"},
+                       "paths": {str(replicate): f"{source}/{replicate}.json" for replicate in (1, 2)}}
                       for source, against, _ in arms]
-    evaluations = {f"{source}/{seed}.json": {"pass@1": value, "selection": {"step": 4}}
-                   for source, _, values in arms for seed, value in zip((1, 2), values)}
+    evaluations = {f"{source}/{replicate}.json": {
+        "pass@1": value, "selection": {"step": 4},
+        "per_problem": {"problem_id": [f"q{i}" for i in range(32)], "pass@1": [int(i < round(value * 32))
+                                                                               for i in range(32)]}}
+        for source, _, values in arms for replicate, value in zip((1, 2), values)}
     ablation_latex, ablation_markdown = ablation_table(
         "Number-matched data.", table_rows(ablation_cells, evaluations, {f"{s}.jsonl": [{"problem_id": "p"}]
                                                                          for s, _, _ in arms}),
@@ -150,7 +154,7 @@ def test_the_paper_compiles_to_the_same_bytes_with_every_table_number(tmp_path):
     for markdown in markdowns:
         missing = sorted(numbers(markdown) - set(re.findall(r"\d+\.\d+", text)))
         assert not missing, f"numbers of {markdown.splitlines()[0][:60]} not in the PDF: {missing}"
-    assert "Run seeds 1, 2" in text and "grader version 9.9.9" in text
+    assert "2 replicates, each redrawing" in text and "grader version 9.9.9" in text
     assert "Sampling cost ledger" in text and "Number-matched data." in text     # the ledger and the ablation
     assert sorted(p.name for p in tex.parent.iterdir()) == ["figures", "paper.pdf", "paper.tex"]  # no aux files
     paper.compile_pdf(tex, tmp_path / "again.pdf")
@@ -180,15 +184,19 @@ def test_paper_findings_and_report_of_the_test_study(local_test_run: Path):
 
     assert f"grader version {GRADER_VERSION}" in " ".join(text.split())
     tex = (results / "paper.tex").read_text()
-    for kind in ("data_metrics", "coverage", "coverage_cost", "finetuning", "majority"):
+    for kind in ("data_metrics", "coverage", "coverage_cost"):  # the first replicate's data
+        assert f"rep-1/figures/math/toy/{kind}.pdf" in tex
+        assert (results / "rep-1" / "figures" / "gsm8k" / "toy" / f"{kind}.png").exists()
+    for kind in ("finetuning", "majority"):  # over the replicates
         assert f"figures/math/toy/{kind}.pdf" in tex and (results / "figures" / "gsm8k" / "toy" / f"{kind}.png").exists()
     findings = (results / "findings.md").read_text()
     assert findings.startswith("# Findings of results/test")
     summary = [line for line in findings.splitlines() if line.startswith("- **")]
     assert len(summary) == 8                           # 3 data findings (no judge), 3 settings, price, number
     assert all(re.match(r"- \*\*(holds|does not hold|unresolved)\*\*: ", line) for line in summary)
-    # one run seed: no finetuning finding can be resolved
-    assert "(one seed)" in findings
+    # one replicate: the intervals leave out the replicates' variation, and say so; no power figures
+    assert "with one replicate, the paired t interval over problems" in findings
+    assert "one replicate (its intervals leave out the variation between replicates)" in (results / "table1.md").read_text()
     report = local_test_run / "report.html"
     proc = snakemake("--directory", str(local_test_run), "--configfile", str(TEST_CONFIG), "--report",
                      str(report), cwd=local_test_run, timeout=600)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from weakstrong.plots import plot_coverage_curves, plot_data_metrics, plot_graded_coverage
+from weakstrong.stats import crossed_mean
 
 
 def side(model: str, k: int, coverage: float, false_positive_rate: float | None) -> dict:
@@ -182,8 +183,15 @@ def test_coverage_cost_figure_marks_budgets_and_the_overtaking_cost(tmp_path, mo
 
 # --- finetuning results, maj@k -----------------------------------------------------------------------------
 
+PROBLEMS = 50
+
+
+def _outcomes(accuracy: float) -> list[int]:
+    return [int(i < round(accuracy * PROBLEMS)) for i in range(PROBLEMS)]
+
+
 def training_cells() -> tuple[list[dict], dict, dict]:
-    """Table 1 cells of one pair: two students, two budgets, SE/WC/gold data, two run seeds."""
+    """Table 1 cells of one pair: two students, two budgets, SE/WC/gold data, two replicates of 50 problems."""
     cells, evaluations = [], {}
     accuracy = {"se": 0.30, "wc": 0.40, "gold": 0.20}
     for budget, shift in (("low", 0.0), ("high", 0.1)):
@@ -191,20 +199,23 @@ def training_cells() -> tuple[list[dict], dict, dict]:
                                  ("toy-wc", {"se": "knowledge distillation", "wc": "self-improvement"})):
             for source in ("se", "wc", "gold"):
                 paths = {}
-                for seed, noise in (("1", -0.02), ("2", 0.02)):
-                    path = f"{budget}/{student}/{source}/seed-{seed}.json"
-                    evaluations[path] = {"pass@1": accuracy[source] + shift + noise, "selection": {"step": 3},
-                                         "maj@1": accuracy[source] + shift, "maj@4": accuracy[source] + shift + 0.1 + noise}
-                    paths[seed] = path
+                for replicate, noise in (("1", -0.02), ("2", 0.02)):
+                    path = f"{budget}/{student}/{source}/rep-{replicate}.json"
+                    scores = {"pass@1": accuracy[source] + shift + noise, "maj@1": accuracy[source] + shift,
+                              "maj@4": accuracy[source] + shift + 0.1 + noise}
+                    evaluations[path] = {**scores, "selection": {"step": 3}, "per_problem": {
+                        "problem_id": [f"q{i}" for i in range(PROBLEMS)],
+                        **{metric: _outcomes(value) for metric, value in scores.items()}}}
+                    paths[replicate] = path
                 cells.append({"dataset": "math", "pair": "toy", "budget": budget, "student": student,
                               "source": source, "setting": "gold" if source == "gold" else setting[source],
-                              "paths": paths, "base": f"base/{student}.json"})
+                              "paths": paths, "bases": {"1": f"base/{student}.json"}})
     bases = {f"base/{student}.json": {"zero_shot": {"pass@1": 0.05, "maj@1": 0.05, "maj@4": 0.08},
                                       "few_shot": {"pass@1": 0.1}} for student in ("toy-student", "toy-wc")}
     return cells, evaluations, bases
 
 
-def test_finetuning_figure_has_a_panel_per_student_with_seed_intervals_and_the_base(tmp_path, monkeypatch):
+def test_finetuning_figure_has_a_panel_per_student_with_intervals_and_the_base(tmp_path, monkeypatch):
     from weakstrong.plots import plot_finetuning
     from weakstrong.tables import table1_rows
 
@@ -220,10 +231,11 @@ def test_finetuning_figure_has_a_panel_per_student_with_seed_intervals_and_the_b
         heights = sorted(round(bar.get_height(), 6) for bar in axes.patches)
         assert heights == [20.0, 30.0, 30.0, 40.0, 40.0, 50.0]   # gold, SE, WC at low; +10 at high
         assert [tick.get_text() for tick in axes.get_xticklabels()] == ["low", "high"]
-        # two seeds 4 points apart (sd 2.83): the 95% t interval is the mean +- 12.706 * 2.83 / sqrt(2)
+        # each bar's interval over its two replicates x 50 problems (weakstrong.stats.crossed_mean)
         caps = sorted(y for line in axes.lines if line.get_linestyle() == "None" for y in line.get_ydata())
-        half = 12.7062 * 2
-        assert caps == pytest.approx(sorted(h + sign * half for h in heights for sign in (-1, 1)))
+        expected = [100 * bound for h in heights
+                    for bound in crossed_mean([_outcomes(h / 100 - 0.02), _outcomes(h / 100 + 0.02)])["ci95"]]
+        assert caps == pytest.approx(sorted(expected))
         base = [line for line in axes.lines if line.get_label() == "before finetuning (zero-shot)"]
         assert len(base) == 1 and list(base[0].get_ydata()) == [5.0, 5.0]
     legend = [text.get_text() for text in figure.legends[0].get_texts()]
@@ -232,7 +244,7 @@ def test_finetuning_figure_has_a_panel_per_student_with_seed_intervals_and_the_b
         plot_finetuning([], tmp_path / "f.pdf", "toy")
 
 
-def test_majority_curves_average_seeds_per_k():
+def test_majority_curves_average_replicates_per_k():
     from weakstrong.plots import base_majority, majority_curves
 
     cells, evaluations, bases = training_cells()
@@ -240,8 +252,8 @@ def test_majority_curves_average_seeds_per_k():
     line = curves["toy-wc"]["high", "wc"]
     assert line["k"] == [1, 4]
     assert line["mean"] == pytest.approx([0.5, 0.6])
-    assert line["ci95"][0] == pytest.approx([0.5, 0.5])                       # both seeds equal at maj@1
-    assert line["ci95"][1] == pytest.approx([0.6 - 12.7062 * 0.02, 0.6 + 12.7062 * 0.02])
+    assert line["ci95"][0] == pytest.approx(crossed_mean([_outcomes(0.5), _outcomes(0.5)])["ci95"])
+    assert line["ci95"][1] == pytest.approx(crossed_mean([_outcomes(0.58), _outcomes(0.62)])["ci95"])
     assert base_majority(cells, bases, [1, 4]) == {student: {"k": [1, 4], "mean": [0.05, 0.08]}
                                                    for student in ("toy-student", "toy-wc")}
     assert base_majority(cells, bases, [8]) == {}                             # no maj@8 before finetuning

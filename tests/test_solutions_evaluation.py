@@ -249,10 +249,14 @@ UNTRAINED = {"checkpoint": "models/student", "validation_accuracy": 0.3}
 
 def test_select_best_picks_highest_validation_accuracy():
     runs = {"ft/lr1e-06": _scores(1e-6, [0.2, 0.4, 0.3]), "ft/lr0.0003": _scores(3e-4, [0.1, 0.35, 0.5])}
-    best = select_best(runs, UNTRAINED)
+    best = select_best(runs, UNTRAINED, untrained_candidate=True)
     assert best["checkpoint"] == "ft/lr0.0003/checkpoint-30"
     assert (best["lr"], best["step"], best["validation_accuracy"], best["run"]) == (3e-4, 30, 0.5, "ft/lr0.0003")
     assert len(best["candidates"]) == 7 and best["trained_on"] == 40
+    # the paper's protocol: the finetuned checkpoints only, the untrained student's score recorded beside them
+    paper = select_best(runs, UNTRAINED)
+    assert paper["checkpoint"] == best["checkpoint"] and len(paper["candidates"]) == 6
+    assert paper["untrained"] == {"checkpoint": "models/student", "validation_accuracy": 0.3, "candidate": False}
 
 
 def test_select_best_ties_go_to_earlier_run_then_step():
@@ -265,11 +269,14 @@ def test_select_best_ties_go_to_earlier_run_then_step():
 
 def test_select_best_keeps_the_untrained_student_when_nothing_beats_it():
     runs = {"r1": _scores(1e-6, [0.1, 0.3]), "r2": _scores(3e-4, [0.2])}
-    best = select_best(runs, UNTRAINED)  # 0.3 ties with r1's step 20: the untrained student wins ties
+    best = select_best(runs, UNTRAINED, untrained_candidate=True)  # a tie with r1's step 20: the untrained wins
     assert (best["checkpoint"], best["step"], best["lr"], best["run"]) == ("models/student", 0, None, None)
+    # without it as a candidate, the best finetuned checkpoint, though it only ties the untrained student
+    assert (select_best(runs, UNTRAINED)["run"], select_best(runs, UNTRAINED)["step"]) == ("r1", 20)
     # no correct solution kept: no checkpoints at all, the untrained student is the only candidate
     best = select_best({"r": _scores(1e-6, [], examples=0)}, UNTRAINED)
     assert (best["step"], best["trained_on"], len(best["candidates"])) == (0, 0, 1)
+    assert best["untrained"]["candidate"]
 
 
 # --- data --------------------------------------------------------------------------------------------------------
@@ -450,7 +457,7 @@ def test_a_selected_untrained_model_reuses_its_base_evaluation_with_the_same_set
     base = {"model": "models/wc", "zero_shot": zero_shot, "settings": _settings(seed=1)}
     kept = select_best({"runs/a": {"examples": 4, "checkpoints": [
         {"step": 10, "validation_accuracy": 0.2, "train_loss": 1.0, "settings": {"lr": 1e-4}}]}},
-        {"checkpoint": "models/wc", "validation_accuracy": 0.3})
+        {"checkpoint": "models/wc", "validation_accuracy": 0.3}, untrained_candidate=True)
     # greedy only: the run seed (3) draws nothing, so it does not matter
     assert reuse_base_evaluation(kept, base, _settings(seed=3)) == zero_shot
     finetuned = select_best({"runs/a": {"examples": 4, "checkpoints": [

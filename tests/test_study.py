@@ -261,3 +261,10 @@ def test_sampling_ledger_without_se_tokens_is_nan():
     ledger = study.sampling_ledger([], _samples({"a": [5]}), k_se=1, ratio=3, cost_ratio=3.0, match="price")
     assert ledger["se_tokens"] == 0 and ledger["wc_tokens"] == 5
     assert math.isnan(ledger["wc_cost_relative_to_se"])
+
+
+def test_each_replicate_has_its_own_seed():
+    assert [study.replicate_seed(7, r) for r in (1, 2, 3)] == [7, 1007, 2007]
+    assert study.replicates({"replicates": 3}) == [1, 2, 3]
+    with pytest.raises(ValueError, match="numbered from 1"):
+        study.replicate_seed(7, 0)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from weakstrong.stats import crossed_difference, detectable_difference, replicates_needed
 from weakstrong.tables import (NOT_MEASURED, TABLE1_CAPTION, latex_escape, percent, relative_gain, signed_percent, table1,
                                table1_detail, table1_rows, table2, to_latex, to_markdown)
 
@@ -84,19 +85,28 @@ def test_to_markdown():
 
 CELLS = [
     {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "se",
-     "setting": "knowledge distillation", "paths": {"1": "m7/se"}, "base": "base/math/gemma-7b"},
+     "setting": "knowledge distillation", "paths": {"1": "m7/se"}, "bases": {"1": "base/math/gemma-7b"}},
     {"dataset": "math", "pair": "gemma2", "budget": "low", "student": "gemma-7b", "source": "wc",
-     "setting": "knowledge distillation", "paths": {"1": "m7/wc"}, "base": "base/math/gemma-7b"},
+     "setting": "knowledge distillation", "paths": {"1": "m7/wc"}, "bases": {"1": "base/math/gemma-7b"}},
     {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "se",
-     "setting": "knowledge distillation", "paths": {"1": "g9/se"}, "base": "base/gsm8k/gemma2-9b"},
+     "setting": "knowledge distillation", "paths": {"1": "g9/se"}, "bases": {"1": "base/gsm8k/gemma2-9b"}},
     {"dataset": "gsm8k", "pair": "gemma2", "budget": "high", "student": "gemma2-9b", "source": "wc",
-     "setting": "self-improvement", "paths": {"1": "g9/wc"}, "base": "base/gsm8k/gemma2-9b"},
+     "setting": "self-improvement", "paths": {"1": "g9/wc"}, "bases": {"1": "base/gsm8k/gemma2-9b"}},
 ]
 ACCURACY = {"m7/se": 0.25, "m7/wc": 0.30, "g9/se": 0.50, "g9/wc": 0.45}
 
 
+#: Test problems of every evaluation in these tests: an accuracy of a is its first 20 * a problems right.
+PROBLEMS = 20
+
+
+def per_problem(accuracy, problems=PROBLEMS):
+    right = round(accuracy * problems)
+    return {"problem_id": [f"p{i}" for i in range(problems)], "pass@1": [int(i < right) for i in range(problems)]}
+
+
 def _evaluations(untrained=(), **extra):
-    return {path: {"pass@1": acc, "maj@4": acc + 0.01,
+    return {path: {"pass@1": acc, "maj@4": acc + 0.01, "per_problem": per_problem(acc),
                    "selection": {"step": 0 if path in untrained else 20, "lr": None if path in untrained else 1e-6,
                                  "validation_accuracy": acc - 0.05, "trained_on": 0 if path in untrained else 90}}
             for path, acc in {**ACCURACY, **extra}.items()}
@@ -110,8 +120,17 @@ def test_table1_rows_by_hand():
     assert len(rows) == 2
     math_row, gsm_row = rows
     assert (math_row["dataset"], math_row["student"], math_row["budget"]) == ("math", "gemma-7b", "low")
-    assert math_row["se"] == {"n": 1, "mean": 0.25, "ci95": None} and math_row["wc"]["mean"] == 0.30
-    assert math_row["difference"]["verdict"] == "unresolved (one seed)"
+    # one replicate of 20 problems: 5 right (SE), 6 right (WC). Per-problem sd of SE sqrt(0.25 * 0.75 * 20 / 19)
+    # = 0.44426, so its interval is 0.25 +- t(19) * 0.44426 / sqrt(20) = 0.25 +- 2.093 * 0.09934
+    assert (math_row["se"]["n"], math_row["se"]["problems"], math_row["se"]["mean"]) == (1, 20, 0.25)
+    assert math_row["se"]["ci95"] == pytest.approx([0.25 - 0.20792, 0.25 + 0.20792], abs=1e-4)
+    assert math_row["wc"]["mean"] == 0.30 and math_row["se"]["per_replicate"] == {"1": 0.25}
+    # WC - SE paired over problems: one +1 among 20, mean 0.05, sd sqrt(0.05), half-width 2.093 * 0.05
+    assert math_row["difference"]["mean"] == pytest.approx(0.05)
+    assert math_row["difference"]["ci95"] == pytest.approx([0.05 - 0.10465, 0.05 + 0.10465], abs=1e-4)
+    assert math_row["difference"]["verdict"] == "no difference at 95%"
+    # one replicate cannot show the replicates' variance: no power figures
+    assert math_row["difference"]["detectable"] is None and math_row["difference"]["replicates_for_half"] is None
     assert math_row["gain"] == pytest.approx(0.2)          # (0.30 - 0.25) / 0.25
     assert (math_row["base"], math_row["base_few_shot"]) == (0.10, 0.15)
     assert math_row["settings"] == {"se": "knowledge distillation", "wc": "knowledge distillation"}
@@ -126,14 +145,14 @@ def test_a_cell_whose_arms_both_kept_the_untrained_model_is_not_measured():
     math_row, gsm_row = table1_rows(CELLS, evaluations)
     assert gsm_row["difference"] == {"n": 1, "mean": None, "ci95": None, "verdict": NOT_MEASURED}
     assert gsm_row["gain"] is None
-    assert math_row["difference"]["verdict"] == "unresolved (one seed)"
+    assert math_row["difference"]["verdict"] == "no difference at 95%"
     _, md = table1([math_row, gsm_row])
     gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
     cells = [cell.strip() for cell in gsm_line.strip("|").split("|")]
     assert cells[-3:] == ["--", "--", "not measured (base kept)"]
     # one arm trained: a real comparison, even where its difference happens to be zero
     one_side = table1_rows(CELLS, _evaluations(untrained={"g9/se"}, **{"g9/se": 0.47, "g9/wc": 0.47}))[1]
-    assert one_side["difference"]["mean"] == 0.0 and one_side["difference"]["verdict"] == "unresolved (one seed)"
+    assert one_side["difference"]["mean"] == 0.0 and one_side["difference"]["verdict"] == "no difference at 95%"
 
 
 def test_a_cell_is_measured_when_some_seed_trained_either_arm():
@@ -145,6 +164,41 @@ def test_a_cell_is_measured_when_some_seed_trained_either_arm():
     assert row["difference"]["n"] == 2 and row["difference"]["mean"] == pytest.approx(0.05)
 
 
+def test_table1_pairs_over_replicates_and_problems():
+    """Two replicates of the same 20 problems: each arm's mean is over both, the difference is paired by
+    replicate and problem (the crossed interval of weakstrong.stats), and the power figures appear."""
+    cells = [{**cell, "paths": {"1": cell["paths"]["1"], "2": cell["paths"]["1"] + "#2"},
+              "bases": {"1": "base/a", "2": "base/b"}} for cell in CELLS[:2]]
+    evaluations = _evaluations(**{"m7/se#2": 0.35, "m7/wc#2": 0.50})
+    bases = {"base/a": {"zero_shot": {"pass@1": 0.1}, "few_shot": {"pass@1": 0.2}},
+             "base/b": {"zero_shot": {"pass@1": 0.2}, "few_shot": {"pass@1": 0.3}}}
+    [row] = table1_rows(cells, evaluations, bases)
+    assert row["se"]["mean"] == pytest.approx(0.30) and row["se"]["per_replicate"] == {"1": 0.25, "2": 0.35}
+    assert (row["base"], row["base_few_shot"]) == (pytest.approx(0.15), pytest.approx(0.25))
+    difference = row["difference"]
+    wc = [per_problem(0.30)["pass@1"], per_problem(0.50)["pass@1"]]
+    se = [per_problem(0.25)["pass@1"], per_problem(0.35)["pass@1"]]
+    expected = crossed_difference(wc, se)
+    assert difference["mean"] == pytest.approx(0.10) and difference["ci95"] == pytest.approx(expected["ci95"])
+    assert difference["n"] == 2 and difference["problems"] == 20
+    assert difference["detectable"] == pytest.approx(detectable_difference(expected["components"], 2, 20))
+    assert difference["replicates_for_half"] == replicates_needed(expected["components"], 20,
+                                                                  difference["detectable"] / 2)
+    _, md = table1([row])
+    assert "over 2 replicates and the test problems" in md
+
+
+def test_replicates_evaluated_on_other_problems_are_an_error():
+    cells = [{**cell, "paths": {"1": cell["paths"]["1"], "2": cell["paths"]["1"] + "#2"}} for cell in CELLS[:2]]
+    evaluations = _evaluations(**{"m7/se#2": 0.35, "m7/wc#2": 0.50})
+    evaluations["m7/wc#2"]["per_problem"] = per_problem(0.5, problems=10)
+    with pytest.raises(ValueError, match="replicate 2 of arm 1 was evaluated on other problems"):
+        table1_rows(cells, evaluations)
+    del evaluations["m7/wc#2"]["per_problem"]
+    with pytest.raises(ValueError, match="m7/wc#2 has no per-problem pass@1"):
+        table1_rows(cells, evaluations)
+
+
 def test_table1_rows_without_base_and_with_one_side():
     rows = table1_rows(CELLS[:1], _evaluations())
     assert "base" not in rows[0]
@@ -153,10 +207,10 @@ def test_table1_rows_without_base_and_with_one_side():
 
 def test_table1_marks_cells_where_the_untrained_student_was_selected():
     tex, md = table1(table1_rows(CELLS, _evaluations(untrained={"g9/wc"})))
-    assert "& 50.0 & 45.0* & -10.0 & -5.0 & unresolved (one seed) \\\\" in tex
+    assert "& 50.0 $\\pm$ 24.0 & 45.0 $\\pm$ 23.9* & -10.0 & -5.0 [-15.5, 5.5] & no difference at 95\\% \\\\" in tex
     assert "The untrained student was selected" in tex and "The untrained student was selected" in md
     gsm_line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
-    assert "45.0* |" in gsm_line and " 50.0 |" in gsm_line
+    assert "45.0 ± 23.9* |" in gsm_line and " 50.0 ± 24.0 |" in gsm_line
     plain_tex, _ = table1(table1_rows(CELLS, _evaluations()))
     assert "*" not in plain_tex and "untrained student was selected" not in plain_tex
 
@@ -166,7 +220,8 @@ def test_table1_gold_column_shared_by_rows():
             {**CELLS[2], "source": "gold", "setting": "gold", "paths": {"1": "gold/g9"}}]
     tex, md = table1(table1_rows(CELLS + gold, _evaluations(**{"gold/m7": 0.4, "gold/g9": 0.6}), BASES))
     assert "SE data & WC data & Rel. gain & WC - SE [95\\%] & Verdict & Gold \\\\" in tex
-    assert "& 10.0 & 15.0 & 25.0 & 30.0 & +20.0 & +5.0 & unresolved (one seed) & 40.0 \\\\" in tex
+    assert ("& 10.0 & 15.0 & 25.0 $\\pm$ 20.8 & 30.0 $\\pm$ 22.0 & +20.0 & +5.0 [-5.5, 15.5] & no difference at "
+            "95\\% & 40.0 $\\pm$ 23.5 \\\\") in tex
     assert "Gold: trained on the datasets' own solutions." in md
     _, without_gold = table1(table1_rows(CELLS, _evaluations(), BASES))
     assert "Gold" not in without_gold  # neither a column nor a caption note
@@ -177,8 +232,8 @@ def test_table1_detail_lists_each_run_once_with_maj_k():
             {**CELLS[0], "pair": "gemini", "source": "gold", "setting": "gold", "paths": {"1": "gold/m7"}}]
     tex, md = table1_detail(CELLS + gold, _evaluations(untrained={"m7/wc"}, **{"gold/m7": 0.4}), [4, 1])
     assert "maj{@}1 & maj{@}4" in tex and "maj@1" in md and "\\label{tab:finetuning-detail}" in tex
-    assert "math & gemma2 & low & gemma-7b & se & 1 & 90 & 1e-06 & 20 & 20.0 & 25.0 & -- & 26.0 \\\\" in tex
-    assert "math & gemma2 & low & gemma-7b & wc & 1 & 0 & -- & 0 & 25.0 & 30.0 & -- & 31.0 \\\\" in tex
+    assert "math & gemma2 & low & gemma-7b & se & 1 & 90 & 1e-06 & 20 & 20.0 & -- & 25.0 & -- & 26.0 \\\\" in tex
+    assert "math & gemma2 & low & gemma-7b & wc & 1 & 0 & -- & 0 & 25.0 & -- & 30.0 & -- & 31.0 \\\\" in tex
     assert tex.count("& gold &") == 1 and "math & all pairs & low & gemma-7b & gold" in tex
     assert md.count("| gold ") == 1
 
@@ -189,23 +244,25 @@ def test_table1_numbers_in_place():
     assert "\\label{tab:finetuning}" in tex
     assert "(\\%)" in tex  # caption escaped
     assert ("math & gemma2 & low & gemma-7b & knowledge distillation / knowledge distillation & 10.0 & 15.0 & "
-            "25.0 & 30.0 & +20.0 & +5.0 & unresolved (one seed) \\\\") in tex
-    assert ("gsm8k & gemma2 & high & gemma2-9b & self-improvement / knowledge distillation & -- & -- & 50.0 & "
-            "45.0 & -10.0 & -5.0 & unresolved (one seed) \\\\") in tex
+            "25.0 $\\pm$ 20.8 & 30.0 $\\pm$ 22.0 & +20.0 & +5.0 [-5.5, 15.5] & no difference at 95\\% \\\\") in tex
+    assert ("gsm8k & gemma2 & high & gemma2-9b & self-improvement / knowledge distillation & -- & -- & 50.0 $\\pm$ "
+            "24.0 & 45.0 $\\pm$ 23.9 & -10.0 & -5.0 [-15.5, 5.5] & no difference at 95\\% \\\\") in tex
     assert ("Setting (WC data / SE data) & Base & Base few-shot & SE data & WC data & Rel. gain & WC - SE [95\\%] & "
             "Verdict \\\\") in tex
-    assert "\\begin{tabular}{lllllrrrrrrl}" in tex
+    assert "\\begin{tabular}{lllllrrrrrll}" in tex  # the interval column is text
     assert "Gold" not in tex.split("\\toprule")[1]
-    assert md.startswith(f"**{TABLE1_CAPTION}**")
+    one = "one replicate (its intervals leave out the variation between replicates)"
+    assert md.startswith(f"**{TABLE1_CAPTION.format(replicates=one)}")
     md_rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in md.split("\n")
                if line.startswith("|")]
     assert md_rows[0][-7:] == ["Base", "Base few-shot", "SE data", "WC data", "Rel. gain", "WC - SE [95%]", "Verdict"]
     # the same numbers (compared as numbers; exact spelling: test_markdown_keeps_cell_text)
     row = next(r for r in md_rows if r[0] == "math")
     assert row[:5] == ["math", "gemma2", "low", "gemma-7b", "knowledge distillation / knowledge distillation"]
-    assert [float(v) for v in row[5:11]] == [10.0, 15.0, 25.0, 30.0, 20.0, 5.0]
+    assert row[5:12] == ["10.0", "15.0", "25.0 ± 20.8", "30.0 ± 22.0", "+20.0", "+5.0 [-5.5, 15.5]",
+                         "no difference at 95%"]
     row = next(r for r in md_rows if r[0] == "gsm8k")
-    assert row[5:7] == ["--", "--"] and [float(v) for v in row[7:11]] == [50.0, 45.0, -10.0, -5.0]
+    assert row[5:7] == ["--", "--"] and row[7:11] == ["50.0 ± 24.0", "45.0 ± 23.9", "-10.0", "-5.0 [-15.5, 5.5]"]
 
 
 # --- Table 2 -----------------------------------------------------------------------------------------------
@@ -220,8 +277,8 @@ def _md_rows(md: str) -> list[list[str]]:
             if line.startswith("|")]
 
 
-TABLE2_CELLS = [{"dataset": "math", "pair": "gemma2", "budget": "low", "path": "q/math"},
-                {"dataset": "gsm8k", "pair": "gemma2", "budget": "low", "path": "q/gsm8k"}]
+TABLE2_CELLS = [{"dataset": "math", "pair": "gemma2", "budget": "low", "paths": {"1": "q/math"}},
+                {"dataset": "gsm8k", "pair": "gemma2", "budget": "low", "paths": {"1": "q/gsm8k"}}]
 TABLE2_METRICS = {
     "q/math": {"se": _side("gemma2-27b", 1, 0.45, 0.5, 0.5, 0.1, 40),
                "wc": _side("gemma2-9b", 3, 0.6, 1.25, 1.0, 0.125, 90)},
@@ -310,3 +367,16 @@ def test_table2_undecided_column_only_when_some_sample_is_undecided():
     assert "could not decide" in tex
     _, md = table2(TABLE2_CELLS, TABLE2_METRICS)
     assert "Undecided" not in md
+
+
+def test_table2_averages_the_replicates():
+    cells = [{**TABLE2_CELLS[0], "paths": {"1": "q/math", "2": "q/math#2"}}]
+    metrics = {**TABLE2_METRICS, "q/math#2": {"se": _side("gemma2-27b", 1, 0.55, 0.7, 0.6, 0.2, 45),
+                                              "wc": _side("gemma2-9b", 3, 0.7, 1.25, 1.0, None, 90)}}
+    tex, md = table2(cells, metrics)
+    rows = {tuple(r[:4]): r[4:] for r in _md_rows(md)}
+    # SE: coverage (45 + 55) / 2, diversity (0.5 + 0.7) / 2, FP (10 + 20) / 2, kept (40 + 45) / 2
+    assert rows["math", "gemma2", "low", "SE (gemma2-27b)"] == ["1", "50.0", "0.60", "0.55", "--", "15.0", "42.5"]
+    # WC: a replicate without a false-positive rate (nothing checkable) is left out of its mean
+    assert rows["math", "gemma2", "low", "WC (gemma2-9b)"][5:] == ["12.5", "90"]
+    assert "mean over the 2 replicates' data" in md

@@ -244,13 +244,15 @@ def test_pretraining_documents_group_examples():
             sorted(shots, key=lambda p: document.index(format_question(p["question"], style))), style)
 
 
-def test_corpus_excludes_evaluation_and_train_questions():
+@pytest.mark.parametrize("replicate_seed", [6, 1006])
+def test_corpus_excludes_evaluation_and_train_questions(replicate_seed):
+    """A replicate's corpus (its own seed) stays clear of the splits the data's seed draws."""
     datasets = {
         "math": {"style": "math", "source": {"toy": {"train": 30, "validation": 15, "test": 25}}},
         "gsm8k": {"style": "gsm8k", "source": {"toy": {"train": 30, "validation": 15, "test": 25}}},
     }
     corpus = {"problems_per_style": 90, "per_document": 3, "vocab_size": 300}
-    documents, tokenizer = toy.build_corpus_and_tokenizer(datasets, corpus, seed=6)
+    documents, tokenizer = toy.build_corpus_and_tokenizer(datasets, corpus, data_seed=6, seed=replicate_seed)
     assert {kind: len(docs) for kind, docs in documents.items()} == {"solved": 2 * 90 // 3, "unsolved": 2 * 90 // 3}
     text = "\n\n".join(documents["solved"])
     assert text.count("Question: ") == 90 and text.count("Problem:\n") == 90
@@ -263,6 +265,9 @@ def test_corpus_excludes_evaluation_and_train_questions():
             for problem in splits[split]:
                 assert format_question(problem["question"], dataset["style"]) not in text, (split, problem["question"])
                 assert problem["question"] not in unsolved, (split, problem["question"])
+    # another replicate draws another corpus
+    other, _ = toy.build_corpus_and_tokenizer(datasets, corpus, data_seed=6, seed=replicate_seed + 1)
+    assert set(other["solved"]).isdisjoint(documents["solved"])
     # The tokenizer was trained on both corpora and round-trips them.
     assert len(tokenizer) <= 300
     for sample in (documents["solved"][0], documents["unsolved"][0]):

@@ -13,8 +13,6 @@ import yaml
 
 from conftest import REPO, TEST_CONFIG, snakemake
 
-from weakstrong import config as ws_config
-from weakstrong import study
 
 PAPER_CONFIG = REPO / "config.yaml"
 
@@ -56,40 +54,38 @@ def test_paper_dry_run_names_every_finetuning_target():
     for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):
         for lr in ("1e-07", "5e-07", "1e-06"):
             for source in ("wc", "se"):
-                target = f"results/finetune/math/gemma2/high/{student}/{source}/seed-1234/lr-{lr}"
+                target = f"results/rep-1/finetune/math/gemma2/high/{student}/{source}/lr-{lr}"
                 assert target in proc.stdout, target
-    assert "results/finetune/math/gemini/low/gemma2-27b/wc/seed-1234/lr-1e-06" in proc.stdout
+    assert "results/rep-1/finetune/math/gemini/low/gemma2-27b/wc/lr-1e-06" in proc.stdout
     for student in ("gemma-7b", "gemma2-9b", "gemma2-27b"):  # the gold baseline
-        assert f"results/finetune/math/gold/high/{student}/gold/seed-1234/lr-1e-06" in proc.stdout
+        assert f"results/rep-1/finetune/math/gold/high/{student}/gold/lr-1e-06" in proc.stdout
 
 
-def test_seeds_repeat_every_finetuning_run_and_evaluation(tmp_path):
-    """The 3-seed toy study: configs/toy-seeds.yaml over configs/toy.yaml triples finetuning, selection and
-    evaluation (at the low budget only, as the demo) and adds the gold runs (3 students x 2 datasets), shares
-    everything before them, and puts the tables under results/toy-seeds."""
+def test_replicates_redraw_everything_but_the_problems(tmp_path):
+    """The toy study: configs/toy-study.yaml over configs/toy.yaml repeats every stage after the data per
+    replicate (corpus, models, samples, grading, data metrics, finetuning, selection, evaluation), keeps one set
+    of problems, and puts the tables under results/toy-study."""
     toy = REPO / "configs" / "toy.yaml"
+    study_config = REPO / "configs" / "toy-study.yaml"
     one = job_counts(snakemake("-n", "--quiet", "rules", "--directory", str(tmp_path), "--configfile",
                                str(toy)).stdout)
     proc = snakemake("-n", "--quiet", "rules", "--directory", str(tmp_path), "--configfile", str(toy),
-                     str(REPO / "configs" / "toy-seeds.yaml"))
+                     str(study_config))
     assert proc.returncode == 0, proc.stdout
-    three = job_counts(proc.stdout)
-    config = ws_config.load(toy)
-    students = config["generator_pairs"]["toy"]["students"]
-    gold_runs = {"finetune": 2 * sum(len(study.student_lrs(config, s)) for s in students),  # one per rate
-                 "select_checkpoint": 2 * len(students), "evaluate": 2 * len(students)}  # per seed
-    for rule, runs in gold_runs.items():
-        assert three[rule] == 3 * (one[rule] + runs), rule
-    for rule in ("train_toy_model", "sample_solutions", "grade_samples", "measure_data", "evaluate_base"):
-        assert three[rule] == one[rule], rule
-    targets = snakemake("-n", "-p", "--directory", str(tmp_path), "--configfile", str(toy),
-                        str(REPO / "configs" / "toy-seeds.yaml")).stdout
-    assert "results/toy-seeds/table1.md" in targets
-    for seed in (1, 2, 3):
-        assert f"results/toy/finetune/math/toy/low/toy-student/wc/seed-{seed}/lr-0.0015" in targets
-        assert f"results/toy/finetune/math/toy/low/toy-wc/wc/seed-{seed}/lr-0.0001" in targets
-        assert f"results/toy/finetune/gsm8k/gold/low/toy-se/gold/seed-{seed}/lr-0.0001" in targets
-    assert "results/toy/finetune/math/toy/high/toy-wc/wc/seed-2/lr-0.0001" not in targets
+    many = job_counts(proc.stdout)
+    replicates = yaml.safe_load(study_config.read_text())["replicates"]
+    assert replicates >= 3
+    for rule in ("build_toy_corpus", "train_toy_model", "sample_solutions", "grade_samples", "measure_data",
+                 "evaluate_base", "finetune", "select_checkpoint", "evaluate"):
+        assert many[rule] == replicates * one[rule], rule
+    assert many["prepare_dataset"] == one["prepare_dataset"] == 2  # the same problems in every replicate
+    plan = snakemake("-n", "-p", "--directory", str(tmp_path), "--configfile", str(toy), str(study_config)).stdout
+    assert "results/toy-study/table1.md" in plan
+    for replicate in range(1, replicates + 1):
+        for target in ("finetune/math/toy/low/toy-student/wc/lr-0.0015", "finetune/math/toy/low/toy-wc/wc/lr-0.0003",
+                       "finetune/gsm8k/toy/low/toy-se/se/lr-0.0003", "models/toy-se", "samples/math/toy-wc.jsonl"):
+            assert f"results/toy/rep-{replicate}/{target}" in plan, (replicate, target)
+    assert "results/toy/rep-2/finetune/math/toy/high/" not in plan
 
 
 def test_one_table_builds_only_what_it_needs(tmp_path):
@@ -205,52 +201,61 @@ def test_toy_study_end_to_end(local_test_run: Path):
     assert {"Base", "Base few-shot", "Gold"} <= set(columns), columns
     detail = (results / "table1-detail.md").read_text()
     assert all(f"maj@{k}" in detail for k in config["evaluation"]["maj_k"])
+    # Two replicates of the same problems: Table 1 pairs them over replicates and problems, and the findings
+    # give each finetuning cell's detectable difference.
+    assert config["replicates"] == 2 and "over 2 replicates and the test problems" in markdown
+    assert "Detectable (points)" in (results / "findings.md").read_text()
+    first, second = results / "rep-1", results / "rep-2"
+    assert (first / "models" / "toy-wc" / "model.safetensors").read_bytes() != (
+        second / "models" / "toy-wc" / "model.safetensors").read_bytes()
     # Splits are reported; the exemplars are neither sampled nor trained on.
     for dataset in ("math", "gsm8k"):
         report = json.loads((results / "data" / dataset / "splits.json").read_text())
         exemplars = set(report["exemplar_ids"])
         assert len(exemplars) == config["datasets"][dataset]["few_shot"] == report["splits"]["exemplars"]["problems"]
-        sampled = {json.loads(line)["problem_id"] for line in (results / "samples" / dataset / "toy-wc.jsonl").open()}
-        gold = {json.loads(line)["problem_id"] for line in (results / "sft" / dataset / "gold" / "low" / "gold.jsonl").open()}
+        sampled = {json.loads(line)["problem_id"] for line in (first / "samples" / dataset / "toy-wc.jsonl").open()}
+        gold = {json.loads(line)["problem_id"] for line in (first / "sft" / dataset / "gold" / "low" / "gold.jsonl").open()}
         assert sampled and gold and not exemplars & (sampled | gold)
     # The untrained student is a candidate in every selection.
-    base = json.loads((results / "evaluation" / "math" / "base" / "toy-student.json").read_text())
+    base = json.loads((first / "evaluation" / "math" / "base" / "toy-student.json").read_text())
     assert {"zero_shot", "few_shot", "validation"} <= set(base)
 
     # Every sample records how it was drawn; the grader's version sits beside every graded file.
     for generator in ("toy-wc", "toy-se"):
-        sample = json.loads((results / "samples" / "math" / f"{generator}.jsonl").open().readline())
+        sample = json.loads((first / "samples" / "math" / f"{generator}.jsonl").open().readline())
         assert {"temperature", "seed", "completion_tokens", "finish_reason"} <= set(sample), sample
-        assert (results / "graded" / "math" / f"{generator}.grader.json").exists()
+        assert (first / "graded" / "math" / f"{generator}.grader.json").exists()
     # Equation 1: WC gets round(P_SE / P_WC) times SE's samples per question.
-    metrics = json.loads((results / "metrics" / "math" / "toy" / "low.json").read_text())
+    metrics = json.loads((first / "metrics" / "math" / "toy" / "low.json").read_text())
+    assert len(metrics["comparison"]["per_problem"]["coverage"]) == config["datasets"]["math"]["source"]["toy"]["train"]
     assert metrics["ledger"]["samples_ratio"] >= 2
     for side in ("se", "wc"):
         for key in ("coverage", "diversity", "false_positive_rate"):
             assert key in metrics[side], (side, key)
     # The test models solve a few problems, so some students finetune on real data, not on nothing.
-    coverage = [json.loads((results / "metrics" / dataset / "toy" / "low.json").read_text())[side]["coverage"]
+    coverage = [json.loads((first / "metrics" / dataset / "toy" / "low.json").read_text())[side]["coverage"]
                 for dataset in ("math", "gsm8k") for side in ("se", "wc")]
     assert max(coverage) > 0, coverage
     # Each finetuning run wrote its checkpoints with validation scores, and one was selected.
     lrs = config["finetune"]["lrs"]
     for student in config["generator_pairs"]["toy"]["students"]:
-        seed = config["seed"]
-        selection = json.loads((results / "selection" / "math" / "toy" / "low" / student / "wc" / f"seed-{seed}.json").read_text())
+        selection = json.loads((first / "selection" / "math" / "toy" / "low" / student / "wc.json").read_text())
         assert len(selection["candidates"]) >= len(lrs) and selection["candidates"][0]["step"] == 0
-        evaluation = json.loads((results / "evaluation" / "math" / "toy" / "low" / student / "wc" / f"seed-{seed}.json").read_text())
+        evaluation = json.loads((first / "evaluation" / "math" / "toy" / "low" / student / "wc.json").read_text())
         assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
+        assert len(evaluation["per_problem"]["pass@1"]) == 40
     # Every model job recorded its machine under the pin; Table 1's caption and the findings name it.
     provenance = json.loads((results / "provenance.json").read_text())
     assert provenance["numerics"] == config["numerics"] and not provenance["unrecorded"]
     [machine] = provenance["machines"]               # one machine, whichever backend its jobs ran
     assert machine["record"]["kernels"] == "avx2" and machine["record"]["threads"] == 1
     assert set(machine["jobs"]) == {"pre-training", "sampling", "finetuning", "evaluation"}
-    assert sum(machine["vllm_kernels"].values()) == 4  # the test config samples with vLLM: 4 shards
+    assert sum(machine["vllm_kernels"].values()) == 8  # the test config samples with vLLM: 4 shards per replicate
     assert provenance["caption"] in markdown and provenance["caption"] in (results / "findings.md").read_text()
     # Every rule wrote its log.
     log_dir = local_test_run / "logs" / "test"
-    logs = {p.relative_to(log_dir).parts[0].removesuffix(".log") for p in log_dir.rglob("*.log")}
+    logs = {[part for part in p.relative_to(log_dir).parts if not part.startswith("rep-")][0].removesuffix(".log")
+            for p in log_dir.rglob("*.log")}
     assert {"prepare_dataset", "train_toy_model", "sample_solutions", "grade_samples", "build_sft_data",
             "measure_data", "finetune", "select_checkpoint", "evaluate", "evaluate_base", "make_table1",
             "make_table2"} <= logs, logs

@@ -28,13 +28,13 @@ The ablations (the config's ``ablations`` section turns each on for chosen datas
 from __future__ import annotations
 
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 
 from weakstrong import study
 from weakstrong.solutions import sft_examples
-from weakstrong.stats import mean_interval
-from weakstrong.tables import NOT_MEASURED, arm_difference, relative_gain
+from weakstrong.tables import NOT_MEASURED, arm_accuracy, arm_difference, outcomes, relative_gain
 
 #: A variant's name as a regular expression (the ``{source}`` wildcard accepts it besides wc, se and gold).
 VARIANT_PATTERN = r"(?:wc|se)\.k[1-9][0-9]*(?:\.keep[1-9][0-9]*)?(?:\.first[1-9][0-9]*)?"
@@ -200,34 +200,34 @@ def check(config: dict) -> list[str]:
 
 
 def table_rows(cells: list[dict], evaluations: dict[str, dict], data: dict[str, list[dict]]) -> list[dict]:
-    """One row per (dataset, pair, budget, student, arm): test pass@1 over the run seeds with its 95%
-    interval, the finetuning data's size (examples, problems covered), and the difference from the arm it
-    is compared with, paired by seed, with its interval, verdict and relative gain.
+    """One row per (dataset, pair, budget, student, arm): test pass@1 over the replicates and test problems with
+    its 95% interval, the finetuning data's size (examples, problems covered; means over the replicates), and
+    the difference from the arm it is compared with, paired by replicate and problem, with its interval,
+    verdict and relative gain.
 
     ``cells`` carry dataset, pair, budget, student, setting and the :class:`Arm` fields (``source``,
-    ``label``, ``per_question``, ``relative_cost``, ``against``), ``sft`` (the data's path) and ``paths``
-    (run seed -> evaluation path); ``evaluations`` and ``data`` map those paths to their contents.
+    ``label``, ``per_question``, ``relative_cost``, ``against``), ``sft`` and ``paths`` (replicate -> the data's
+    path, and -> the evaluation's path); ``evaluations`` and ``data`` map those paths to their contents.
     """
     def key(cell: dict, source: str) -> tuple:
         return cell["dataset"], cell["pair"], cell["budget"], cell["student"], source
 
-    per_seed = {key(c, c["source"]): {seed: evaluations[path]["pass@1"] for seed, path in c["paths"].items()}
-                for c in cells}
-    untrained = {key(c, c["source"]): {seed for seed, path in c["paths"].items()
+    arms = {key(c, c["source"]): outcomes(c["paths"], evaluations) for c in cells}
+    untrained = {key(c, c["source"]): {replicate for replicate, path in c["paths"].items()
                                        if evaluations[path]["selection"]["step"] == 0} for c in cells}
     rows = []
     for cell in cells:
-        mine = per_seed[key(cell, cell["source"])]
-        examples = data[cell["sft"]]
-        row = {**cell, "pass@1": mean_interval(list(mine.values())), "examples": len(examples),
-               "problems": len({e["problem_id"] for e in examples}),
+        mine = arms[key(cell, cell["source"])]
+        examples = [data[path] for path in cell["sft"].values()]
+        row = {**cell, "pass@1": arm_accuracy(mine), "examples": round(statistics.mean(map(len, examples))),
+               "problems": round(statistics.mean(len({e["problem_id"] for e in part}) for part in examples)),
                "untrained": bool(untrained[key(cell, cell["source"])])}
         if cell["against"] is not None:
-            other = per_seed[key(cell, cell["against"])]
+            other = arms[key(cell, cell["against"])]
             row["difference"] = arm_difference(mine, other, untrained[key(cell, cell["source"])],
                                                untrained[key(cell, cell["against"])])
             row["gain"] = (None if row["difference"]["verdict"] == NOT_MEASURED
-                           else relative_gain(row["pass@1"]["mean"], mean_interval(list(other.values()))["mean"]))
+                           else relative_gain(row["pass@1"]["mean"], arm_accuracy(other)["mean"]))
             row["against_label"] = next(c["label"] for c in cells if key(c, c["source"]) == key(cell, cell["against"]))
         rows.append(row)
     return rows

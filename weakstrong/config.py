@@ -77,7 +77,6 @@ def _filling_validator(schema: dict):
 def fill_derived_defaults(config: dict) -> dict:
     """The defaults that are other keys' values, as the schema's descriptions say."""
     config["paths"].setdefault("tables", config["paths"]["results"])
-    config.setdefault("seeds", [config["seed"]])
     config["finetune"].setdefault("budgets", list(config["budgets"]))
     config["finetune"].setdefault("eval_backend", config["evaluation"]["backend"])
     return config

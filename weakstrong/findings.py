@@ -3,21 +3,25 @@ intervals behind each, computed from the result files (``results/findings.md``).
 
 Each finding is tested per cell by the verdict of a WC minus SE comparison at 95%:
 
-* data quality, per (dataset, pair, budget), from the metrics' ``comparison``
-  (:func:`weakstrong.metrics.compare_sides`): coverage and diversity paired over problems, the arithmetic
-  checker's false-positive rate as two proportions; and the LLM judge's false-positive rate, where the
-  config has a judge, as two proportions of its rated solutions.  The paper: WC data has higher coverage,
-  higher diversity and a higher false-positive rate;
+* data quality, per (dataset, pair, budget), from each replicate's metrics ``comparison``
+  (:func:`weakstrong.metrics.compare_sides`), combined by :func:`combined_comparison`: coverage and diversity
+  paired over replicates x problems (:func:`weakstrong.stats.crossed_mean`), the arithmetic checker's
+  false-positive rate as two proportions per replicate (random-effects mean over replicates); and the LLM
+  judge's false-positive rate (the first replicate's data), where the config has a judge, as two proportions
+  of its rated solutions.  The paper: WC data has higher coverage, higher diversity and a higher
+  false-positive rate;
 * finetuning, per Table 1 row (dataset, pair, budget, student; :func:`weakstrong.tables.table1_rows`):
-  WC-trained minus SE-trained test pass@1, paired by run seed.  The paper: at equal sampling compute the
+  WC-trained minus SE-trained test pass@1, paired by replicate and test problem, with the smallest difference
+  the design detects and the replicates it would take to detect half of it.  The paper: at equal sampling compute the
   WC-trained model beats the SE-trained one in each setting (knowledge distillation, self-improvement,
   weak-to-strong), and so it does at equal price;
 * the number-matched reversal, per row of the ``number_matched`` ablation's table
   (:func:`weakstrong.ablations.table_rows`, its ``.json``): WC data with as many samples per question as SE
-  data, minus SE data, test pass@1 paired by run seed.  The paper: at an equal number of samples SE data wins.
+  data, minus SE data, test pass@1 paired by replicate and problem.  The paper: at an equal number of samples
+  SE data wins.
 
 A cell *holds* when the interval lies on the paper's side of 0, *does not hold* when it lies on the other
-side, and is *unresolved* otherwise (no difference at 95%, one seed, nothing to compare).  A finding holds
+side, and is *unresolved* otherwise (no difference at 95%, nothing to compare).  A finding holds
 when every cell holds, does not hold when every cell does not, and is unresolved otherwise: mixed or
 unresolved cells (the counts say which), or no cell because the configuration does not run it.
 """
@@ -28,8 +32,9 @@ from collections import Counter
 
 from tabulate import tabulate
 
-from weakstrong.stats import better, proportion_difference
-from weakstrong.tables import NOT_MEASURED, percent, signed_percent
+from weakstrong.stats import (CROSSED_METHOD, RANDOM_EFFECTS_METHOD, better, crossed_mean, proportion_difference,
+                              random_effects_mean, verdict)
+from weakstrong.tables import NOT_MEASURED, percent, replicate_table, signed_percent
 
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "unresolved"
 #: A cell whose two arms are the same untrained model (weakstrong.tables.NOT_MEASURED): no evidence either way.
@@ -69,7 +74,7 @@ NUMBER_FINDING = ("At an equal number of samples, SE data beats WC data (the WC 
 def cell_status(verdict: str, paper: str, opposite: str) -> str:
     """A cell's status from a comparison's verdict: ``paper`` is the verdict the paper's finding predicts,
     ``opposite`` its reverse; a comparison of the untrained model with itself is not measured; any other
-    verdict (no difference, one seed, no data) is unresolved."""
+    verdict (no difference, nothing to compare, no data) is unresolved."""
     if verdict == NOT_MEASURED:
         return NOT_MEASURED_CELL
     if verdict == paper:
@@ -110,13 +115,42 @@ def _judge_comparison(summaries: dict) -> dict:
                                  summaries["se"]["n_flawed"], summaries["se"]["n_rated"])
 
 
+def combined_comparison(replicates: list[dict], key: str) -> dict:
+    """WC minus SE of the data metric ``key`` over the replicates' metrics (each a
+    :func:`weakstrong.metrics.measure_budget` output with its ``comparison``): coverage and diversity over
+    replicates x problems (:func:`weakstrong.stats.crossed_mean` of the per-problem differences), the
+    false-positive rate as the random-effects mean of the replicates' Newcombe differences; each with its
+    verdict. One replicate gives that replicate's comparison."""
+    if len(replicates) == 1:
+        return replicates[0]["comparison"][key]
+    if key == "false_positive_rate":
+        return random_effects_mean([m["comparison"][key] for m in replicates])
+    arms = []
+    for number, m in enumerate(replicates):
+        per_problem = m["comparison"].get("per_problem")
+        if per_problem is None:
+            raise ValueError(f"replicate {number + 1}'s data metrics have no per-problem differences: they were "
+                             f"written before replicates were combined; delete them and run the workflow again")
+        arms.append(dict(zip(per_problem["problem_id"], per_problem[key])))
+    labels = [str(number) for number in range(len(arms))]
+    (table,) = replicate_table(dict(zip(labels, arms)), replicates=labels)
+    result = crossed_mean(table)
+    return {**result, "verdict": verdict(result["ci95"], n=result["n"], unit="replicate")}
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
 def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] | None = None) -> list[dict]:
     """Coverage, diversity and false-positive findings over the experiments.
 
-    ``cells`` carry dataset, pair, match, budget, ``path`` (:func:`weakstrong.metrics.measure_budget` output
-    with its ``comparison``) and ``judge`` (``{"se": path, "wc": path}`` of the judge summaries, or None);
-    ``metrics`` and ``judge`` map those paths to the files' contents.  The judge finding is left out when
-    no cell has a judge.
+    ``cells`` carry dataset, pair, match, budget, ``paths`` (replicate -> :func:`weakstrong.metrics.measure_budget`
+    output with its ``comparison``) and ``judge`` (``{"se": path, "wc": path}`` of the judge summaries, or
+    None); ``metrics`` and ``judge`` map those paths to the files' contents.  Values are means over the
+    replicates (with the interval of a single replicate's rate); the judge finding is left out when no cell
+    has a judge.
     """
     judge = judge or {}
     judged = any(cell.get("judge") for cell in cells)
@@ -126,7 +160,8 @@ def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, 
             continue
         rows = []
         for cell in cells:
-            m = metrics[cell["path"]]
+            replicates = [metrics[path] for path in cell["paths"].values()]
+            first = replicates[0]
             if key == "judge":
                 if not cell.get("judge"):
                     continue
@@ -134,13 +169,14 @@ def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, 
                 values = {source: (summaries[source]["rate"], summaries[source]["ci95"]) for source in ("se", "wc")}
                 comparison = _judge_comparison(summaries)
             else:
-                values = {source: (m[source][key], m[source]["false_positive_ci95"] if key == "false_positive_rate"
-                                   else None) for source in ("se", "wc")}
-                comparison = m["comparison"][key]
+                single = len(replicates) == 1 and key == "false_positive_rate"
+                values = {source: (_mean([m[source][key] for m in replicates]),
+                                   first[source]["false_positive_ci95"] if single else None) for source in ("se", "wc")}
+                comparison = combined_comparison(replicates, key)
             rows.append({"dataset": cell["dataset"], "pair": cell["pair"], "match": cell["match"],
-                         "budget": cell["budget"], "k": {source: m[source]["k"] for source in ("se", "wc")},
-                         "kind": kind, "se": values["se"], "wc": values["wc"], "difference": comparison,
-                         "verdict": comparison["verdict"],
+                         "budget": cell["budget"], "k": {source: first[source]["k"] for source in ("se", "wc")},
+                         "replicates": len(replicates), "kind": kind, "se": values["se"], "wc": values["wc"],
+                         "difference": comparison, "verdict": comparison["verdict"],
                          "status": cell_status(comparison["verdict"], "WC higher", "SE higher")})
         findings.append(_finding(statement, paper, "data", rows))
     return findings
@@ -165,6 +201,8 @@ def number_matched_cells(rows: list[dict], matches: dict[str, str]) -> list[dict
                       "budget": row["budget"], "student": row["student"],
                       "settings": {"wc": row["setting"], "se": reference["setting"]},
                       "se": reference["pass@1"], "wc": row["pass@1"], "difference": row["difference"],
+                      "detectable": row["difference"].get("detectable"),
+                      "replicates_for_half": row["difference"].get("replicates_for_half"),
                       "verdict": verdict, "status": cell_status(verdict, "SE better", "WC better")})
     return cells
 
@@ -180,6 +218,8 @@ def training_findings(rows: list[dict], matches: dict[str, str], number_matched:
     cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
               "budget": row["budget"], "student": row["student"], "settings": row["settings"],
               "se": row.get("se"), "wc": row.get("wc"), "difference": row["difference"],
+              "detectable": row["difference"].get("detectable"),
+              "replicates_for_half": row["difference"].get("replicates_for_half"),
               "verdict": row["difference"]["verdict"],
               "status": cell_status(row["difference"]["verdict"], "WC better", "SE better")}
              for row in rows if row.get("difference")]
@@ -221,7 +261,7 @@ def _difference(summary: dict, kind: str) -> str:
 
 
 def _accuracy(summary: dict | None) -> str:
-    """Mean test pass@1 (%) over seeds, with its 95% interval where there are several."""
+    """Mean test pass@1 (%), with its 95% interval."""
     if not summary or summary.get("mean") is None:
         return "--"
     return _with_interval((summary["mean"], summary.get("ci95")), "percent")
@@ -244,11 +284,25 @@ def _training_table(finding: dict) -> str:
     headers = ["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)",
                "SE-trained pass@1 (%) [95%]", "WC-trained pass@1 (%) [95%]", "WC - SE (points) [95%]", "Verdict",
                "Finding"]
-    body = [[c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], c["student"],
-             f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _accuracy(c["se"]),
-             _accuracy(c["wc"]), _difference(c["difference"], "percent"), c["verdict"], c["status"]]
-            for c in finding["cells"]]
+    powered = any("detectable" in c for c in finding["cells"])
+    headers += ["Detectable (points)", "Replicates for half"] if powered else []
+    body = []
+    for c in finding["cells"]:
+        line = [c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], c["student"],
+                f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _accuracy(c["se"]),
+                _accuracy(c["wc"]), _difference(c["difference"], "percent"), c["verdict"], c["status"]]
+        if powered:
+            line += [percent(c.get("detectable")), _replicates_for_half(c)]
+        body.append(line)
     return _markdown(headers, body)
+
+
+def _replicates_for_half(cell: dict) -> str:
+    """The replicates it takes to detect half the detectable difference; '--' where the design cannot say."""
+    if cell.get("detectable") is None:
+        return "--"
+    needed = cell.get("replicates_for_half")
+    return str(needed) if needed is not None else "not reachable (test set too small)"
 
 
 def _markdown(headers: list[str], body: list[list[str]]) -> str:
@@ -261,10 +315,14 @@ SECTIONS = {"data": "Data quality at equal sampling cost (the paper's Figure 3)"
 INTRO = ("Each of the paper's findings, tested on this run's result files by `weakstrong.findings` (written by "
          "the workflow, not by hand). A cell holds when the 95% interval of WC minus SE lies on the paper's side "
          "of zero, does not hold when it lies on the other side, and is unresolved otherwise (no difference at "
-         "95%, a single run seed, nothing to compare). A finding holds when every cell holds, does not hold "
-         "when no cell does, and is unresolved otherwise. Data metrics are paired over problems (coverage, "
-         "diversity) or compared as two proportions (false-positive rates); finetuning results are paired by "
-         "run seed.")
+         "95%, nothing to compare). A finding holds when every cell holds, does not hold "
+         "when no cell does, and is unresolved otherwise. Data metrics are paired over replicates x problems "
+         "(coverage, diversity) or compared as two proportions per replicate (false-positive rates, combined by "
+         f"the {RANDOM_EFFECTS_METHOD}); finetuning results are paired by replicate and test problem. Intervals "
+         f"over replicates x problems: {CROSSED_METHOD}, which leaves the replicates' own variation out with one "
+         "replicate. Detectable: the smallest WC - SE difference this design detects at 95% with 80% power, from "
+         "the measured variance components (needs two replicates or more); Replicates for half: how many it would "
+         "take to detect half of that on the same test set.")
 
 
 def findings_markdown(findings: list[dict], title: str = "Findings", machines: str = "") -> str:

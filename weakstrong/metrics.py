@@ -312,15 +312,18 @@ def compare_sides(se_graded: list[dict], wc_graded: list[dict], problems: list[d
                   style: str) -> dict:
     """WC minus SE with 95% intervals and a verdict: coverage and diversity paired over problems (the same
     problems on both sides), the false-positive rate as two independent proportions (arithmetic checker).
-    Verdicts read 'WC higher', 'SE higher' or 'no difference at 95%'."""
+    Verdicts read 'WC higher', 'SE higher' or 'no difference at 95%'. ``per_problem`` keeps each problem's WC
+    minus SE coverage and diversity, so that replicates of the same problems combine
+    (:func:`weakstrong.findings.combined_comparison`)."""
     from weakstrong.stats import paired_difference, proportion_difference
 
     se = _side_stats(se_graded, problems, k_se, style, "se_graded")
     wc = _side_stats(wc_graded, problems, ratio * k_se, style, "wc_graded")
     ids = [p["id"] for p in problems]
-    comparison = {}
+    comparison = {"per_problem": {"problem_id": ids}}
     for metric, key in (("coverage", "coverage"), ("diversity", "unique")):
         comparison[metric] = paired_difference([wc[i][key] for i in ids], [se[i][key] for i in ids], unit="problem")
+        comparison["per_problem"][metric] = [wc[i][key] - se[i][key] for i in ids]
     fp = proportion_difference(sum(len(wc[i]["flagged"]) for i in ids), sum(wc[i]["checkable"] for i in ids),
                                sum(len(se[i]["flagged"]) for i in ids), sum(se[i]["checkable"] for i in ids))
     comparison["false_positive_rate"] = fp

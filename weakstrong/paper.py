@@ -3,7 +3,7 @@
 The tables are :mod:`weakstrong.tables`' booktabs output, re-set for landscape pages: each is cut into parts
 of at most :data:`ROWS_PER_PART` rows (a long table continues as the same numbered table) and shrunk to the
 text width when wider.  Every caption says what was run: the pair's models and their parameters or prices,
-how the pair is matched, the budgets, the run seeds and the grader version.
+how the pair is matched, the budgets, the replicates and the grader version.
 
 The document needs pdflatex with booktabs, graphicx, geometry and caption: Debian's
 ``texlive-latex-base texlive-latex-recommended``.  It is written to compile to the same bytes on every run
@@ -60,11 +60,11 @@ FIGURE_CAPTIONS = {
                       "dotted: the cost at which WC's coverage first lies above SE's."),
     "finetuning": ("Finetuning on {dataset} with data of pair {pair} (the paper's Figures 4 and 5): test pass@1 of "
                    "each student after training on SE, WC and gold data per budget, the setting in each panel's "
-                   "title; error bars: 95% t intervals over run seeds (none with one seed); dashed: the student "
+                   "title; error bars: 95% intervals over the replicates and test problems; dashed: the student "
                    "before finetuning, zero-shot as the finetuned students are evaluated."),
     "majority": ("Majority voting on {dataset} with data of pair {pair}: test maj@k of each student after "
-                 "training on SE, WC and gold data, per budget, for k in {maj_k}; error bars: 95% t intervals "
-                 "over run seeds (none with one seed); dotted: the student before finetuning, zero-shot."),
+                 "training on SE, WC and gold data, per budget, for k in {maj_k}; error bars: 95% intervals "
+                 "over the replicates and test problems; dotted: the student before finetuning, zero-shot."),
 }
 
 
@@ -167,17 +167,17 @@ def pair_text(name: str, pair: dict) -> str:
 
 
 def run_text(run: dict) -> str:
-    """Seeds and grader: what every result of the run shares."""
-    seeds = run["seeds"]
-    repeats = ("one finetuning run and evaluation per cell" if len(seeds) == 1
-               else f"{len(seeds)} finetuning runs and evaluations per cell")
-    return (f"Run seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} ({repeats}); data and sampling "
-            f"seed {run['data_seed']}; grader version {run['grader_version']}.")
+    """Replicates, seed and grader: what every result of the run shares."""
+    replicates = run["replicates"]
+    repeats = ("One replicate" if len(replicates) == 1 else
+               f"{len(replicates)} replicates, each redrawing the toy models, samples and finetuning runs with its "
+               f"own seed; figures of the data show the first")
+    return f"{repeats} on the same problems; seed {run['seed']}; grader version {run['grader_version']}."
 
 
 def figure_latex(figure: dict, run: dict, tex_dir: str | Path) -> str:
     """A figure float: the PDF (``figure["path"]``, relative to the working directory) referred to from
-    ``tex_dir``, captioned by its kind, its pair's sentence and the run's seeds and grader."""
+    ``tex_dir``, captioned by its kind, its pair's sentence and the run's replicates and grader."""
     caption = FIGURE_CAPTIONS[figure["kind"]].format(dataset=figure["dataset"], pair=figure["pair"],
                                                      maj_k=", ".join(map(str, run.get("maj_k", []))))
     caption += " " + pair_text(figure["pair"], run["pairs"][figure["pair"]]) + " " + run_text(run)
@@ -196,7 +196,7 @@ def paper_latex(tables: list[str], figures: list[dict], run: dict, tex_dir: str 
     :data:`FIGURE_CAPTIONS`), ``dataset`` and ``pair``; ``run`` carries ``results`` (the results directory),
     ``pairs`` (name -> models as ``{"name", "parameters"?, "price_per_million_tokens"?}``, ``match``,
     ``cost_ratio``, ``samples_ratio``, ``budgets`` {label: {"se", "wc"}}, ``datasets``, ``students``),
-    ``seeds``, ``data_seed``, ``grader_version`` and ``maj_k``.
+    ``replicates``, ``seed``, ``grader_version`` and ``maj_k``.
     """
     note = " ".join(pair_text(name, pair) for name, pair in run["pairs"].items()) + " " + run_text(run)
     if run.get("machines"):

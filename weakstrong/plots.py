@@ -388,8 +388,8 @@ def plot_finetuning(rows: list[dict], path: str | Path, title: str) -> list[Path
     """Figures 4 and 5 of the paper: test pass@1 (%) after finetuning on SE, WC and gold data.
 
     ``rows`` are :func:`weakstrong.tables.table1_rows` of one dataset and pair: one panel per student,
-    titled with its setting on WC and on SE data; bars per budget, with the 95% interval over run seeds
-    where there are several; the student before finetuning (zero-shot, ``base``) as a dashed line.
+    titled with its setting on WC and on SE data; bars per budget, with the 95% interval over the replicates
+    and test problems; the student before finetuning (zero-shot, ``base``) as a dashed line.
     """
     if not rows:
         raise ValueError("rows is empty: nothing to plot")
@@ -440,13 +440,14 @@ def plot_finetuning(rows: list[dict], path: str | Path, title: str) -> list[Path
 # --- maj@k ---------------------------------------------------------------------------------------------
 
 def majority_curves(cells: list[dict], evaluations: dict[str, dict], maj_k: list[int]) -> dict:
-    """maj@k of each finetuning cell over run seeds, for the k in ``maj_k`` in increasing order.
+    """maj@k of each finetuning cell over the replicates and test problems, for the k in ``maj_k`` in
+    increasing order.
 
     ``cells`` and ``evaluations`` as for :func:`weakstrong.tables.table1_rows`.  Returns ``{student:
     {(budget, source): {"k": [...], "mean": [...], "ci95": [[low, high] or None, ...]}}}``, the mean and its
-    95% t interval over seeds (None below two seeds).
+    95% interval (:func:`weakstrong.tables.arm_accuracy`).
     """
-    from weakstrong.stats import mean_interval
+    from weakstrong.tables import arm_accuracy, outcomes
 
     ks = sorted(maj_k)
     if not ks:
@@ -458,28 +459,29 @@ def majority_curves(cells: list[dict], evaluations: dict[str, dict], maj_k: list
             lacking = [path for path in cell["paths"].values() if f"maj@{k}" not in evaluations[path]]
             if lacking:
                 raise ValueError(f"evaluation {lacking[0]} has no maj@{k}")
-            summaries.append(mean_interval([evaluations[path][f"maj@{k}"] for path in cell["paths"].values()]))
+            summaries.append(arm_accuracy(outcomes(cell["paths"], evaluations, f"maj@{k}")))
         curves.setdefault(cell["student"], {})[cell["budget"], cell["source"]] = {
             "k": ks, "mean": [s["mean"] for s in summaries], "ci95": [s["ci95"] for s in summaries]}
     return curves
 
 
 def base_majority(cells: list[dict], bases: dict[str, dict], maj_k: list[int]) -> dict:
-    """Each student's zero-shot maj@k before finetuning, ``{student: {"k": [...], "mean": [...]}}``, from
-    the base evaluations (``bases``: path -> rule evaluate_base's output) that have it."""
+    """Each student's zero-shot maj@k before finetuning, the mean over replicates, ``{student: {"k": [...],
+    "mean": [...]}}``, from the base evaluations (``bases``: path -> rule evaluate_base's output) that have it."""
     ks = sorted(maj_k)
     curves = {}
     for cell in cells:
-        zero_shot = bases.get(cell.get("base"), {}).get("zero_shot", {})
-        if all(f"maj@{k}" in zero_shot for k in ks):
-            curves[cell["student"]] = {"k": ks, "mean": [zero_shot[f"maj@{k}"] for k in ks]}
+        zero_shots = [bases[path].get("zero_shot", {}) for path in cell.get("bases", {}).values() if path in bases]
+        if zero_shots and all(f"maj@{k}" in zero_shot for zero_shot in zero_shots for k in ks):
+            curves[cell["student"]] = {"k": ks, "mean": [sum(z[f"maj@{k}"] for z in zero_shots) / len(zero_shots)
+                                                         for k in ks]}
     return curves
 
 
 @_styled
 def plot_majority_curves(curves: dict, path: str | Path, title: str, base: dict | None = None) -> list[Path]:
     """maj@k (%) against k, one panel per student: a line per (budget, source) of :func:`majority_curves`,
-    coloured by source and dashed by budget, with 95% seed intervals where there are several seeds; the
+    coloured by source and dashed by budget, with their 95% intervals; the
     student before finetuning (:func:`base_majority`) as a grey dotted line."""
     if not curves:
         raise ValueError("curves is empty: nothing to plot")

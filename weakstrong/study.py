@@ -103,6 +103,26 @@ def generators(config: dict) -> list[tuple[str, str]]:
     return seen
 
 
+#: Replicates' seeds lie this far apart, so that the offsets a replicate adds to its seed (one per toy model)
+#: never reach the next replicate's.
+REPLICATE_SEED_STRIDE = 1000
+
+
+def replicates(config: dict) -> list[int]:
+    """The study's replicates, 1..``replicates``: each redraws every random choice a new run of the study would
+    make (README, "Replicates"), on the same problems."""
+    return list(range(1, config["replicates"] + 1))
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The seed of a replicate: the config's ``seed`` for the first, then :data:`REPLICATE_SEED_STRIDE` apart.
+    It seeds the toy corpus's draw, the toy models' initialisation and pre-training, sampling, finetuning and
+    the maj@k votes of that replicate; the problems (the data's seed) are the same in every replicate."""
+    if replicate < 1:
+        raise ValueError(f"replicates are numbered from 1, got {replicate}")
+    return seed + REPLICATE_SEED_STRIDE * (replicate - 1)
+
+
 def lr_label(lr: float) -> str:
     """Stable text for a learning rate in paths: 1e-06, 0.0003."""
     return f"{lr:g}"

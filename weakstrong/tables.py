@@ -12,7 +12,8 @@ import math
 
 from tabulate import tabulate
 
-from weakstrong.stats import better, mean_interval, paired_difference
+from weakstrong.stats import (CROSSED_METHOD, better, crossed_difference, crossed_mean, detectable_difference,
+                              replicates_needed)
 
 
 def relative_gain(wc: float, se: float) -> float:
@@ -40,56 +41,117 @@ def signed_percent(value) -> str:
 
 
 #: The verdict of a comparison whose two arms are the same model: selection kept the untrained student on
-#: validation for both sources in every run seed, so the data made no difference that could be measured.
+#: validation for both sources in every replicate, so the data made no difference that could be measured.
 NOT_MEASURED = "not measured (base kept)"
 
 
-def arm_difference(mine: dict, other: dict, mine_untrained: set, other_untrained: set) -> dict:
-    """``mine`` minus ``other`` (run seed -> pass@1), paired over their common seeds, with its interval and
-    verdict; :data:`NOT_MEASURED` where both arms kept the untrained model in every one of those seeds."""
-    seeds = sorted(set(mine) & set(other))
-    if seeds and all(s in mine_untrained and s in other_untrained for s in seeds):
-        return {"n": len(seeds), "mean": None, "ci95": None, "verdict": NOT_MEASURED}
-    return paired_difference([mine[s] for s in seeds], [other[s] for s in seeds])
+def outcomes(paths: dict[str, str], evaluations: dict[str, dict], metric: str = "pass@1") -> dict[str, dict]:
+    """Each replicate's per-problem outcomes of ``metric`` (replicate -> {problem id: 1 right, 0 not}) from a
+    cell's evaluations (``paths``: replicate -> evaluation path; ``evaluations``: path -> its contents)."""
+    result = {}
+    for replicate, path in paths.items():
+        per_problem = evaluations[path].get("per_problem") or {}
+        if metric not in per_problem or "problem_id" not in per_problem:
+            raise ValueError(f"{path} has no per-problem {metric}: it was written before evaluations kept "
+                             f"per-problem results; delete it and run the workflow again")
+        result[replicate] = dict(zip(per_problem["problem_id"], per_problem[metric]))
+    return result
+
+
+def replicate_table(*arms: dict[str, dict], replicates: list[str]) -> list[list[list[float]]]:
+    """The arms' outcomes (:func:`outcomes`) as replicate x problem tables over the same ``replicates`` and the
+    same problems (the first arm's first replicate's, in their order); any other set of problems is an error."""
+    problems = list(arms[0][replicates[0]])
+    tables = []
+    for number, arm in enumerate(arms):
+        table = []
+        for replicate in replicates:
+            if set(arm[replicate]) != set(problems):
+                raise ValueError(f"replicate {replicate} of arm {number + 1} was evaluated on other problems than "
+                                 f"replicate {replicates[0]} of arm 1 ({len(arm[replicate])} against {len(problems)}): "
+                                 f"every replicate and arm must share the test set to pair over problems")
+            table.append([float(arm[replicate][problem]) for problem in problems])
+        tables.append(table)
+    return tables
+
+
+def _replicates(*arms: dict) -> list[str]:
+    common = set(arms[0]).intersection(*arms[1:])
+    return sorted(common, key=lambda replicate: (len(replicate), replicate))
+
+
+def arm_accuracy(arm: dict[str, dict]) -> dict:
+    """An arm's mean accuracy over replicates x problems (:func:`weakstrong.stats.crossed_mean`), with each
+    replicate's own in ``per_replicate``."""
+    replicates = _replicates(arm)
+    (table,) = replicate_table(arm, replicates=replicates)
+    return {**crossed_mean(table),
+            "per_replicate": {replicate: sum(row) / len(row) for replicate, row in zip(replicates, table)}}
+
+
+def arm_difference(mine: dict[str, dict], other: dict[str, dict], mine_untrained: set, other_untrained: set) -> dict:
+    """``mine`` minus ``other`` (:func:`outcomes` of each), paired over their common replicates and the test
+    problems (:func:`weakstrong.stats.crossed_difference`); with ``detectable``, the smallest difference this
+    design (its replicates and problems) detects at 95% with 80% power, and ``replicates_for_half``, the
+    replicates it would take to detect half of that (None with one replicate, which cannot show the replicates'
+    variance, or where more replicates cannot reach it). :data:`NOT_MEASURED` where both arms kept the untrained
+    model in every one of those replicates."""
+    replicates = _replicates(mine, other)
+    if replicates and all(r in mine_untrained and r in other_untrained for r in replicates):
+        return {"n": len(replicates), "mean": None, "ci95": None, "verdict": NOT_MEASURED}
+    result = crossed_difference(*replicate_table(mine, other, replicates=replicates))
+    detectable = detectable_difference(result["components"], result["n"], result["problems"])
+    return {**result, "detectable": detectable,
+            "replicates_for_half": None if detectable is None else replicates_needed(
+                result["components"], result["problems"], detectable / 2)}
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
 
 
 def table1_rows(cells: list[dict], evaluations: dict[str, dict], bases: dict[str, dict] | None = None) -> list[dict]:
-    """One row per (dataset, pair, budget, student): test pass@1 after training on SE, WC (and gold) data,
-    as the mean over run seeds with its 95% interval; WC minus SE paired by seed with its interval and
-    verdict; the relative gain of WC over SE (of the means); and the student before finetuning, zero-shot as
-    the finetuned students are evaluated and few-shot. Where both arms kept the untrained student in every
-    seed, the difference is :data:`NOT_MEASURED`, never "no difference".
+    """One row per (dataset, pair, budget, student): test pass@1 after training on SE, WC (and gold) data
+    over replicates x test problems with its 95% interval; WC minus SE paired by replicate and problem with its
+    interval, verdict and power (:func:`arm_difference`); the relative gain of WC over SE (of the means); and
+    the student before finetuning, zero-shot as the finetuned students are evaluated and few-shot (means over
+    replicates). Where both arms kept the untrained student in every replicate, the difference is
+    :data:`NOT_MEASURED`, never "no difference".
 
-    ``cells`` carry dataset, pair, budget, student, source, setting, ``paths`` (run seed -> evaluation path)
-    and the student's ``base`` evaluation path; ``evaluations`` maps a path to its evaluation (``pass@1``,
-    ``maj@k``, ``selection``), ``bases`` a base path to the base evaluation (``zero_shot``, ``few_shot``).
+    ``cells`` carry dataset, pair, budget, student, source, setting, ``paths`` (replicate -> evaluation path)
+    and ``bases`` (replicate -> the student's base evaluation path); ``evaluations`` maps a path to its
+    evaluation (``pass@1``, ``per_problem``, ``selection``), ``bases`` a base path to the base evaluation
+    (``zero_shot``, ``few_shot``).
     """
     rows: dict[tuple, dict] = {}
     for cell in cells:
         key = (cell["dataset"], cell["pair"], cell["budget"], cell["student"])
         row = rows.setdefault(key, {"dataset": cell["dataset"], "pair": cell["pair"], "budget": cell["budget"],
                                     "student": cell["student"], "settings": {}, "untrained": set(),
-                                    "untrained_seeds": {}, "per_seed": {}})
-        per_seed = {seed: evaluations[path]["pass@1"] for seed, path in cell["paths"].items()}
-        row["per_seed"][cell["source"]] = per_seed
-        row[cell["source"]] = mean_interval(list(per_seed.values()))
-        untrained = {seed for seed, path in cell["paths"].items() if evaluations[path]["selection"]["step"] == 0}
-        row["untrained_seeds"][cell["source"]] = untrained
+                                    "untrained_replicates": {}, "outcomes": {}})
+        row["outcomes"][cell["source"]] = outcomes(cell["paths"], evaluations)
+        row[cell["source"]] = arm_accuracy(row["outcomes"][cell["source"]])
+        untrained = {replicate for replicate, path in cell["paths"].items()
+                     if evaluations[path]["selection"]["step"] == 0}
+        row["untrained_replicates"][cell["source"]] = untrained
         if untrained:
             row["untrained"].add(cell["source"])
         row["settings"][cell["source"]] = cell["setting"]
-        if bases is not None and cell.get("base") in bases:
-            base = bases[cell["base"]]
-            row["base"], row["base_few_shot"] = base["zero_shot"]["pass@1"], base["few_shot"]["pass@1"]
+        base_paths = [path for path in cell.get("bases", {}).values() if bases is not None and path in bases]
+        if base_paths:
+            row["base"] = _mean([bases[path]["zero_shot"]["pass@1"] for path in base_paths])
+            row["base_few_shot"] = _mean([bases[path]["few_shot"]["pass@1"] for path in base_paths])
     for row in rows.values():
         wc, se = row.get("wc"), row.get("se")
         row["gain"] = relative_gain(wc and wc["mean"], se and se["mean"])
         if wc and se:
-            difference = arm_difference(row["per_seed"]["wc"], row["per_seed"]["se"], row["untrained_seeds"]["wc"],
-                                        row["untrained_seeds"]["se"])
+            difference = arm_difference(row["outcomes"]["wc"], row["outcomes"]["se"],
+                                        row["untrained_replicates"]["wc"], row["untrained_replicates"]["se"])
             row["difference"] = {**difference, "verdict": better(difference["verdict"])}
             if difference["verdict"] == NOT_MEASURED:
                 row["gain"] = None  # the untrained model against itself: no gain to report
+        del row["outcomes"]  # per-problem tables: used above, too large for the rows' JSON
     return list(rows.values())
 
 
@@ -128,7 +190,7 @@ UNTRAINED_NOTE = (f" {UNTRAINED_MARK} The untrained student was selected: no fin
 
 
 def _accuracy_cell(row: dict, source: str) -> str:
-    """The mean over seeds, with the half-width of its 95% interval when there are several."""
+    """The mean, with the half-width of its 95% interval where it has one."""
     summary = row.get(source)
     if summary is None:
         return "--"
@@ -139,23 +201,24 @@ def _accuracy_cell(row: dict, source: str) -> str:
 
 
 def table1_detail(cells: list[dict], evaluations: dict[str, dict], maj_k: list[int]) -> tuple[str, str]:
-    """Every finetuning result once (gold runs are shared by pairs), per run seed: the selected checkpoint,
+    """Every finetuning result once (gold runs are shared by pairs), per replicate: the selected checkpoint,
     its validation score, test pass@1 and maj@k for each k."""
-    headers = ["Dataset", "Data", "Budget", "Student", "Source", "Seed", "Examples", "LR", "Step", "Validation",
-               "pass@1"] + [f"maj@{k}" for k in sorted(maj_k)]
+    headers = ["Dataset", "Data", "Budget", "Student", "Source", "Replicate", "Examples", "LR", "Step", "Validation",
+               "Untrained val.", "pass@1"] + [f"maj@{k}" for k in sorted(maj_k)]
     body, seen = [], set()
     for cell in cells:
-        for seed, path in cell["paths"].items():
+        for replicate, path in cell["paths"].items():
             if path in seen:
                 continue
             seen.add(path)
             evaluation = evaluations[path]
             selection = evaluation["selection"]
             pair = "all pairs" if cell["source"] == "gold" else cell["pair"]
-            body.append([cell["dataset"], pair, cell["budget"], cell["student"], cell["source"], str(seed),
+            body.append([cell["dataset"], pair, cell["budget"], cell["student"], cell["source"], str(replicate),
                          str(selection.get("trained_on", "--")),
                          "--" if selection["lr"] is None else f"{selection['lr']:g}", str(selection["step"]),
-                         percent(selection["validation_accuracy"]), percent(evaluation["pass@1"])]
+                         percent(selection["validation_accuracy"]),
+                         percent(selection.get("untrained", {}).get("validation_accuracy")), percent(evaluation["pass@1"])]
                         + [percent(evaluation.get(f"maj@{k}")) for k in sorted(maj_k)])
     caption = TABLE1_DETAIL_CAPTION + (" maj@k: majority vote over k samples." if maj_k else "")
     return to_latex(headers, body, caption, "tab:finetuning-detail"), to_markdown(headers, body, caption)
@@ -205,17 +268,20 @@ def to_markdown(headers: list[str], body: list[list[str]], caption: str) -> str:
 
 
 TABLE1_CAPTION = ("Finetuning on compute-matched synthetic data: zero-shot test pass@1 (%) of each student after "
-                  "training on SE data and on WC data (the mean over run seeds, ± the half-width of its 95% "
-                  "interval when there are several), the relative gain (%) of WC over SE, and WC minus SE in "
-                  "points paired by seed with its 95% interval and verdict. Base: the student "
-                  "before finetuning, zero-shot as the finetuned students are evaluated, and few-shot as the "
-                  "generators sample.")
+                  "training on SE data and on WC data (the mean over {replicates} and the test problems, ± the "
+                  "half-width of its 95% interval), the relative gain (%) of WC over SE, and WC minus SE in points "
+                  "paired by replicate and test problem, with its 95% interval and verdict. Intervals: "
+                  f"{CROSSED_METHOD}. Base: the student before finetuning, zero-shot as the finetuned students are "
+                  "evaluated, and few-shot as the generators sample (means over the replicates).")
 GOLD_NOTE = " Gold: trained on the datasets' own solutions."
 TABLE1_DETAIL_CAPTION = ("Every finetuning result: training examples, the selected learning rate and step (step 0: "
-                         "the untrained student), its validation and test pass@1 (%) and maj@k (%).")
+                         "the untrained student), its validation pass@1 (%) beside the untrained student's, and its "
+                         "test pass@1 (%) and maj@k (%).")
 TABLE2_CAPTION = ("Quality of compute-matched synthetic data, SE at k against WC at ratio times k: coverage@k "
                   "(%), diversity@k (unique correct solutions per problem; answer- and reasoning-level) and "
                   "false-positive rate (%) of kept (correct-answer) solutions.")
+TABLE2_REPLICATES_NOTE = (" Every number is the mean over the {replicates} replicates' data; the LLM judge's and the "
+                          "human audit's rates are the first replicate's.")
 #: How Table 2's false positives were measured; the judge note names the judge model.
 TABLE2_JUDGE_NOTE = (" False pos.: share of a level-stratified sample of each budget's kept solutions whose "
                      "reasoning the LLM judge {model} rates flawed, with its 95% Wilson interval; replies without "
@@ -231,10 +297,19 @@ TABLE2_ARITHMETIC_NOTE = (" Arith. slips (checkable): share (%) of the kept solu
                           "the reasoning).")
 
 
+def replicates_phrase(rows: list[dict]) -> str:
+    """'3 replicates' (or 'one replicate: the replicates' own variation is not in the intervals')."""
+    counts = {summary["n"] for row in rows for source in ("se", "wc", "gold", "pass@1")
+              if isinstance(summary := row.get(source), dict) and summary.get("n")}
+    if counts == {1}:
+        return "one replicate (its intervals leave out the variation between replicates)"
+    return f"{max(counts)} replicates" if counts else "the replicates"
+
+
 def table1(rows: list[dict], machines: str = "") -> tuple[str, str]:
     """``machines``: the provenance sentence (``weakstrong.numerics.describe_machines``) closing the caption."""
     headers, body = _table1_records(rows)
-    caption = (TABLE1_CAPTION + (GOLD_NOTE if any("gold" in r for r in rows) else "")
+    caption = (TABLE1_CAPTION.format(replicates=replicates_phrase(rows)) + (GOLD_NOTE if any("gold" in r for r in rows) else "")
                + (UNTRAINED_NOTE if any(r.get("untrained") for r in rows) else "") + (f" {machines}" if machines else ""))
     return to_latex(headers, body, caption, "tab:finetuning"), to_markdown(headers, body, caption)
 
@@ -252,11 +327,36 @@ def _unparsable(summary: dict | None) -> str:
     return f"{summary['n_unparsable']}/{summary['n']}" if summary and summary.get("n") else "--"
 
 
+#: Table 2's per-side numbers, averaged over the replicates.
+SIDE_MEANS = ("coverage", "diversity", "reasoning_diversity", "false_positive_rate", "kept", "undecided",
+              "undecided_share")
+
+
+def _count(value) -> str:
+    """A count, or the mean of counts over replicates with one decimal."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def replicate_means(replicates: list[dict]) -> dict:
+    """The replicates' data metrics (:func:`weakstrong.metrics.measure_budget` outputs) as one: each side's
+    :data:`SIDE_MEANS` averaged over the replicates that have them, the rest from the first replicate."""
+    first = replicates[0]
+    merged = dict(first)
+    for role in ("se", "wc"):
+        merged[role] = dict(first[role])
+        for key in SIDE_MEANS:
+            values = [m[role][key] for m in replicates if m[role].get(key) is not None]
+            if values:
+                merged[role][key] = sum(values) / len(values)
+    return merged
+
+
 def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] | None = None,
            audit: dict[str, dict] | None = None, judge_model: str | None = None) -> tuple[str, str]:
     """Table 2: per dataset, pair, budget and source, the data's coverage, diversity and false positives.
 
-    ``cells`` carry dataset, pair, budget, ``path`` (measure_budget output), and optionally ``judge``
+    ``cells`` carry dataset, pair, budget, ``paths`` (replicate -> measure_budget output; the numbers are
+    their means, :func:`replicate_means`), and optionally ``judge``
     (``{"se": path, "wc": path}`` of the judge summaries, :func:`weakstrong.judge.judge_solutions`) and
     ``audit`` (path of the audit summary, :func:`weakstrong.audit.summarize_pair_audit`; None before the
     ratings exist).  ``metrics``, ``judge`` and ``audit`` map those paths to the files' contents.
@@ -269,13 +369,14 @@ def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] |
     judge, audit = judge or {}, audit or {}
     judged = judge_model is not None
     audited = any(cell.get("audit") for cell in cells)
-    undecided = any(metrics[cell["path"]][role].get("undecided") for cell in cells for role in ("se", "wc"))
+    undecided = any(metrics[path][role].get("undecided") for cell in cells for path in cell["paths"].values()
+                    for role in ("se", "wc"))
     headers = (["Dataset", "Pair", "Budget", "Model", "k", "Coverage", "Diversity", "Reasoning div.", "False pos."]
                + (["Judge unparsable"] if judged else []) + (["Human FP"] if audited else [])
                + ["Arith. slips (checkable)", "Kept"] + (["Undecided"] if undecided else []))
     body = []
     for cell in cells:
-        m = metrics[cell["path"]]
+        m = replicate_means([metrics[path] for path in cell["paths"].values()])
         human = audit[cell["audit"]].get("by_source", {}) if cell.get("audit") else {}
         for role in ("se", "wc"):
             side = m[role]
@@ -287,11 +388,13 @@ def table2(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] |
                 row.append(_unparsable(verdicts))
             if audited:
                 row.append(rate_with_interval(human.get(side["model"])))
-            row += [percent(side["false_positive_rate"]), str(side["kept"])]
+            row += [percent(side["false_positive_rate"]), _count(side["kept"])]
             if undecided:
-                row.append(f"{side.get('undecided', 0)} ({percent(side.get('undecided_share'))})")
+                row.append(f"{_count(side.get('undecided', 0))} ({percent(side.get('undecided_share'))})")
             body.append(row)
-    caption = (TABLE2_CAPTION + (TABLE2_JUDGE_NOTE.format(model=judge_model) if judged else TABLE2_NO_JUDGE_NOTE)
+    replicates = max(len(cell["paths"]) for cell in cells) if cells else 1
+    caption = (TABLE2_CAPTION + (TABLE2_REPLICATES_NOTE.format(replicates=replicates) if replicates > 1 else "")
+               + (TABLE2_JUDGE_NOTE.format(model=judge_model) if judged else TABLE2_NO_JUDGE_NOTE)
                + (TABLE2_HUMAN_NOTE if audited else "") + TABLE2_ARITHMETIC_NOTE
                + (TABLE2_UNDECIDED_NOTE if undecided else ""))
     return to_latex(headers, body, caption, "tab:data-quality"), to_markdown(headers, body, caption)
@@ -343,12 +446,13 @@ def ledger_table(cells: list[dict], metrics: dict[str, dict]) -> tuple[str, str]
     return to_latex(headers, body, LEDGER_CAPTION, "tab:ledger"), to_markdown(headers, body, LEDGER_CAPTION)
 
 
-ABLATION_CAPTION = (" Zero-shot test pass@1 (%) of each student finetuned on each arm's data (the mean over run seeds, "
-                    "± the half-width of its 95% interval when there are several), with the arm's samples per "
+ABLATION_CAPTION = (" Zero-shot test pass@1 (%) of each student finetuned on each arm's data (the mean over the "
+                    "replicates and test problems, ± the half-width of its 95% interval), with the arm's samples per "
                     "question, their sampling cost per question relative to SE's (planned, Equation 1), and the "
-                    "data's size (examples, problems with at least one); the difference in points from the arm "
-                    "named under Against, paired by seed, with its 95% interval and verdict (higher or lower than "
-                    "that arm), and the relative gain (%) over it.")
+                    "data's size (examples, problems with at least one, means over the replicates); the difference "
+                    "in points from the arm named under Against, paired by replicate and test problem, with its 95% "
+                    "interval and verdict (higher or lower than that arm), and the relative gain (%) over it. "
+                    f"Intervals: {CROSSED_METHOD}.")
 
 
 def ablation_table(description: str, rows: list[dict], label: str) -> tuple[str, str]:

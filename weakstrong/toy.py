@@ -130,10 +130,13 @@ def math_problem(seed: int, split: str, index: int) -> dict:
 GENERATORS = {"gsm8k": gsm8k_problem, "math": math_problem}
 
 
-def make_splits(style: str, sizes: dict[str, int], seed: int) -> dict[str, list[dict]]:
+def make_splits(style: str, sizes: dict[str, int], seed: int, *, pretrain_seed: int | None = None
+                ) -> dict[str, list[dict]]:
     """Problems for each split in ``sizes`` (keys from SPLIT_ORDER), disjoint by question text.
 
     Earlier splits in SPLIT_ORDER claim questions first, so the test set is stable whatever the other sizes.
+    ``pretrain_seed`` (default ``seed``) draws the pre-training split alone: a replicate draws its own corpus,
+    still clear of the splits that ``seed`` draws.
     """
     if style not in GENERATORS:
         raise ValueError(f"unknown toy style {style!r}; expected one of {sorted(GENERATORS)}")
@@ -147,7 +150,8 @@ def make_splits(style: str, sizes: dict[str, int], seed: int) -> dict[str, list[
             continue
         problems, index = [], 0
         while len(problems) < sizes[split]:
-            problem = GENERATORS[style](seed, split, index)
+            split_seed = pretrain_seed if split == "pretrain" and pretrain_seed is not None else seed
+            problem = GENERATORS[style](split_seed, split, index)
             index += 1
             if index > 50 * sizes[split] + 1000:
                 raise ValueError(f"toy {style} space too small for {sizes[split]} unique {split} problems")
@@ -265,16 +269,18 @@ def unsolved_documents(problems_by_style: dict[str, list[dict]], per_document: i
 CORPORA = ("solved", "unsolved")
 
 
-def build_corpus_and_tokenizer(datasets: dict, corpus: dict, seed: int):
+def build_corpus_and_tokenizer(datasets: dict, corpus: dict, data_seed: int, seed: int):
     """The two pre-training corpora from every toy dataset's style, disjoint from its train/validation/test
-    questions: ``solved`` (few-shot documents, some solutions wrong) for the generators and ``unsolved``
-    (questions and arithmetic facts) for students; and a byte-level BPE tokenizer trained on both."""
+    questions (drawn with ``data_seed``): ``solved`` (few-shot documents, some solutions wrong) for the
+    generators and ``unsolved`` (questions and arithmetic facts) for students; and a byte-level BPE tokenizer
+    trained on both. ``seed`` (a replicate's) draws the corpus's problems, its wrong steps and its order."""
     from weakstrong.models import train_tokenizer
 
     problems: dict[str, list[dict]] = {}
     for dataset in datasets.values():
         sizes = dict(dataset["source"]["toy"], pretrain=corpus["problems_per_style"])
-        problems.setdefault(dataset["style"], []).extend(make_splits(dataset["style"], sizes, seed)["pretrain"])
+        drawn = make_splits(dataset["style"], sizes, data_seed, pretrain_seed=seed)
+        problems.setdefault(dataset["style"], []).extend(drawn["pretrain"])
     noisy = {style: noisy_problems(group, style, corpus, seed) for style, group in problems.items()}
     documents = {"solved": pretraining_documents(noisy, corpus["per_document"], seed),
                  "unsolved": unsolved_documents(problems, corpus["per_document"], seed)}
