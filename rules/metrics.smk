@@ -88,6 +88,9 @@ rule export_audit_form:
         key=layout("audit", file="key.csv"),
     log:
         f"{LOGS}/rep-{{replicate}}/export_audit_form/{{dataset}}/{{pair}}/{{budget}}.log",
+    # people rate one set of solutions: the first replicate's (audit_file)
+    wildcard_constraints:
+        replicate=str(FIRST_REPLICATE),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -114,6 +117,9 @@ rule summarize_audit:
         layout("audit", file="summary.json"),
     log:
         f"{LOGS}/rep-{{replicate}}/summarize_audit/{{dataset}}/{{pair}}/{{budget}}.log",
+    # people rate one set of solutions: the first replicate's (audit_file)
+    wildcard_constraints:
+        replicate=str(FIRST_REPLICATE),
     conda:
         "../envs/light.yaml"
     threads: 1
