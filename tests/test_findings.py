@@ -170,6 +170,12 @@ def test_data_findings_combine_replicates_over_problems():
     assert fpr["cells"][0]["verdict"] == "SE higher" and fpr["cells"][0]["status"] == FAILS
     # values: means over the replicates, without the single replicate's interval
     assert coverage["cells"][0]["wc"] == (pytest.approx(0.40 + 0.625), None)
+    # the design's power, from the same components, and in the finding's table
+    from weakstrong.stats import detectable_difference
+    assert coverage["cells"][0]["difference"]["detectable"] == pytest.approx(
+        detectable_difference(expected["components"], 2, 4))
+    text = findings_markdown([coverage], "Findings")
+    assert "| Detectable (points) | Replicates for half |" in " ".join(text.split())
 
 
 def test_training_findings_without_a_price_matched_pair_say_so():

@@ -235,6 +235,12 @@ def test_table1_detail_lists_each_run_once_with_maj_k():
     assert "math & gemma2 & low & gemma-7b & se & 1 & 90 & 1e-06 & 20 & 20.0 & -- & 25.0 & -- & 26.0 \\\\" in tex
     assert "math & gemma2 & low & gemma-7b & wc & 1 & 0 & -- & 0 & 25.0 & -- & 30.0 & -- & 31.0 \\\\" in tex
     assert tex.count("& gold &") == 1 and "math & all pairs & low & gemma-7b & gold" in tex
+    # the untrained model's validation score beside the selected checkpoint's, where selection recorded it
+    evaluations = _evaluations()
+    evaluations["m7/se"]["selection"]["untrained"] = {"checkpoint": "models/s", "validation_accuracy": 0.125,
+                                                      "candidate": False}
+    tex, _ = table1_detail(CELLS, evaluations, [])
+    assert "math & gemma2 & low & gemma-7b & se & 1 & 90 & 1e-06 & 20 & 20.0 & 12.5 & 25.0 \\\\" in tex
     assert md.count("| gold ") == 1
 
 

@@ -33,7 +33,7 @@ from collections import Counter
 from tabulate import tabulate
 
 from weakstrong.stats import (CROSSED_METHOD, RANDOM_EFFECTS_METHOD, better, crossed_mean, proportion_difference,
-                              random_effects_mean, verdict)
+                              random_effects_mean, verdict, with_power)
 from weakstrong.tables import NOT_MEASURED, percent, replicate_table, signed_percent
 
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "unresolved"
@@ -120,7 +120,8 @@ def combined_comparison(replicates: list[dict], key: str) -> dict:
     :func:`weakstrong.metrics.measure_budget` output with its ``comparison``): coverage and diversity over
     replicates x problems (:func:`weakstrong.stats.crossed_mean` of the per-problem differences), the
     false-positive rate as the random-effects mean of the replicates' Newcombe differences; each with its
-    verdict. One replicate gives that replicate's comparison."""
+    verdict, and for coverage and diversity the power of the design (:func:`weakstrong.stats.with_power`). One
+    replicate gives that replicate's comparison."""
     if len(replicates) == 1:
         return replicates[0]["comparison"][key]
     if key == "false_positive_rate":
@@ -134,7 +135,7 @@ def combined_comparison(replicates: list[dict], key: str) -> dict:
         arms.append(dict(zip(per_problem["problem_id"], per_problem[key])))
     labels = [str(number) for number in range(len(arms))]
     (table,) = replicate_table(dict(zip(labels, arms)), replicates=labels)
-    result = crossed_mean(table)
+    result = with_power(crossed_mean(table))
     return {**result, "verdict": verdict(result["ci95"], n=result["n"], unit="replicate")}
 
 
@@ -274,9 +275,18 @@ def _data_table(finding: dict) -> str:
         unit += " [95%]"
     headers = ["Dataset", "Pair (match)", "Budget", "k SE vs WC", f"SE {unit}", f"WC {unit}",
                "WC - SE [95%]" + (" (points)" if kind == "percent" else ""), "Verdict", "Finding"]
-    body = [[c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], f"{c['k']['se']} vs {c['k']['wc']}",
-             _with_interval(c["se"], kind), _with_interval(c["wc"], kind), _difference(c["difference"], kind),
-             c["verdict"], c["status"]] for c in finding["cells"]]
+    powered = any("detectable" in c["difference"] for c in finding["cells"])
+    headers += ["Detectable" + (" (points)" if kind == "percent" else ""), "Replicates for half"] if powered else []
+    body = []
+    for c in finding["cells"]:
+        line = [c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], f"{c['k']['se']} vs {c['k']['wc']}",
+                _with_interval(c["se"], kind), _with_interval(c["wc"], kind), _difference(c["difference"], kind),
+                c["verdict"], c["status"]]
+        if powered:
+            power = {"detectable": c["difference"].get("detectable"),
+                     "replicates_for_half": c["difference"].get("replicates_for_half")}
+            line += [_value(power["detectable"], kind), _replicates_for_half(power)]
+        body.append(line)
     return _markdown(headers, body)
 
 

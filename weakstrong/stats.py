@@ -213,6 +213,16 @@ def replicates_needed(components: dict, problems: int, target: float) -> int | N
     return max(1, math.ceil(per_replicate / allowed - 1e-12))
 
 
+def with_power(result: dict) -> dict:
+    """A :func:`crossed_mean` result with ``detectable``, the smallest difference its design (replicates and
+    problems) detects at 95% with 80% power, and ``replicates_for_half``, the replicates it would take to detect
+    half of that on the same problems; each None where it cannot be said (one replicate, or a test set too small
+    for any number of replicates)."""
+    detectable = detectable_difference(result["components"], result["n"], result["problems"])
+    needed = None if detectable is None else replicates_needed(result["components"], result["problems"], detectable / 2)
+    return {**result, "detectable": detectable, "replicates_for_half": needed}
+
+
 def verdict(ci95: list[float] | None, *, n: int, unit: str = "seed") -> str:
     """'WC higher' / 'SE higher' when the 95% interval of WC minus SE excludes 0, else 'no difference at 95%'.
     Which of higher or lower is better depends on the metric, so the caller words it."""

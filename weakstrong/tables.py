@@ -12,8 +12,7 @@ import math
 
 from tabulate import tabulate
 
-from weakstrong.stats import (CROSSED_METHOD, better, crossed_difference, crossed_mean, detectable_difference,
-                              replicates_needed)
+from weakstrong.stats import CROSSED_METHOD, better, crossed_difference, crossed_mean, with_power
 
 
 def relative_gain(wc: float, se: float) -> float:
@@ -99,11 +98,7 @@ def arm_difference(mine: dict[str, dict], other: dict[str, dict], mine_untrained
     replicates = _replicates(mine, other)
     if replicates and all(r in mine_untrained and r in other_untrained for r in replicates):
         return {"n": len(replicates), "mean": None, "ci95": None, "verdict": NOT_MEASURED}
-    result = crossed_difference(*replicate_table(mine, other, replicates=replicates))
-    detectable = detectable_difference(result["components"], result["n"], result["problems"])
-    return {**result, "detectable": detectable,
-            "replicates_for_half": None if detectable is None else replicates_needed(
-                result["components"], result["problems"], detectable / 2)}
+    return with_power(crossed_difference(*replicate_table(mine, other, replicates=replicates)))
 
 
 def _mean(values: list) -> float | None:
