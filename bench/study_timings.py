@@ -53,7 +53,7 @@ def main() -> None:
         print(f"make demo on a fresh clone, install included: {(figures['install'] + figures['demo']) / 60:.1f} min")
         for model_json in sorted((clone / "results/toy/rep-1/evaluation").glob("*/base/*.json")):
             result = json.loads(model_json.read_text())
-            print(f"  held-out pass@1 {model_json.parts[-3]:6s} {model_json.stem:12s} {result['pass@1']:.3f}")
+            print(f"  held-out zero-shot pass@1 {model_json.parts[-3]:6s} {model_json.stem:12s} {result['zero_shot']['pass@1']:.3f}")
     snakemake = str(clone / ".venv/bin/snakemake")
     for name, extra in (("config.yaml", []), ("configs/toy.yaml", ["--configfile", "configs/toy.yaml"])):
         best = min(timed([snakemake, "-n", *extra], clone, logs / "dry-run.log") for _ in range(3))
