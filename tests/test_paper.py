@@ -194,9 +194,10 @@ def test_paper_findings_and_report_of_the_test_study(local_test_run: Path):
     summary = [line for line in findings.splitlines() if line.startswith("- **")]
     assert len(summary) == 8                           # 3 data findings (no judge), 3 settings, price, number
     assert all(re.match(r"- \*\*(holds|does not hold|unresolved)\*\*: ", line) for line in summary)
-    # one replicate: the intervals leave out the replicates' variation, and say so; no power figures
-    assert "with one replicate, the paired t interval over problems" in findings
-    assert "one replicate (its intervals leave out the variation between replicates)" in (results / "table1.md").read_text()
+    # two replicates: intervals over replicates x problems, named; the design's power beside each cell
+    assert "two-way crossed random-effects interval over replicates x test problems" in findings
+    assert "over 2 replicates and the test problems" in (results / "table1.md").read_text()
+    assert "Detectable (points)" in findings
     report = local_test_run / "report.html"
     proc = snakemake("--directory", str(local_test_run), "--configfile", str(TEST_CONFIG), "--report",
                      str(report), cwd=local_test_run, timeout=600)
