@@ -65,5 +65,6 @@ def test_the_test_study_finishes_without_tex_and_says_how_to_get_the_pdf(local_t
                        "TeX (Debian: apt-get install --no-install-recommends texlive-latex-base "
                        "texlive-latex-recommended) and run the same command again."]
     assert "\\begin{document}" in (results / "paper.tex").read_text()
-    for name in ("table1.tex", "table2.tex", "findings.md", "provenance.json", "figures/math/toy/coverage.png"):
+    for name in ("table1.tex", "table2.tex", "findings.md", "provenance.json", "rep-1/figures/math/toy/coverage.png",
+                 "figures/math/toy/finetuning.png"):
         assert (results / name).exists(), name

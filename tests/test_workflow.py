@@ -227,7 +227,8 @@ def test_toy_study_end_to_end(local_test_run: Path):
         assert (first / "graded" / "math" / f"{generator}.grader.json").exists()
     # Equation 1: WC gets round(P_SE / P_WC) times SE's samples per question.
     metrics = json.loads((first / "metrics" / "math" / "toy" / "low.json").read_text())
-    assert len(metrics["comparison"]["per_problem"]["coverage"]) == config["datasets"]["math"]["source"]["toy"]["train"]
+    train = (results / "data" / "math" / "train.jsonl").read_text().splitlines()
+    assert len(metrics["comparison"]["per_problem"]["coverage"]) == len(train)  # every training problem, paired
     assert metrics["ledger"]["samples_ratio"] >= 2
     for side in ("se", "wc"):
         for key in ("coverage", "diversity", "false_positive_rate"):
@@ -240,7 +241,11 @@ def test_toy_study_end_to_end(local_test_run: Path):
     lrs = config["finetune"]["lrs"]
     for student in config["generator_pairs"]["toy"]["students"]:
         selection = json.loads((first / "selection" / "math" / "toy" / "low" / student / "wc.json").read_text())
-        assert len(selection["candidates"]) >= len(lrs) and selection["candidates"][0]["step"] == 0
+        # the paper's selection: finetuned checkpoints only (unless nothing was kept to train on), the untrained
+        # model's validation score recorded beside them
+        assert len(selection["candidates"]) >= len(lrs) or selection["trained_on"] == 0
+        assert selection["trained_on"] == 0 or all(c["step"] > 0 for c in selection["candidates"])
+        assert selection["untrained"]["validation_accuracy"] is not None
         evaluation = json.loads((first / "evaluation" / "math" / "toy" / "low" / student / "wc.json").read_text())
         assert 0.0 <= evaluation["pass@1"] <= 1.0 and evaluation["problems"] == 40
         assert len(evaluation["per_problem"]["pass@1"]) == 40
