@@ -162,6 +162,6 @@ rule plot_majority:
         cells=pair_cells,
         maj_k=MAJ_K,
         title=lambda wildcards: f"{wildcards.dataset}: finetuning on {wildcards.pair} data",
-        code_version=code_version("weakstrong.plots", "weakstrong.stats"),
+        code_version=code_version("weakstrong.plots", "weakstrong.tables", "weakstrong.stats"),
     script:
         "../scripts/plot_majority.py"

@@ -22,7 +22,7 @@ rule measure_data:
         style=lookup(dpath="datasets/{dataset}/style", within=config),
         cost_ratio=lambda wildcards: study.cost_ratio(config, wildcards.pair),
         match=lookup(dpath="generator_pairs/{pair}/match", within=config),
-        code_version=code_version("weakstrong.metrics", "weakstrong.arithmetic", "weakstrong.study"),
+        code_version=code_version("weakstrong.metrics", "weakstrong.arithmetic", "weakstrong.study", "weakstrong.stats"),
     script:
         "../scripts/measure_data.py"
 
