@@ -23,7 +23,7 @@ demo: $(INSTALLED)
 	$(BIN)/snakemake --configfile configs/toy.yaml --report results/toy/report.html
 	@echo
 	@echo "Toy study done. Tables: results/toy/table1.tex, results/toy/table2.tex (Markdown: results/toy/table1.md, table2.md)"
-	@echo "Figures: results/toy/figures/"
+	@echo "Figures: results/toy/figures/ (finetuning), results/toy/rep-1/figures/ (the data)"
 	@if [ -f results/toy/paper.pdf ]; then echo "Paper (every table and figure): results/toy/paper.pdf"; \
 	else echo "Paper (every table and figure): results/toy/paper.tex; for the PDF install TeX (Debian: apt-get install --no-install-recommends texlive-latex-base texlive-latex-recommended) and run make demo again"; fi
 	@echo "Findings (the paper's, as they came out here): results/toy/findings.md"
