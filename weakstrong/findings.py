@@ -34,7 +34,7 @@ from tabulate import tabulate
 
 from weakstrong.stats import (CROSSED_METHOD, RANDOM_EFFECTS_METHOD, better, crossed_mean, proportion_difference,
                               random_effects_mean, verdict, with_power)
-from weakstrong.tables import NOT_MEASURED, percent, replicate_table, signed_percent
+from weakstrong.tables import NOT_MEASURED, percent, replicate_means, replicate_table, signed_percent
 
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "unresolved"
 #: A cell whose two arms are the same untrained model (weakstrong.tables.NOT_MEASURED): no evidence either way.
@@ -139,11 +139,6 @@ def combined_comparison(replicates: list[dict], key: str) -> dict:
     return {**result, "verdict": verdict(result["ci95"], n=result["n"], unit="replicate")}
 
 
-def _mean(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
-
-
 def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, dict] | None = None) -> list[dict]:
     """Coverage, diversity and false-positive findings over the experiments.
 
@@ -171,8 +166,9 @@ def data_findings(cells: list[dict], metrics: dict[str, dict], judge: dict[str, 
                 comparison = _judge_comparison(summaries)
             else:
                 single = len(replicates) == 1 and key == "false_positive_rate"
-                values = {source: (_mean([m[source][key] for m in replicates]),
-                                   first[source]["false_positive_ci95"] if single else None) for source in ("se", "wc")}
+                means = replicate_means(replicates)
+                values = {source: (means[source][key], first[source]["false_positive_ci95"] if single else None)
+                          for source in ("se", "wc")}
                 comparison = combined_comparison(replicates, key)
             rows.append({"dataset": cell["dataset"], "pair": cell["pair"], "match": cell["match"],
                          "budget": cell["budget"], "k": {source: first[source]["k"] for source in ("se", "wc")},
@@ -202,8 +198,6 @@ def number_matched_cells(rows: list[dict], matches: dict[str, str]) -> list[dict
                       "budget": row["budget"], "student": row["student"],
                       "settings": {"wc": row["setting"], "se": reference["setting"]},
                       "se": reference["pass@1"], "wc": row["pass@1"], "difference": row["difference"],
-                      "detectable": row["difference"].get("detectable"),
-                      "replicates_for_half": row["difference"].get("replicates_for_half"),
                       "verdict": verdict, "status": cell_status(verdict, "SE better", "WC better")})
     return cells
 
@@ -219,8 +213,6 @@ def training_findings(rows: list[dict], matches: dict[str, str], number_matched:
     cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
               "budget": row["budget"], "student": row["student"], "settings": row["settings"],
               "se": row.get("se"), "wc": row.get("wc"), "difference": row["difference"],
-              "detectable": row["difference"].get("detectable"),
-              "replicates_for_half": row["difference"].get("replicates_for_half"),
               "verdict": row["difference"]["verdict"],
               "status": cell_status(row["difference"]["verdict"], "WC better", "SE better")}
              for row in rows if row.get("difference")]
@@ -283,9 +275,7 @@ def _data_table(finding: dict) -> str:
                 _with_interval(c["se"], kind), _with_interval(c["wc"], kind), _difference(c["difference"], kind),
                 c["verdict"], c["status"]]
         if powered:
-            power = {"detectable": c["difference"].get("detectable"),
-                     "replicates_for_half": c["difference"].get("replicates_for_half")}
-            line += [_value(power["detectable"], kind), _replicates_for_half(power)]
+            line += [_value(c["difference"].get("detectable"), kind), _replicates_for_half(c["difference"])]
         body.append(line)
     return _markdown(headers, body)
 
@@ -294,7 +284,7 @@ def _training_table(finding: dict) -> str:
     headers = ["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)",
                "SE-trained pass@1 (%) [95%]", "WC-trained pass@1 (%) [95%]", "WC - SE (points) [95%]", "Verdict",
                "Finding"]
-    powered = any("detectable" in c for c in finding["cells"])
+    powered = any("detectable" in c["difference"] for c in finding["cells"])
     headers += ["Detectable (points)", "Replicates for half"] if powered else []
     body = []
     for c in finding["cells"]:
@@ -302,16 +292,17 @@ def _training_table(finding: dict) -> str:
                 f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _accuracy(c["se"]),
                 _accuracy(c["wc"]), _difference(c["difference"], "percent"), c["verdict"], c["status"]]
         if powered:
-            line += [percent(c.get("detectable")), _replicates_for_half(c)]
+            line += [percent(c["difference"].get("detectable")), _replicates_for_half(c["difference"])]
         body.append(line)
     return _markdown(headers, body)
 
 
-def _replicates_for_half(cell: dict) -> str:
-    """The replicates it takes to detect half the detectable difference; '--' where the design cannot say."""
-    if cell.get("detectable") is None:
+def _replicates_for_half(difference: dict) -> str:
+    """The replicates it takes to detect half the detectable difference (:func:`weakstrong.stats.with_power`);
+    '--' where the design cannot say."""
+    if difference.get("detectable") is None:
         return "--"
-    needed = cell.get("replicates_for_half")
+    needed = difference.get("replicates_for_half")
     return str(needed) if needed is not None else "not reachable (test set too small)"
 
 

@@ -294,7 +294,7 @@ TABLE2_ARITHMETIC_NOTE = (" Arith. slips (checkable): share (%) of the kept solu
 
 def replicates_phrase(rows: list[dict]) -> str:
     """'3 replicates' (or 'one replicate: the replicates' own variation is not in the intervals')."""
-    counts = {summary["n"] for row in rows for source in ("se", "wc", "gold", "pass@1")
+    counts = {summary["n"] for row in rows for source in ("se", "wc", "gold")
               if isinstance(summary := row.get(source), dict) and summary.get("n")}
     if counts == {1}:
         return "one replicate (its intervals leave out the variation between replicates)"
