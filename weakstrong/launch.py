@@ -33,8 +33,12 @@ def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None,
 
     More than one GPU needs ``accelerate_config``, the workflow's ``accelerate/fsdp.yaml``."""
     partial = partial_dir(request["output"])
-    partial.mkdir(parents=True, exist_ok=True)
     request_path = partial / "request.json"
+    if request_path.exists() and _training_inputs(json.loads(request_path.read_text())) != _training_inputs(request):
+        print(f"{partial}: left by a run with other settings, model or data; it cannot be resumed, starting afresh",
+              flush=True)
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
     request_path.write_text(json.dumps(request, indent=2))
     if request["job"] == "finetune" and request.get("fit") and gpus > 0:
         check_fit(request, gpus)  # before any weights are loaded
@@ -54,6 +58,12 @@ def launch(request: dict, gpus: int, threads: int, memory_mb: int | None = None,
         score_checkpoints(request, gpus, memory_mb)
     shutil.rmtree(request["output"], ignore_errors=True)
     partial.rename(request["output"])
+
+
+def _training_inputs(request: dict) -> dict:
+    """What a partial run's checkpoints depend on: a rerun resumes them only if all of it is unchanged."""
+    return {key: request.get(key) for key in ("job", "settings", "base_model", "sft_data", "spec", "corpus",
+                                              "tokenizer")}
 
 
 def accelerate_command(request_path: Path, processes: int, precision: str, config_file: str | Path) -> list[str]:
@@ -123,31 +133,44 @@ def pretrain_toy(request: dict) -> None:
 
 
 def finetune(request: dict) -> None:
-    """SFT of a student on (question, solution) pairs: checkpoints only, scored afterwards."""
+    """SFT of a student on (question, solution) pairs: checkpoints only, scored afterwards.  A job rerun after
+    its training finished (killed while scoring) goes straight to scoring."""
     from weakstrong.data import read_jsonl
-    from weakstrong.models import load_model_and_tokenizer
     from weakstrong.prompts import sft_example
-    from weakstrong.training import train
+    from weakstrong.training import finish_training, load_student, make_accelerator, resolve_precision, train
 
     out = partial_dir(request["output"])
+    if (out / "training.json").exists():
+        print(f"{out}: training finished earlier; its checkpoints are scored next", flush=True)
+        return
     examples = [sft_example(r["question"], r["solution"], request["style"]) for r in read_jsonl(request["sft_data"])]
+    settings = _settings(request)
     if examples:
-        model, tokenizer = load_model_and_tokenizer(request["base_model"], training=True)
-        summary = train(model, tokenizer, examples, out, _settings(request))
+        accelerator = make_accelerator(resolve_precision(settings.precision))
+        model, tokenizer = load_student(request["base_model"], accelerator)
+        summary = train(model, tokenizer, examples, out, settings, accelerator=accelerator)
+        main = accelerator.is_main_process
     else:
         # No correct solution was kept: nothing to learn from. The untrained student stays a candidate in
         # selection (scored by evaluate_base), so the study goes on and the table marks the cell.
         print(f"WARNING: {request['sft_data']} has no training examples (no correct solutions were kept); "
               f"no checkpoints", flush=True)
-        summary = {"examples": 0}
-    if int(os.environ.get("RANK", "0")) == 0:
-        (out / "training.json").write_text(json.dumps({**summary, "machine": request.get("machine")}, indent=2))
+        summary, main = {"examples": 0}, int(os.environ.get("RANK", "0")) == 0
+    if main:
+        # training.json first: once it exists a rerun does not train again, so the state can go.
+        summary = {**summary, "machine": request.get("machine")}
+        (out / "training.json").write_text(json.dumps(summary, indent=2))
+        summary["bytes_kept"] = finish_training(out)
+        (out / "training.json").write_text(json.dumps(summary, indent=2))
+        print(f"training wrote {summary.get('bytes_written', 0) / 2**30:.2f} GiB of checkpoints; "
+              f"keeps {summary['bytes_kept'] / 2**30:.2f} GiB", flush=True)
 
 
 def score_checkpoints(request: dict, gpus: int, memory_mb: int | None = None) -> None:
     """Validation accuracy (greedy) of every checkpoint through ``request["eval_backend"]``, each checkpoint
     loaded as test evaluation loads it.  Runs after training has released its memory; a checkpoint already
-    scored (a resumed job) is not scored again."""
+    scored (a resumed job) is not scored again.  With vLLM, one engine scores all of them: started on the first
+    checkpoint, it loads each next one's weights (``vllm_backend.load_checkpoint``)."""
     from weakstrong.data import read_jsonl
     from weakstrong.evaluation import evaluate
     from weakstrong.sampling import make_generator
@@ -158,23 +181,31 @@ def score_checkpoints(request: dict, gpus: int, memory_mb: int | None = None) ->
     backend = request["eval_backend"]
     checkpoints = sorted(out.glob(f"{CHECKPOINT_PREFIX}*/scores.json"),
                          key=lambda p: int(p.parent.name[len(CHECKPOINT_PREFIX):]))
+    engine_holds = None  # the checkpoint whose weights the cached vLLM engine holds
     for path in checkpoints:
         record = json.loads(path.read_text())
         if "validation_accuracy" in record:
             continue
         started = time.time()
-        result = evaluate(make_generator(backend, str(path.parent), gpus=gpus, memory_mb=memory_mb),
+        model = str(path.parent)
+        if backend == "vllm" and engine_holds is not None:
+            # Not a new engine per checkpoint: starting one (loading, memory profiling, CUDA graph capture)
+            # costs far more than loading weights, and a run's checkpoints differ in nothing else.
+            from weakstrong.sampling.vllm_backend import load_checkpoint
+            load_checkpoint(engine_holds, model)
+        result = evaluate(make_generator(backend, model, gpus=gpus, memory_mb=memory_mb),
                           validation, request["style"], exemplars=None, max_tokens=request["max_tokens"],
                           seed=request["settings"]["seed"], workers=1)
-        if backend == "vllm":
-            from weakstrong.sampling.vllm_backend import close_engines
-            close_engines()
+        engine_holds = model
         record.update(validation_accuracy=result["pass@1"], validation_problems=result["problems"])
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(record, indent=2))
         tmp.rename(path)
         print(f"step {record['step']}: validation accuracy {result['pass@1']:.3f} ({backend}, "
               f"{time.time() - started:.1f} s)", flush=True)
+    if backend == "vllm":
+        from weakstrong.sampling.vllm_backend import close_engines
+        close_engines()
     records = collect_checkpoint_scores(out)
     training = json.loads((out / "training.json").read_text())
     (out / "scores.json").write_text(json.dumps({**training, "checkpoints": records}, indent=2))

@@ -84,17 +84,17 @@ def check_model_dir(path: str | Path) -> bool:
     return True
 
 
-def load_model_and_tokenizer(path: str | Path, *, training: bool = False):
-    """A causal LM and its tokenizer from a local directory or hub id.
+def attention_implementation(config) -> str | None:
+    """The attention kernel a model is trained and scored with.  Models with attention-logit soft-capping
+    (Gemma2's ``attn_logit_softcapping``) get ``eager``: transformers' SDPA path ignores the cap, while vLLM
+    applies it, so a student trained under SDPA would be trained as one function and evaluated as another.
+    Others get transformers' default (None: SDPA where available)."""
+    return "eager" if getattr(config, "attn_logit_softcapping", None) else None
 
-    For training, float32 on CPU whatever the checkpoint's dtype (the master weights; bf16 training autocasts
-    around them, since AdamW updates of 1e-7 round away in bf16).  For generation, bf16 on a GPU, float32 on
-    CPU.  The dtype is always explicit: transformers would otherwise load a checkpoint's own dtype.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    local = check_model_dir(path)
+def load_tokenizer(path: str | Path, *, local: bool):
+    from transformers import AutoTokenizer
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
     except (OSError, ValueError) as error:
@@ -103,8 +103,33 @@ def load_model_and_tokenizer(path: str | Path, *, training: bool = False):
         raise ValueError(f"model directory {path}: its tokenizer files cannot be loaded ({error})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model_and_tokenizer(path: str | Path, *, training: bool = False, read_weights: bool = True):
+    """A causal LM and its tokenizer from a local directory or hub id.
+
+    For training, float32 on CPU whatever the checkpoint's dtype (the master weights; bf16 training autocasts
+    around them, since AdamW updates of 1e-7 round away in bf16).  For generation, bf16 on a GPU, float32 on
+    CPU.  The dtype is always explicit: transformers would otherwise load a checkpoint's own dtype.
+    ``read_weights=False`` builds the model on the meta device from its config alone (no weight file is
+    read): the ranks of a multi-process run other than the first, which receive the first rank's weights
+    when the model is prepared (``weakstrong.training.load_student``).
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    local = check_model_dir(path)
+    tokenizer = load_tokenizer(path, local=local)
+    config = AutoConfig.from_pretrained(str(path))
+    attention = attention_implementation(config)
+    if not read_weights:
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, attn_implementation=attention)
+        return model, tokenizer
     on_gpu = torch.cuda.is_available() and not training
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.bfloat16 if on_gpu else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.bfloat16 if on_gpu else torch.float32,
+                                                 attn_implementation=attention)
     return (model.to("cuda") if on_gpu else model), tokenizer
 
 

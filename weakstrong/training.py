@@ -12,8 +12,11 @@ chosen by ``accelerate launch``); scoring checkpoints is separate (``weakstrong.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import functools
 import json
 import math
+import os
 import random
 import shutil
 from dataclasses import asdict, dataclass
@@ -58,6 +61,85 @@ def resolve_precision(precision: str, *, cuda: bool | None = None) -> str:
     return "bf16" if cuda else "fp32"
 
 
+#: How long a collective waits for every rank: saving a checkpoint gathers the full weights on the first rank
+#: and writes them while the others wait at the next barrier, which for 27B takes longer than NCCL's default
+#: of 10 minutes.
+COLLECTIVE_TIMEOUT = datetime.timedelta(hours=1)
+
+
+def fsdp_mixed_precision(precision: str):
+    """FSDP's mixed-precision policy: bf16 parameters and gradient reduction, buffers kept in fp32.
+    Accelerate's own bf16 policy casts buffers to bf16 too, which rounds the rotary embedding's ``inv_freq``
+    so position phases drift at long contexts, and an 8-GPU run would differ from a 1-GPU one.  None (FSDP's
+    default, full precision) unless training in bf16."""
+    if precision != "bf16":
+        return None
+    import torch
+    from torch.distributed.fsdp import MixedPrecision
+
+    return MixedPrecision(param_dtype=torch.bfloat16, reduce_dtype=torch.bfloat16, buffer_dtype=torch.float32)
+
+
+def make_accelerator(precision: str):
+    """The run's Accelerator, created before the model is loaded so that the process group exists and only
+    the first rank reads the weights (``load_student``).  Under ``accelerate launch`` with the workflow's
+    FSDP config, the FSDP plugin carries ``fsdp_mixed_precision``; the collective timeout covers saves."""
+    import torch
+    from accelerate import Accelerator, FullyShardedDataParallelPlugin
+    from accelerate.utils import InitProcessGroupKwargs
+
+    fsdp = None
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        fsdp = FullyShardedDataParallelPlugin(mixed_precision_policy=fsdp_mixed_precision(precision))
+    # Without a GPU, cpu=True lets Accelerate join the processes of a CPU launch (torchrun, gloo).
+    return Accelerator(mixed_precision="bf16" if precision == "bf16" else "no", cpu=not torch.cuda.is_available(),
+                       fsdp_plugin=fsdp, kwargs_handlers=[InitProcessGroupKwargs(timeout=COLLECTIVE_TIMEOUT)])
+
+
+def load_student(path: str | Path, accelerator):
+    """The model to finetune and its tokenizer.  Only the first rank reads the weight files; every other rank
+    builds the model from its config on the meta device, so N ranks hold one copy of the weights in host
+    memory, not N.  Preparing the model gives the others the first rank's weights: FSDP with
+    ``sync_module_states`` materialises their meta parameters and broadcasts; under DDP they are
+    materialised here (uninitialised, ties restored) and DDP broadcasts parameters and buffers when it wraps
+    the model."""
+    from accelerate.utils import DistributedType
+
+    from weakstrong.models import load_model_and_tokenizer
+
+    reads = accelerator.is_main_process
+    model, tokenizer = load_model_and_tokenizer(path, training=True, read_weights=reads)
+    if not reads and accelerator.distributed_type != DistributedType.FSDP:
+        model.to_empty(device=accelerator.device)
+        model.tie_weights()  # to_empty replaces each parameter, which unties the embedding and the LM head
+    return model, tokenizer
+
+
+def check_fp32_buffers(model) -> list[str]:
+    """The dtypes of the model's floating-point buffers, after they have been through the wrapper; an error
+    names any buffer that is not fp32 (see ``fsdp_mixed_precision``)."""
+    import torch
+
+    buffers = {name: buffer.dtype for name, buffer in model.named_buffers() if buffer.is_floating_point()}
+    wrong = {name: str(dtype) for name, dtype in buffers.items() if dtype != torch.float32}
+    if wrong:
+        raise RuntimeError(f"buffers not in fp32 after the first training step: {wrong}; the mixed-precision "
+                           f"policy casts them (weakstrong.training.fsdp_mixed_precision)")
+    return sorted({str(dtype) for dtype in buffers.values()})
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(item.stat().st_size for item in Path(path).rglob("*") if item.is_file())
+
+
+def finish_training(out_dir: str | Path) -> int:
+    """Delete the resumable training state once a run is complete (its weights are the checkpoints); returns
+    the bytes the run keeps."""
+    for state in Path(out_dir).glob(f"{CHECKPOINT_PREFIX}*/{STATE_DIR}"):
+        shutil.rmtree(state)
+    return directory_bytes(out_dir)
+
+
 def checkpoint_steps(steps: int, count: int) -> list[int]:
     """``count`` evenly spaced steps ending at ``steps`` (fewer if there are fewer steps)."""
     if steps < 1 or count < 1:
@@ -83,15 +165,21 @@ def tokenize_examples(tokenizer, examples: list[tuple[str, str]], max_length: in
     return encoded
 
 
+@functools.lru_cache(maxsize=2)
+def epoch_order(n_examples: int, seed: int, epoch: int) -> tuple[int, ...]:
+    """The example order of one epoch, shuffled once (a step needs at most two epochs: its own and the next)."""
+    order = list(range(n_examples))
+    random.Random(f"{seed}/{epoch}").shuffle(order)
+    return tuple(order)
+
+
 def batch_indices(n_examples: int, batch_size: int, seed: int, step: int) -> list[int]:
     """Indices of the batch for optimizer step ``step`` (0-based): epoch-wise shuffles seeded by the epoch."""
     start = step * batch_size
     indices = []
     while len(indices) < batch_size:
         epoch, offset = divmod(start + len(indices), n_examples)
-        order = list(range(n_examples))
-        random.Random(f"{seed}/{epoch}").shuffle(order)
-        indices.extend(order[offset:offset + batch_size - len(indices)])
+        indices.extend(epoch_order(n_examples, seed, epoch)[offset:offset + batch_size - len(indices)])
     return indices
 
 
@@ -148,16 +236,16 @@ def _latest_checkpoint(out_dir: Path) -> tuple[int, Path] | None:
 
 
 def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path, settings: TrainSettings,
-          progress: bool = True) -> dict:
+          progress: bool = True, accelerator=None) -> dict:
     """Train ``model`` and write ``checkpoint-<step>/`` under ``out_dir``; returns a summary of the run.
 
     The loss of an optimizer step is the mean over all predicted tokens of the global batch, however the
     batch is split over processes and micro batches: each micro batch contributes its token-loss sum divided
     by the batch's token count (known to every process, since every process draws the same batch indices).
-    The schedule steps once per optimizer step, whatever the number of processes.
+    The schedule steps once per optimizer step, whatever the number of processes.  ``accelerator``: the
+    one the model was loaded under (``make_accelerator``); None creates it.
     """
     import torch
-    from accelerate import Accelerator
     from accelerate.utils import set_seed
     from transformers import get_cosine_schedule_with_warmup
 
@@ -166,9 +254,7 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     precision = resolve_precision(settings.precision)
-    # Without a GPU, cpu=True lets Accelerate join the processes of a CPU launch (torchrun, gloo).
-    accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no",
-                              cpu=not torch.cuda.is_available())
+    accelerator = accelerator or make_accelerator(precision)
     set_seed(settings.seed)
     processes = accelerator.num_processes
     accumulation = accumulation_steps(settings.batch_size, settings.micro_batch_size, processes)
@@ -202,6 +288,7 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
     bar = tqdm(range(start, settings.steps), desc="train", disable=not (progress and accelerator.is_main_process),
                initial=start, total=settings.steps)
     step_loss = torch.zeros((), device=accelerator.device)
+    buffer_dtypes, bytes_written = [], 0
     for step in bar:
         indices = batch_indices(len(encoded), settings.batch_size, settings.seed, step)
         tokens = sum(predicted_tokens(encoded[i][1]) for i in indices)
@@ -226,13 +313,18 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+        if step == start:  # FSDP casts buffers at its first forward pass
+            buffer_dtypes = check_fp32_buffers(model)
         if step + 1 in saves:
             _check_finite_weights(accelerator, model, out_dir, step + 1, settings, indices)
             bar.set_postfix(loss=f"{loss_value:.3f}")
-            _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings, loss_value, precision)
+            bytes_written += _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings,
+                                              loss_value, precision)
     accelerator.wait_for_everyone()
     return {"examples": len(encoded), "padding_share": padding, "precision": precision,
-            "processes": processes, "accumulation_steps": accumulation}
+            "processes": processes, "accumulation_steps": accumulation, "buffer_dtypes": buffer_dtypes,
+            "attention": getattr(accelerator.unwrap_model(model).config, "_attn_implementation", None),
+            "bytes_written": bytes_written}
 
 
 def _diverged(out_dir: Path, what: str, step: int, settings: TrainSettings, indices: list[int]) -> str:
@@ -261,26 +353,32 @@ def _check_finite_weights(accelerator, model, out_dir: Path, step: int, settings
 
 
 def _save_checkpoint(accelerator, model, tokenizer, out_dir: Path, step: int, settings: TrainSettings,
-                     loss: float, precision: str) -> None:
+                     loss: float, precision: str) -> int:
     """Weights for evaluation (bf16 when training in bf16: the dtype they are served in) and, in the newest
-    checkpoint only, the full training state (fp32 master weights, optimizer, scheduler) to resume from."""
+    checkpoint only, the full training state (fp32 master weights, optimizer, scheduler) to resume from.
+    Returns the bytes written (on the main process; 0 on the others)."""
     import torch
 
     final = out_dir / f"{CHECKPOINT_PREFIX}{step}"
     tmp = out_dir / f".{CHECKPOINT_PREFIX}{step}.tmp"
     accelerator.wait_for_everyone()
     state = accelerator.get_state_dict(model)  # gathered on the main process under FSDP; every rank calls it
+    written = 0
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
         if precision == "bf16":
-            state = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
+            for name, tensor in state.items():  # one tensor at a time: no second full copy in host memory
+                if tensor.is_floating_point():
+                    state[name] = tensor.to(torch.bfloat16)
         accelerator.unwrap_model(model).save_pretrained(tmp, state_dict=state, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+    del state
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp / STATE_DIR))
     if accelerator.is_main_process:
         record = {"step": step, "train_loss": loss, "settings": asdict(settings)}
         (tmp / "scores.json").write_text(json.dumps(record, indent=2))
+        written = directory_bytes(tmp)
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
         # Only the newest checkpoint needs optimizer state to resume; older ones keep just the weights.
@@ -288,6 +386,7 @@ def _save_checkpoint(accelerator, model, tokenizer, out_dir: Path, step: int, se
             if older != final and (older / STATE_DIR).exists():
                 shutil.rmtree(older / STATE_DIR)
     accelerator.wait_for_everyone()
+    return written
 
 
 def collect_checkpoint_scores(out_dir: str | Path) -> list[dict]:
