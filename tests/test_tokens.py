@@ -116,6 +116,7 @@ def fake_vllm(bos_tokenizer, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: kw))
     monkeypatch.setattr(vllm_backend, "_ENGINES", {})
+    monkeypatch.setattr(vllm_backend, "engine_on_cpu", lambda: True)  # the fake has no vllm.platforms
     return seen
 
 
@@ -135,11 +136,9 @@ def test_vllm_receives_the_training_prompt_ids(bos_tokenizer, problems, fake_vll
 def test_vllm_engine_runs_eager_on_cpu_only(fake_vllm, monkeypatch, cuda):
     """On CPU the engine skips graph compilation (it cost more than it saved) and sizes its KV cache from the
     job's memory; on GPUs vLLM's defaults apply."""
-    import torch
-
     from weakstrong.sampling import vllm_backend
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(vllm_backend, "engine_on_cpu", lambda: not cuda)
     vllm_backend.generate("model-dir", [], SamplingParams(temperature=0, max_tokens=2), memory_mb=1000)
     [engine] = fake_vllm.engines
     assert engine["enforce_eager"] is (not cuda)
