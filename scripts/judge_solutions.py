@@ -13,9 +13,11 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         p = snakemake.params
         machine = apply_numerics(p.numerics, snakemake.threads, p.backend)
         w = snakemake.wildcards
+        # model_key: where the model came from, for the API backend's error if the API does not serve it
+        api = {**p.openai_api, "model_key": f"models.{p.judge}.source (the judge.model)"}
         records, summary = judge_solutions(
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
-                           memory_mb=snakemake.resources.mem_mb, api=p.openai_api),
+                           memory_mb=snakemake.resources.mem_mb, api=api),
             read_jsonl(snakemake.input.graded), read_jsonl(snakemake.input.problems), load_template(p.template),
             n=p.n, seed=p.seed, per_question=p.per_question, max_tokens=p.max_tokens)
         write_jsonl(snakemake.output.records, records)

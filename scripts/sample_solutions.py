@@ -17,9 +17,11 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         problems = shard_of(read_jsonl(snakemake.input.train), shard, p.shards)
         # Finished API requests, kept when the job fails so that its rerun does not pay for them again.
         journal = Path(f"{snakemake.output.samples}.journal")
+        # model_key: where the model came from, for the API backend's error if the API does not serve it
+        api = {**p.openai_api, "model_key": f"models.{w.generator}.source"}
         records = draw_samples(
             make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
-                           memory_mb=snakemake.resources.mem_mb, api=p.openai_api, journal=str(journal)),
+                           memory_mb=snakemake.resources.mem_mb, api=api, journal=str(journal)),
             problems, read_jsonl(snakemake.input.exemplars), style=p.style, generator=w.generator,
             backend=p.backend, samples_per_question=p.samples_per_question, temperature=p.temperature,
             top_k=p.top_k, top_p=p.top_p, max_tokens=p.max_tokens,

@@ -1,6 +1,6 @@
 """weakstrong.sampling.openai_backend against a fake OpenAI-compatible server on 127.0.0.1: endpoints and
-settings, retries under injected faults, ``n`` split under the API's cap, and the journal that lets a killed
-shard resume without paying twice."""
+settings, retries under injected faults, ``n`` split under the API's cap, the journal that lets a killed
+shard resume without paying twice, and a model the API does not serve (retired) failing at once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from helpers.fake_openai_server import FakeOpenAIServer, finish_reason, sample_text
 from weakstrong.prompts import build_prompts
 from weakstrong.sampling import SamplingParams
-from weakstrong.sampling.openai_backend import Usage, _seconds, generate, sample, usage_cost
+from weakstrong.sampling.openai_backend import (ModelNotFound, RequestFailed, Usage, _seconds, generate, sample,
+                                                usage_cost)
 
 PROMPTS = [f"Problem:\nWhat is {i} + {i}?\n\nSolution:" for i in range(100)]
 FAULTS = {"429": 0.1, "500": 0.06, "drop": 0.06, "slow": 0.03}  # 25% of hits fail
@@ -96,7 +97,7 @@ def test_gives_up_naming_model_prompt_and_error():
 
 def test_client_errors_are_not_retried():
     with FakeOpenAIServer() as server:
-        with pytest.raises(RuntimeError, match="'base', prompt 0: .*404"):
+        with pytest.raises(ModelNotFound, match=r"(?s)'base' .*/nowhere: HTTP 404: no route.*base_url"):
             sample("base", ["x"], SamplingParams(), api=api(server, base_url=server.url + "/nowhere"),
                    progress=False)
     assert server.hits == 0  # the 404 comes from routing, before any sample is drawn
@@ -190,3 +191,104 @@ def test_journal_of_other_settings_is_not_reused(tmp_path):
                              journal=journal, progress=False)
     assert server.hits == 6 and usage.resumed == 2  # a larger n keeps the samples already drawn
     assert [s["text"] for s in more[0]] == [sample_text("x", j) for j in range(3)]
+
+
+# --- a model the API does not serve ------------------------------------------------------------------------------
+
+GEMINI_404 = ("models/{model} is not found for API version v1beta, or is not supported for generateContent. "
+              "Call ListModels to see the list of available models and their supported methods.")
+
+
+class ServingServer(FakeOpenAIServer):
+    """The fake server serving only the models in ``serves``: a request for another gets ``status`` with
+    ``message`` (by default the 404 Gemini gives a retired model). After ``retire_after`` answers every model is
+    unknown, as if retired in the middle of a shard."""
+
+    def __init__(self, *, serves=("gemini-current",), status: int = 404, message: str = GEMINI_404,
+                 retire_after: int | None = None, **faults):
+        super().__init__(**faults)
+        self.serves, self.status, self.message, self.retire_after = set(serves), status, message, retire_after
+        self.served = 0
+        self.refused = 0
+
+    def answer(self, path: str, body: bytes) -> tuple[int, bytes, dict]:
+        model = json.loads(body)["model"]
+        with self.lock:
+            known = model in self.serves and (self.retire_after is None or self.served < self.retire_after)
+            self.served += known
+            self.refused += not known
+        if known:
+            return super().answer(path, body)
+        error = {"code": self.status, "message": self.message.format(model=model), "status": "NOT_FOUND"}
+        return self.status, json.dumps({"error": error}).encode(), {}
+
+
+def test_unknown_model_fails_at_once_naming_model_and_key():
+    """A retired model's 404 is not retried (max_retries would allow 5 tries): the error names the model, the
+    config key it came from and the config with the current pair; without a journal it promises none."""
+    with ServingServer() as server:
+        with pytest.raises(ModelNotFound) as info:
+            generate("gemini-1.5-pro", PROMPTS[:5], SamplingParams(n=2),
+                     api=api(server, max_retries=4, concurrency=1, model_key="models.gemini-1.5-pro.source"),
+                     progress=False)
+    assert server.hits == server.refused == 1
+    message = str(info.value)
+    assert "'gemini-1.5-pro' (config key models.gemini-1.5-pro.source)" in message
+    assert "HTTP 404: models/gemini-1.5-pro is not found" in message  # the provider's own words
+    assert "retired" in message and "configs/gemini-current.yaml" in message
+    assert "journal" not in message
+
+
+def test_unknown_model_stops_requests_in_flight():
+    """With 8 requests in flight the first 404 stops the shard: no request is sent twice, none after."""
+    with ServingServer() as server:
+        with pytest.raises(ModelNotFound, match="models.gemini-1.5-flash.source"):
+            sample("gemini-1.5-flash", PROMPTS, SamplingParams(), progress=False,
+                   api=api(server, concurrency=8, model_key="models.gemini-1.5-flash.source"))
+    assert 1 <= server.hits == server.refused <= 8 and server.requests == []
+
+
+def test_a_model_retired_mid_shard_keeps_the_finished_requests(tmp_path):
+    """The model answers 12 requests and then is gone: the shard fails at once, naming the journal, which keeps
+    the 12; served again (e.g. under its new name), the rerun asks only for the rest."""
+    params = SamplingParams(n=2, seed=4)
+    journal = tmp_path / "shard.journal"
+    settings = {"concurrency": 1, "model_key": "models.gemini-current.source"}
+    with ServingServer(retire_after=12) as server:
+        with pytest.raises(ModelNotFound, match=rf"(?s)'gemini-current'.*The 12 requests that finished are kept "
+                                                rf"in {journal}"):
+            sample("gemini-current", PROMPTS[:40], params, api=api(server, **settings), journal=journal,
+                   progress=False)
+    assert server.hits == 13 and len(journal.read_text().splitlines()) == 12
+    with ServingServer() as again:
+        resumed, usage = sample("gemini-current", PROMPTS[:40], params, api=api(again, **settings),
+                                journal=journal, progress=False)
+    assert (usage.resumed, usage.requests, again.hits) == (12, 28, 28)
+    assert texts(resumed) == expected(PROMPTS[:40], params)
+
+
+@pytest.mark.parametrize("message", ["Model is not supported.", "The model `{model}` does not exist.",
+                                     "models/{model} is not found for API version v1beta"])
+def test_a_400_saying_the_model_is_unknown_is_an_unknown_model(message):
+    with ServingServer(status=400, message=message) as server:
+        with pytest.raises(ModelNotFound, match=r"'gemini-1.5-pro' \(config key the `source` of its entry"):
+            sample("gemini-1.5-pro", ["x"], SamplingParams(), api=api(server), progress=False)
+    assert server.hits == 1
+
+
+def test_other_client_errors_fail_at_once_as_they_are():
+    """A 400 about a parameter, even one naming the model, is not an unknown model (and not retried)."""
+    with ServingServer(status=400, message="frequency_penalty is not supported for model {model}") as server:
+        with pytest.raises(RequestFailed, match="'gemini-1.5-pro', prompt 0: .*frequency_penalty") as info:
+            sample("gemini-1.5-pro", ["x"], SamplingParams(), api=api(server), progress=False)
+    assert not isinstance(info.value, ModelNotFound) and server.hits == 1
+
+
+def test_rate_limits_and_server_errors_are_still_retried():
+    """429 and 500 before the answers: retried as before, for a served model."""
+    with ServingServer(script=["429", "500", "500"]) as server:
+        results, usage = sample("gemini-current", ["x", "y"], SamplingParams(n=1),
+                                api=api(server, concurrency=1, model_key="models.gemini-current.source"),
+                                progress=False)
+    assert usage.retries == 3 and usage.requests == 2 and server.hits == 5 and server.refused == 0
+    assert texts(results) == expected(["x", "y"], SamplingParams(n=1))

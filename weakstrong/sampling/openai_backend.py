@@ -7,6 +7,10 @@ A shard is thousands of paid requests, so the client is built to finish it once:
 * 429, 408/409, 5xx, timeouts and dropped connections are retried with exponential backoff and jitter, or
   after the server's ``Retry-After`` (``max_retries``, ``backoff_s``, ``max_backoff_s``, ``timeout_s``); the
   openai client's own retries are off so that the count is ours;
+* other 4xx fail at once; a model the API does not know (HTTP 404, or a 400 saying the model is not found or
+  not supported: a retired model, such as the paper's Gemini 1.5 pair) fails with :class:`ModelNotFound`,
+  which names the model, the config key it came from (``api["model_key"]``, which the workflow's scripts
+  set, e.g. ``models.gemini-1.5-pro.source``) and ``configs/gemini-current.yaml``;
 * ``n`` is split into requests of at most ``max_n`` samples (Gemini caps it at 8); the request covering
   samples ``start..`` carries seed ``seed + start``, the seed vLLM gives those samples of an unsplit
   request, so splitting does not change what a seeded vLLM server draws;
@@ -21,6 +25,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -35,6 +40,8 @@ from weakstrong.sampling import SamplingParams
 DEFAULTS = {"concurrency": 8, "max_retries": 8, "timeout_s": 600.0, "max_n": 8, "backoff_s": 1.0,
             "max_backoff_s": 60.0}
 RETRY_STATUS = {408, 409, 429}  # and every 5xx
+# The config that swaps the paper's retired Gemini pair for one the API serves.
+CURRENT_GEMINI_CONFIG = "configs/gemini-current.yaml"
 
 
 @dataclass
@@ -62,6 +69,11 @@ def usage_cost(usage: Usage, price_per_million_tokens: float, input_price_per_mi
 
 class RequestFailed(RuntimeError):
     """A request that cannot succeed (a 4xx other than 408/409/429) or ran out of retries."""
+
+
+class ModelNotFound(RequestFailed):
+    """The API does not serve the model (HTTP 404, or a 400 saying so): retired, misspelled, or the wrong
+    ``base_url``. Never retried."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,10 @@ def sample(model: str, prompts: list, params: SamplingParams, *, api: dict, prog
         bar.close()
         if writer is not None:
             writer.close()
+    finished = usage.requests + usage.resumed
+    if isinstance(failure, ModelNotFound) and journal is not None and finished:
+        raise ModelNotFound(f"{failure} The {finished} requests that finished are kept in {journal}; the rerun "
+                            f"takes them from there.") from failure.__cause__
     if failure is not None:
         raise failure
     return samples, usage
@@ -127,7 +143,8 @@ def sample(model: str, prompts: list, params: SamplingParams, *, api: dict, prog
 def _run_all(todo: list[_Request], run, concurrency: int, stop: threading.Event, keep) -> Exception | None:
     """Runs the requests ``concurrency`` at a time and hands each result to ``keep`` as it arrives (``keep``
     may ask for a follow-up request).  On the first failure the rest are cancelled, the ones in flight are
-    still kept if they succeed, and the failure is returned."""
+    still kept if they succeed, and the failure is returned (an unknown model before the requests it
+    abandoned)."""
     failure = None
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         running = {pool.submit(run, request): request for request in todo}
@@ -138,10 +155,12 @@ def _run_all(todo: list[_Request], run, concurrency: int, stop: threading.Event,
                     request = running.pop(future)
                     if future.exception() is not None:
                         if failure is None:
-                            failure = future.exception()
                             stop.set()
                             for other in running:
                                 other.cancel()
+                        if failure is None or (isinstance(future.exception(), ModelNotFound)
+                                               and not isinstance(failure, ModelNotFound)):
+                            failure = future.exception()  # the cause, not a request it abandoned
                         continue
                     follow_up = keep(request, future.result())
                     if follow_up is not None and failure is None:
@@ -174,6 +193,9 @@ def _with_retries(client, model: str, prompt, request: _Request, params: Samplin
             entry = _request(client, model, prompt, request, params)
         except (openai.APIConnectionError, openai.APIStatusError) as error:  # timeouts are connection errors
             status = getattr(error, "status_code", None)
+            if _unknown_model(error, model):
+                stop.set()  # every other request would get the same answer: send none
+                raise ModelNotFound(_unknown_model_message(model, error, settings)) from error
             if status is not None and status not in RETRY_STATUS and status < 500:
                 raise RequestFailed(f"model {model!r}, prompt {request.prompt}: {error}") from error
             last = error
@@ -191,6 +213,34 @@ def _with_retries(client, model: str, prompt, request: _Request, params: Samplin
     raise RequestFailed(f"model {model!r}, prompt {request.prompt} (samples {request.start}.."
                         f"{request.start + request.count - 1}): gave up after {settings['max_retries'] + 1} "
                         f"attempts; last error: {last!r}") from last
+
+
+def _unknown_model(error: Exception, model: str) -> bool:
+    """A reply saying the API does not serve ``model``: any 404 (Gemini, OpenAI and vLLM answer an unknown
+    model so), or a 400 whose message says the model is not found, not supported or does not exist (and not,
+    say, that a parameter is not supported for the model)."""
+    status = getattr(error, "status_code", None)
+    if status == 404:
+        return True
+    if status != 400:
+        return False
+    text = str(getattr(error, "message", "") or error)
+    names = "|".join(re.escape(name) for name in {model, model.rsplit("/", 1)[-1]} if name)
+    subject = rf"(?:\bmodel|{names})" if names else r"\bmodel"
+    return bool(re.search(rf"{subject}[`'\"]?\s+(?:is\s+)?(?:not found|not supported|does not exist|unknown)"
+                          r"|\bunknown model\b|\bno such model\b|model_not_found", text, re.IGNORECASE))
+
+
+def _unknown_model_message(model: str, error: Exception, settings: dict) -> str:
+    key = settings.get("model_key") or "the `source` of its entry under `models`"
+    body = getattr(error, "body", None)
+    said = body["message"] if isinstance(body, dict) and body.get("message") else str(error)
+    return (f"model {model!r} (config key {key}) is not served by {settings.get('base_url') or 'the API'}: "
+            f"HTTP {getattr(error, 'status_code', '?')}: {said}\n"
+            f"It may have been retired, as the paper's Gemini 1.5 Pro and Flash (its price-matched pair and its "
+            f"judge) have been. Name a model the API serves in {key}, or run the paper's Gemini experiment on "
+            f"the current pair: snakemake --configfile config.yaml {CURRENT_GEMINI_CONFIG}. If the model is "
+            f"served, check openai_api.base_url. Not retried.")
 
 
 def _request(client, model: str, prompt, request: _Request, params: SamplingParams) -> dict:
