@@ -83,8 +83,11 @@ def threads_of(rule_name):
 
 
 def resources_of(rule_name):
+    """The Snakemake resources of a rule's jobs. Every job runs on one node (finetuning is `accelerate launch
+    --num_machines 1`, vLLM's tensor parallelism is one node's): `nodes: 1` becomes sbatch `--nodes=1` under
+    the Slurm executor, so Slurm cannot split a job's `--gpus=N` over nodes; local runs ignore it."""
     res = rule_resources(rule_name)
-    return {"mem_mb": res["mem_mb"], "runtime": res["runtime"], "gpu": res["gpu"]}
+    return {"mem_mb": res["mem_mb"], "runtime": res["runtime"], "gpu": res["gpu"], "nodes": 1}
 
 
 # --- the output layout --------------------------------------------------------------------------------------

@@ -1,22 +1,41 @@
 """What the study needs before anything runs: GPU memory per finetuning job and GPU-hours of the grid.
 
 Memory per GPU of one finetuning job (full AdamW finetuning; figures in GiB, 2**30 bytes), for P parameters,
-G GPUs, T = micro_batch_size x max_length tokens per forward pass, and a model of L layers, hidden size h
-and vocabulary V:
+G GPUs, a micro batch of B sequences of S = finetune.max_length tokens (T = B S tokens a forward pass), and a
+model of L layers, hidden size h, vocabulary V and, where it runs eager attention, H attention heads; c is the
+bytes of a working copy (2 in bf16, 4 in fp32):
 
 * states: fp32 master weights 4P, fp32 gradients 4P, Adam moments 8P bytes, for bf16 (autocast mixed
-  precision) and fp32 alike; with G > 1, FSDP full sharding divides them by G and the weights gain the
-  gathered copy of the largest unit, one transformer layer of (P - V h) / L parameters, twice (prefetch),
-  at 2 bytes a parameter in bf16 and 4 in fp32;
-* activations: with gradient checkpointing, every layer's input (L T h x 2 bytes in bf16) plus one layer's
-  activations while it is recomputed, 34 T h bytes in bf16 (Korthikanti et al. 2022, without the attention
-  scores that SDPA / flash attention do not store); without checkpointing, L times that; everything doubled
-  in fp32.  Plus the logits: T V (2 + 4 + 4) bytes in bf16 (logits, their fp32 upcast for the loss, its
-  gradient), T V 8 bytes in fp32;
+  precision) and fp32 alike; with G > 1, FSDP full sharding divides them by G, and what FSDP gathers comes on
+  top, at c bytes a parameter: the root unit, the tied embedding (V h; Gemma's ``embed_tokens``, which is
+  also the LM head), stays unsharded from the start of the forward pass to the end of the backward pass,
+  and so does its gradient; of the layers ((P - V h) / L parameters each), two are gathered at a time
+  (prefetch) and one unsharded gradient waits for its reduce-scatter;
+* activations: with gradient checkpointing, every layer's input (L T h c bytes) plus one layer's activations
+  while it is recomputed, 34 T h bytes in bf16 (Korthikanti et al. 2022, without the attention scores);
+  without checkpointing, L times that; doubled in fp32;
+* logits: the loss upcasts T x V logits to fp32; at its peak (the backward of the cross-entropy) the fp32
+  log-probabilities, their gradient and the gradient of the logits are alive at once: 12 T V bytes. A model
+  that soft-caps its final logits (Gemma 2) keeps the tanh output too, c T V bytes more;
+* attention scores: SDPA and flash attention store none. A soft-capping model (Gemma 2: the soft-capping is
+  only in eager attention, so its training path runs eager attention) materialises B x H x S x S scores a
+  layer and keeps 8 bytes of each for the backward (the tanh output and the bf16 probabilities, 2 bytes
+  each, and the fp32 softmax output, 4; fp32 training: 4 + 4); the layer being back-propagated needs 10
+  more (8 in fp32) for the gradients of the probabilities. With gradient checkpointing that is one layer's
+  scores, 18 B H S^2 bytes; without, 8 B H S^2 bytes for each of the L layers plus 10 B H S^2;
 * overhead: 2 GiB (CUDA context, NCCL buffers, allocator fragmentation).
 
+The loss's peak (logits) and a layer's backward (its recomputed activations and attention scores) come one
+after the other; the total counts both, which over-states the peak by the smaller of the two.  That slack
+also covers what the layer term leaves out: 34 T h assumes an MLP 4h wide, and Gemma's gated MLPs (up to 8h)
+keep about three times that in the recomputed layer.  Not counted: AdamW's temporary (4P / G bytes) at the
+optimizer step, after the activations are freed.
+
 Without an architecture (``models.<m>.architecture``; toy models derive theirs) activations are unknown and
-the total is a lower bound.  ``plan.gpu_memory_gb`` is compared with the total as is.
+the total is a lower bound.  ``plan.gpu_memory_gb`` is compared with the total as is.  Where a student does
+not fit, or fits with under ``TIGHT_MARGIN`` of the GPU to spare, the plan names what makes it fit within the
+job's GPUs (a smaller micro batch, whose gradient accumulation keeps the global batch, or gradient
+checkpointing; see ``fit_options``).
 
 GPU-hours take 2P FLOPs per generated token (sampling, validation, evaluation, at ``plan.sampling_mfu``) and
 6P per trained token, 8P with gradient checkpointing (the forward pass again), at ``plan.training_mfu``, of
@@ -33,8 +52,16 @@ from weakstrong.training import resolve_precision
 GIB = 1024 ** 3
 OVERHEAD_GIB = 2.0
 BYTES_PER_PARAMETER = {"weights": 4, "gradients": 4, "optimizer": 8}
+COPY_BYTES = {"bf16": 2, "fp32": 4}  # a gathered parameter or gradient, an activation
 LAYER_ACTIVATION_BYTES = 34   # per token and hidden unit of one layer, bf16 (Korthikanti et al. 2022)
-LOGIT_BYTES = {"bf16": 2 + 4 + 4, "fp32": 8}
+LOGIT_BYTES = 12              # per token and vocabulary entry at the loss's peak: three fp32 T x V tensors
+# Eager attention, per score (micro batch x heads x S x S a layer): kept for the backward, and needed on top
+# of that while the layer is back-propagated.
+SCORE_BYTES = {"bf16": 2 + 4 + 2, "fp32": 4 + 4}
+SCORE_BACKWARD_BYTES = {"bf16": 2 + 4 + 4, "fp32": 4 + 4}
+# A job that fits with less than this share of the GPU to spare is flagged, with what gives it more room.
+TIGHT_MARGIN = 0.05
+MEMORY_PARTS = ("weights", "gradients", "optimizer", "activations", "logits", "attention", "overhead")
 STAGES = ("sampling", "finetuning", "validation", "evaluation", "base evaluation")
 
 
@@ -50,42 +77,63 @@ def gpu_precision(precision: str) -> str:
 
 
 def model_architecture(config: dict, model: str) -> dict | None:
-    """``{layers, hidden_size, vocab_size}`` of a model, or None if the config does not say."""
+    """``{layers, hidden_size, vocab_size}`` of a model, with ``heads`` and ``soft_capping`` where the config
+    gives them, or None if the config does not say."""
     spec = config["models"][model]
     if "architecture" in spec:
         arch = spec["architecture"]
-        return {key: arch[key] for key in ("layers", "hidden_size", "vocab_size")}
+        return {key: arch[key] for key in ("layers", "hidden_size", "vocab_size", "heads", "soft_capping")
+                if key in arch}
     if "toy" in spec and "toy_corpus" in config:
         return {"layers": spec["toy"]["layers"], "hidden_size": spec["toy"]["hidden_size"],
-                "vocab_size": config["toy_corpus"]["vocab_size"]}
+                "vocab_size": config["toy_corpus"]["vocab_size"], "heads": spec["toy"]["heads"]}
     return None
 
 
 def finetune_memory(parameters: float, architecture: dict | None, *, gpus: int, micro_batch_size: int,
                     max_length: int, precision: str, gradient_checkpointing: bool) -> dict:
-    """GiB per GPU of one finetuning job (see the module docstring); ``precision`` is bf16 or fp32."""
-    if precision not in LOGIT_BYTES:
+    """GiB per GPU of one finetuning job (see the module docstring); ``precision`` is bf16 or fp32.
+
+    ``architecture``: ``layers``, ``hidden_size``, ``vocab_size``, and for a model that soft-caps its logits
+    (``soft_capping: true``, trained with eager attention) ``heads``; None where unknown (a lower bound)."""
+    if precision not in COPY_BYTES:
         raise PlanError(f"precision must be resolved to bf16 or fp32 (see gpu_precision), got {precision!r}")
     gpus = max(1, gpus)
-    copy_bytes = 2 if precision == "bf16" else 4
+    copy_bytes = COPY_BYTES[precision]
     memory = {name: per * parameters / gpus for name, per in BYTES_PER_PARAMETER.items()}
-    activations = None
+    activations = logits = attention = None
     if architecture is not None:
         layers, hidden, vocab = architecture["layers"], architecture["hidden_size"], architecture["vocab_size"]
+        soft_capping = bool(architecture.get("soft_capping", False))
         if gpus > 1:
-            layer_parameters = max(0.0, parameters - vocab * hidden) / layers
-            memory["weights"] += 2 * layer_parameters * copy_bytes
+            # FSDP: the root unit (the tied embedding) is gathered, with its gradient, for the whole step; two
+            # layers are gathered at a time and one layer's gradient waits for its reduce-scatter.
+            embedding = vocab * hidden
+            layer_parameters = max(0.0, parameters - embedding) / layers
+            memory["weights"] += (embedding + 2 * layer_parameters) * copy_bytes
+            memory["gradients"] += (embedding + layer_parameters) * copy_bytes
         tokens = micro_batch_size * max_length
         one_layer = LAYER_ACTIVATION_BYTES * tokens * hidden * copy_bytes / 2
         if gradient_checkpointing:
             activations = layers * tokens * hidden * copy_bytes + one_layer
         else:
             activations = layers * one_layer
-        activations += tokens * vocab * LOGIT_BYTES[precision]
+        logits = tokens * vocab * (LOGIT_BYTES + (copy_bytes if soft_capping else 0))
+        attention = 0.0
+        if soft_capping:
+            heads = architecture.get("heads")
+            if not heads:
+                raise PlanError("a model with soft_capping: true trains with eager attention, whose scores need "
+                                "its attention heads: config key 'models.<model>.architecture.heads' "
+                                "(num_attention_heads of its config.json)")
+            scores = micro_batch_size * heads * max_length ** 2
+            kept = 1 if gradient_checkpointing else layers
+            attention = scores * (kept * SCORE_BYTES[precision] + SCORE_BACKWARD_BYTES[precision])
     memory = {name: value / GIB for name, value in memory.items()}
-    memory["activations"] = None if activations is None else activations / GIB
+    for name, value in (("activations", activations), ("logits", logits), ("attention", attention)):
+        memory[name] = None if value is None else value / GIB
     memory["overhead"] = OVERHEAD_GIB
-    memory["total"] = sum(value for value in memory.values() if value is not None)
+    memory["total"] = sum(memory[name] for name in MEMORY_PARTS if memory[name] is not None)
     memory["lower_bound"] = activations is None
     return memory
 
@@ -94,9 +142,7 @@ def check_fits(memory: dict, gpu_memory_gb: float, *, student: str, gpus: int) -
     """Raise PlanError, naming the config keys that shrink the job, if it needs more than one GPU has."""
     if memory["total"] <= gpu_memory_gb:
         return
-    parts = ", ".join(f"{name} {memory[name]:.1f}" for name in ("weights", "gradients", "optimizer",
-                                                                 "activations", "overhead")
-                      if memory.get(name) is not None)
+    parts = ", ".join(f"{name} {memory[name]:.1f}" for name in MEMORY_PARTS if memory.get(name))
     bound = "at least " if memory.get("lower_bound") else ""
     raise PlanError(
         f"finetuning {student} on {gpus} GPU(s) needs {bound}{memory['total']:.1f} GiB per GPU ({parts}), more "
@@ -115,14 +161,44 @@ def _micro_batch(settings: dict, gpus: int) -> int:
         return settings["micro_batch_size"] or max(1, settings["batch_size"] // max(1, gpus))
 
 
-def job_memory(config: dict, student: str, budget: str, gpus: int) -> dict:
-    """``finetune_memory`` of one student's finetuning job on ``gpus`` GPUs, from the config."""
+def job_memory(config: dict, student: str, budget: str, gpus: int, *, micro_batch_size: int | None = None,
+               gradient_checkpointing: bool | None = None) -> dict:
+    """``finetune_memory`` of one student's finetuning job on ``gpus`` GPUs, from the config (or with the micro
+    batch or gradient checkpointing given here instead)."""
     settings = study.finetune_settings(config, student, budget)
     return finetune_memory(study.model_parameters(config, student), model_architecture(config, student),
-                           gpus=gpus, micro_batch_size=_micro_batch(settings, gpus),
+                           gpus=gpus, micro_batch_size=micro_batch_size or _micro_batch(settings, gpus),
                            max_length=config["finetune"].get("max_length", 1024),
                            precision=gpu_precision(settings["precision"]),
-                           gradient_checkpointing=settings["gradient_checkpointing"])
+                           gradient_checkpointing=(settings["gradient_checkpointing"] if gradient_checkpointing is None
+                                                   else gradient_checkpointing))
+
+
+def fit_options(config: dict, student: str, budget: str, gpus: int, gpu_memory_gb: float) -> list[dict]:
+    """What makes a student fit in ``gpu_memory_gb`` on the job's ``gpus`` GPUs (one node), other than the
+    configured setting: for gradient checkpointing as configured, and then on where it is off, the largest
+    micro batch up to the configured one that fits (gradient accumulation keeps the global batch).  Each option
+    is ``{micro_batch_size, accumulation, gradient_checkpointing, memory}``; none where nothing fits or the
+    global batch cannot be split over the GPUs."""
+    settings = study.finetune_settings(config, student, budget)
+    try:
+        configured = study.micro_batch(settings["batch_size"], settings["micro_batch_size"], gpus)
+    except ValueError:
+        return []
+    per_process = settings["batch_size"] // max(1, gpus)
+    micros = [m for m in range(configured, 0, -1) if per_process % m == 0]
+    checkpointing = [settings["gradient_checkpointing"]] + ([True] if not settings["gradient_checkpointing"] else [])
+    options = []
+    for on in checkpointing:
+        for micro in micros:
+            if (micro, on) == (configured, settings["gradient_checkpointing"]):
+                continue
+            memory = job_memory(config, student, budget, gpus, micro_batch_size=micro, gradient_checkpointing=on)
+            if memory["total"] <= gpu_memory_gb:
+                options.append({"micro_batch_size": micro, "accumulation": per_process // micro,
+                                "gradient_checkpointing": on, "memory": memory})
+                break
+    return options
 
 
 # --- the whole study ------------------------------------------------------------------------------
@@ -202,11 +278,18 @@ def _memory_rows(config: dict, plan: dict, finetune_gpus: int) -> list[dict]:
             except ValueError:
                 accumulation = None
             memory = job_memory(config, student, budget, gpus)
-            rows.append({"student": student, "gpus": gpus, "configured": gpus == max(1, finetune_gpus),
+            configured = gpus == max(1, finetune_gpus)
+            limit = plan["gpu_memory_gb"]
+            fits = memory["total"] <= limit
+            tight = fits and memory["total"] > (1 - TIGHT_MARGIN) * limit
+            options = []
+            if configured and (tight or not fits):
+                options = fit_options(config, student, budget, gpus, (1 - TIGHT_MARGIN) * limit if fits else limit)
+            rows.append({"student": student, "gpus": gpus, "configured": configured,
                          "batch_size": settings["batch_size"], "micro_batch_size": micro,
                          "accumulation": accumulation, "gradient_checkpointing": settings["gradient_checkpointing"],
-                         "precision": gpu_precision(settings["precision"]), "memory": memory,
-                         "fits": memory["total"] <= plan["gpu_memory_gb"]})
+                         "precision": gpu_precision(settings["precision"]), "memory": memory, "fits": fits,
+                         "tight": tight, "options": options})
     return rows
 
 
@@ -289,12 +372,14 @@ def study_plan(config: dict, finetune_gpus: int) -> dict:
     configured = [row for row in memory if row["configured"]]
     return {
         "assumptions": {**plan, "precision": gpu_precision(config["finetune"].get("precision", "auto")),
-                        "finetune_gpus": finetune_gpus, "sources": config.get("sources", ["wc", "se"])},
+                        "finetune_gpus": finetune_gpus, "sources": config.get("sources", ["wc", "se"]),
+                        "max_length": config["finetune"].get("max_length", 1024)},
         "memory": memory, "sampling": sampling, "finetuning": finetuning, "base_evaluation": base,
         "totals": totals,
         "configured": {"gpus": max(1, finetune_gpus), "students": len(configured),
                        "fit": sum(row["fits"] for row in configured),
-                       "too_big": [row["student"] for row in configured if not row["fits"]]},
+                       "too_big": [row["student"] for row in configured if not row["fits"]],
+                       "rows": configured},
     }
 
 
@@ -388,7 +473,7 @@ def _assumptions(plan: dict) -> str:
 def _memory_table(plan: dict) -> str:
     limit = plan["assumptions"]["gpu_memory_gb"]
     headers = ["student", "GPUs", "micro batch", "accumulation", "weights", "gradients", "optimizer",
-               "activations", "total", f"fits {limit:g} GB"]
+               "activations", "logits", "attention scores", "total", f"fits {limit:g} GB"]
     rows = []
     for row in plan["memory"]:
         m = row["memory"]
@@ -397,20 +482,68 @@ def _memory_table(plan: dict) -> str:
         else:
             accumulation = str(row["accumulation"])
         total = (">= " if m["lower_bound"] else "") + _gib(m["total"])
+        attention = "-" if m["attention"] == 0 else _gib(m["attention"])
         rows.append([row["student"], f"{row['gpus']}{' (configured)' if row['configured'] else ''}",
                      str(row["micro_batch_size"]), accumulation, _gib(m["weights"]), _gib(m["gradients"]),
-                     _gib(m["optimizer"]), _gib(m["activations"]), total, "fits" if row["fits"] else "does not fit"])
-    return _table(headers, rows, {1, 2, 4, 5, 6, 7, 8})
+                     _gib(m["optimizer"]), _gib(m["activations"]), _gib(m["logits"]), attention, total,
+                     "fits" if row["fits"] else "does not fit"])
+    return _table(headers, rows, {1, 2, 4, 5, 6, 7, 8, 9, 10})
+
+
+def _how(micro: int, accumulation: int | None, checkpointing: bool) -> str:
+    steps = "" if accumulation is None else f", {accumulation} accumulation step{'s' if accumulation != 1 else ''}"
+    return f"micro batch {micro}{steps}, gradient checkpointing {'on' if checkpointing else 'off'}"
+
+
+def _option(student: str, row: dict, option: dict, limit: float) -> str:
+    changes = []
+    if option["micro_batch_size"] != row["micro_batch_size"]:
+        changes.append(f"finetune.students.{student}.micro_batch_size: {option['micro_batch_size']}")
+    if option["gradient_checkpointing"] != row["gradient_checkpointing"]:
+        changes.append("finetune.gradient_checkpointing: true")
+    return (f"{_how(option['micro_batch_size'], option['accumulation'], option['gradient_checkpointing'])} "
+            f"({'; '.join(changes)}): {_gib(option['memory']['total'])} GiB, "
+            f"{_gib(limit - option['memory']['total'])} to spare")
+
+
+def _student_verdicts(plan: dict) -> str:
+    """One line a student at the configured GPU count: its memory, whether it fits, and if not what would."""
+    limit = plan["assumptions"]["gpu_memory_gb"]
+    lines = []
+    for row in plan["configured"]["rows"]:
+        student, m = row["student"], row["memory"]
+        how = _how(row["micro_batch_size"], row["accumulation"], row["gradient_checkpointing"])
+        total = ("at least " if m["lower_bound"] else "") + f"{_gib(m['total'])} GiB per GPU"
+        if row["fits"] and not row["tight"]:
+            lines.append(f"- {student}: {total} ({how}): fits, {_gib(limit - m['total'])} GiB to spare.")
+            continue
+        if row["fits"]:
+            line = (f"- {student}: {total} ({how}): fits, but only {_gib(limit - m['total'])} GiB to spare (under "
+                    f"{TIGHT_MARGIN:.0%} of the GPU, within the estimate's error).")
+            if row["options"]:
+                line += " More room: " + "; or ".join(_option(student, row, o, limit) for o in row["options"]) + "."
+            lines.append(line)
+            continue
+        line = f"- {student}: {total} ({how}): **does not fit** {limit:g} GB."
+        if row["options"]:
+            line += " It fits with " + "; or with ".join(_option(student, row, o, limit) for o in row["options"]) + "."
+        else:
+            line += (" No smaller micro batch fits, with gradient checkpointing or without: it needs more GPUs "
+                     "than one node's (resources.finetune.gpu), a shorter finetune.max_length, or GPUs with more "
+                     "memory (plan.gpu_memory_gb).")
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _verdict(plan: dict) -> str:
     c = plan["configured"]
+    where = (f"At the configured {_gpus(c['gpus'])} per finetuning job and finetune.max_length "
+             f"{plan['assumptions']['max_length']}")
     if not c["too_big"]:
-        return f"At the configured {_gpus(c['gpus'])} per finetuning job, all {c['students']} students fit."
-    return (f"At the configured {_gpus(c['gpus'])} per finetuning job, {c['fit']} of {c['students']} students "
-            f"fit; **not {', '.join(c['too_big'])}**: raise resources.finetune.gpu, lower "
-            f"finetune.micro_batch_size (or finetune.students.<student>.micro_batch_size) or finetune.max_length, "
-            f"or turn on finetune.gradient_checkpointing.")
+        head = f"{where}, all {c['students']} students fit:"
+    else:
+        head = f"{where}, {c['fit']} of {c['students']} students fit; **not {', '.join(c['too_big'])}**:"
+    return head + "\n\n" + _student_verdicts(plan)
 
 
 def render_plan(plan: dict) -> str:
@@ -439,8 +572,14 @@ def render_plan(plan: dict) -> str:
         _verdict(plan),
         _memory_table(plan),
         "Accumulation: forward passes per GPU and optimizer step (global batch = GPUs x micro batch x "
-        "accumulation). Weights include, with more than one GPU, two gathered layers (FSDP prefetch); "
-        "activations include the logits; total includes 2 GiB of overhead."
+        "accumulation). With more than one GPU, weights and gradients include what FSDP gathers: the root unit's "
+        "tied embedding (vocabulary x hidden, the LM head's too) and its gradient for the whole step, two layers "
+        "(prefetch) and one layer's gradient. Activations: every layer's input and one recomputed layer with "
+        "gradient checkpointing, every layer's activations without. Logits: the loss's fp32 micro batch x "
+        "max_length x vocabulary tensors. Attention scores: eager attention's micro batch x heads x max_length^2 "
+        "scores, for soft-capping models (Gemma 2); `-`: SDPA stores none. Total includes 2 GiB of overhead and "
+        "counts both the loss's peak and a layer's backward, which come one after the other (an upper bound); "
+        "the byte counts are in weakstrong/plan.py."
         + (" `?`: no architecture in the config (models.<m>.architecture), so the total is a lower bound."
            if any(row["memory"]["lower_bound"] for row in plan["memory"]) else ""),
         "## GPU-hours",
@@ -461,8 +600,12 @@ def render_plan(plan: dict) -> str:
 def summary(plan: dict) -> str:
     totals, c = plan["totals"]["total"], plan["configured"]
     api = f" and {_usd(totals['usd'])} of API calls" if totals["usd"] else ""
+    tight = [row["student"] for row in c["rows"] if row["tight"]]
+    too_big = f" (not {', '.join(c['too_big'])})" if c["too_big"] else ""
+    margin = f"; {', '.join(tight)} with under {TIGHT_MARGIN:.0%} to spare" if tight else ""
     return (f"plan: {_hours(totals['gpu_hours'])} GPU-hours{api} in all; {c['fit']} of {c['students']} "
-            f"students fit in {plan['assumptions']['gpu_memory_gb']:g} GB at {_gpus(c['gpus'])} per finetuning job")
+            f"students fit in {plan['assumptions']['gpu_memory_gb']:g} GB at {_gpus(c['gpus'])} per finetuning "
+            f"job{too_big}{margin}")
 
 
 def write_plan(config: dict, finetune_gpus: int, path: str | Path) -> dict:
