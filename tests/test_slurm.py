@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from slurm.fixtures import slurm_cluster  # noqa: F401  (session fixture)
+from helpers.sbatch import option as _option
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
@@ -366,16 +367,6 @@ def _sbatch_calls(tmp_path: Path, *profile_args: str) -> dict[str, list[str]]:
         rule = next(a for a in argv if a.startswith("rule_")).split("_wildcards_")[0][len("rule_"):]
         calls[rule] = argv
     return calls
-
-
-def _option(argv: list[str], name: str) -> str | None:
-    """Value of ``name`` in argv, whether given as ``name value`` or ``name=value``."""
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 def test_sbatch_options_with_site_example_profile(tmp_path):

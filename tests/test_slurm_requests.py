@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from helpers.sbatch import option as _option
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
@@ -85,15 +86,6 @@ def render(job: SimpleNamespace) -> list[str]:
     call = get_submit_command(job, params, settings=settings, failed_nodes=set())
     call += set_gres_string(job)
     return shlex.split(call)
-
-
-def _option(argv: list[str], name: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
 
 
 @pytest.fixture(scope="module")
