@@ -45,6 +45,7 @@ def main() -> None:
     from weakstrong.data import write_jsonl
     from weakstrong.models import count_toy_parameters, init_toy_model, train_tokenizer
     from weakstrong.prompts import sft_example
+    from weakstrong.requests import from_record
     from weakstrong.toy import make_splits, pretraining_documents
 
     out = Path(args.out)
@@ -56,14 +57,14 @@ def main() -> None:
     tokenizer.save_pretrained(base)
     write_jsonl(out / "sft.jsonl", splits["train"])
     write_jsonl(out / "validation.jsonl", splits["validation"])
-    request = {"job": "finetune", "output": str(out / "finetune"), "base_model": str(base),
+    request = from_record({"job": "finetune", "output": str(out / "finetune"), "base_model": str(base),
                "sft_data": str(out / "sft.jsonl"), "validation": str(out / "validation.jsonl"), "style": "gsm8k",
                "validation_problems": args.validation, "max_tokens": args.max_tokens,
                "eval_backend": args.eval_backend, "fit": None,
                "settings": {"lr": 1e-5, "steps": args.steps, "batch_size": args.batch_size,
                             "micro_batch_size": args.micro_batch_size, "checkpoints": args.checkpoints, "seed": 0,
-                            "max_length": 512, "precision": "auto", "gradient_checkpointing": True}}
-    partial = launch.partial_dir(request["output"])
+                            "max_length": 512, "precision": "auto", "gradient_checkpointing": True}})
+    partial = launch.partial_dir(request.output)
     partial.mkdir(parents=True, exist_ok=True)
 
     stamps, saves = instrument_training()

@@ -43,9 +43,9 @@ def peak_tflops() -> float | None:
     return next((peak for key, peak in PEAK_TFLOPS.items() if key in name), None)
 
 
-def workload(model_name: str, length: int, examples: int, seed: int = 0):
-    """A toy tokenizer, a random-init model and documents of about ``length`` tokens (empty prompts)."""
-    from weakstrong.models import init_toy_model, train_tokenizer
+def toy_texts(length: int, examples: int, seed: int = 0):
+    """A toy tokenizer and documents of about ``length`` tokens as (empty prompt, text) examples."""
+    from weakstrong.models import train_tokenizer
     from weakstrong.toy import make_splits, pretraining_documents
 
     problems = make_splits("gsm8k", {"pretrain": 400}, seed)["pretrain"]
@@ -59,6 +59,14 @@ def workload(model_name: str, length: int, examples: int, seed: int = 0):
             current = ""
             if len(texts) == examples:
                 break
+    return tokenizer, texts
+
+
+def workload(model_name: str, length: int, examples: int, seed: int = 0):
+    """A toy tokenizer, a random-init model and documents of about ``length`` tokens (empty prompts)."""
+    from weakstrong.models import init_toy_model
+
+    tokenizer, texts = toy_texts(length, examples, seed)
     model = init_toy_model(MODELS[model_name], tokenizer, seed)
     return model, tokenizer, texts
 
@@ -107,14 +115,17 @@ def instrument_training() -> tuple[list[float], list[tuple[float, float]]]:
     def timed_save(*a, **kw):
         _synchronize()
         started = time.perf_counter()
-        save(*a, **kw)
+        written = save(*a, **kw)
         saves.append((started, time.perf_counter() - started))
+        return written
 
     training.own_micro_batches, training._save_checkpoint = stamped_split, timed_save
     return steps, saves
 
 
-def run_project(args, model, tokenizer, examples, out_dir) -> dict:
+def run_project(args, model, tokenizer, examples, out_dir, accelerator=None) -> dict:
+    """The project's loop (``weakstrong.training.train``) with one checkpoint, saved after the last step;
+    ``accelerator``: the one the model was loaded under (None: train() makes it)."""
     from weakstrong import training
 
     steps, saves = instrument_training()
@@ -123,11 +134,13 @@ def run_project(args, model, tokenizer, examples, out_dir) -> dict:
                                       max_length=args.length, precision=args.precision,
                                       gradient_checkpointing=args.gradient_checkpointing)
     started = time.perf_counter()
-    summary = training.train(model, tokenizer, examples, out_dir, settings, progress=False)
+    summary = training.train(model, tokenizer, examples, out_dir, settings, progress=False, accelerator=accelerator)
     total = time.perf_counter() - started
     # The one save starts when the last step ends.
     return {"stamps": steps + [saves[-1][0]], "save_s": sum(d for _, d in saves), "total_s": total,
-            "setup_s": steps[0] - started, "padding_share": summary["padding_share"]}
+            "setup_s": steps[0] - started, "padding_share": summary["padding_share"],
+            "attention": summary.get("attention"), "buffer_dtypes": summary.get("buffer_dtypes"),
+            "bytes_written": summary.get("bytes_written")}
 
 
 def run_plain(args, model, tokenizer, examples, out_dir) -> dict:
@@ -169,28 +182,53 @@ def run_plain(args, model, tokenizer, examples, out_dir) -> dict:
     return {"stamps": stamps}
 
 
+def measure(args, loop, model, tokenizer, examples, scratch: str | None = None) -> dict:
+    """Run ``loop`` (``run_project`` or ``run_plain``) on the model; its steady-state tokens/s (steps after
+    ``args.warmup``, padding counted), seconds per step, MFU where the device's peak is known, peak memory and
+    what the loop itself reports.  Checkpoints go to a temporary directory under ``scratch``."""
+    parameters = sum(p.numel() for p in model.parameters())
+    positions = step_positions(tokenizer, examples, args.length, args.batch_size, args.micro_batch_size, args.steps)
+    with tempfile.TemporaryDirectory(dir=scratch) as out_dir:
+        measured = loop(args, model, tokenizer, examples, out_dir)
+    stamps = measured.pop("stamps")
+    # Steady state: steps warmup .. steps-1 (the last step's end is when the final save starts).
+    seconds = stamps[args.steps] - stamps[args.warmup]
+    tokens = sum(positions[args.warmup:args.steps])
+    result = {"parameters": parameters, "tokens_per_s": tokens / seconds,
+              "step_s": seconds / (args.steps - args.warmup), "peak_memory_gb": _peak_memory_gb(), **measured}
+    peak = peak_tflops()
+    factor = 8 if args.gradient_checkpointing else 6  # 6P per token, plus a forward recomputed
+    if peak:
+        result["mfu"] = factor * parameters * result["tokens_per_s"] / (peak * 1e12)
+    return result
+
+
 def child(args) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model, tokenizer, examples = workload(args.model, args.length, args.examples)
-    parameters = sum(p.numel() for p in model.parameters())
-    positions = step_positions(tokenizer, examples, args.length, args.batch_size, args.micro_batch_size, args.steps)
-    with tempfile.TemporaryDirectory() as out_dir:
-        measured = (run_project if args.child == "project" else run_plain)(args, model, tokenizer, examples,
-                                                                            out_dir)
-    stamps = measured.pop("stamps")
-    # Steady state: steps warmup .. steps-1 (the last step's end is when the final save starts).
-    seconds = stamps[args.steps] - stamps[args.warmup]
-    tokens = sum(positions[args.warmup:args.steps])
-    result = {"loop": args.child, "parameters": parameters, "tokens_per_s": tokens / seconds,
-              "peak_memory_gb": _peak_memory_gb(), **measured}
-    peak = peak_tflops()
-    factor = 8 if args.gradient_checkpointing else 6  # 6P per token, plus a forward recomputed
-    if peak:
-        result["mfu"] = factor * parameters * result["tokens_per_s"] / (peak * 1e12)
-    print(RESULT + json.dumps(result), flush=True)
+    result = measure(args, run_project if args.child == "project" else run_plain, model, tokenizer, examples)
+    print(RESULT + json.dumps({"loop": args.child, **result}), flush=True)
+
+
+def alternate(script: str, argv: list[str], repeats: int) -> dict[str, list[dict]]:
+    """Each loop's results over ``repeats`` rounds: every measurement runs ``script --child LOOP argv`` in a
+    fresh process (with this one's isolation, ``python -I``), project and plain alternating."""
+    runs = {"project": [], "plain": []}
+    isolated = ["-I"] if sys.flags.isolated else []
+    for repeat in range(repeats):
+        for loop in ("project", "plain"):
+            command = [sys.executable, *isolated, script, "--child", loop] + argv
+            done = subprocess.run(command, capture_output=True, text=True)
+            lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
+            if done.returncode or not lines:
+                sys.exit(f"{loop} loop failed:\n{done.stderr[-4000:]}")
+            runs[loop].append(json.loads(lines[-1][len(RESULT):]))
+            print(f"repeat {repeat + 1}/{repeats} {loop}: {runs[loop][-1]['tokens_per_s']:,.0f} tokens/s",
+                  flush=True)
+    return runs
 
 
 def main() -> None:
@@ -211,17 +249,7 @@ def main() -> None:
     if args.child:
         return child(args)
 
-    runs = {"project": [], "plain": []}
-    for repeat in range(args.repeats):
-        for loop in ("project", "plain"):
-            command = [sys.executable, __file__, "--child", loop] + sys.argv[1:]
-            done = subprocess.run(command, capture_output=True, text=True)
-            lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
-            if done.returncode or not lines:
-                sys.exit(f"{loop} loop failed:\n{done.stderr[-4000:]}")
-            runs[loop].append(json.loads(lines[-1][len(RESULT):]))
-            print(f"repeat {repeat + 1}/{args.repeats} {loop}: {runs[loop][-1]['tokens_per_s']:,.0f} tokens/s",
-                  flush=True)
+    runs = alternate(__file__, sys.argv[1:], args.repeats)
 
     def med(loop, key):
         values = [r[key] for r in runs[loop] if r.get(key) is not None]

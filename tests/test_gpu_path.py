@@ -4,6 +4,7 @@ clean-up and resumption, and the per-epoch shuffle."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import torch
 
 from helpers.tiny_models import one_torch_thread  # noqa: F401 (autouse fixture)
 from weakstrong import training
+from weakstrong.requests import FinetuneRequest, write_request
 from weakstrong.models import attention_implementation, init_toy_model, load_model_and_tokenizer, train_tokenizer
 
 WORKER = Path(__file__).parent / "helpers" / "student_loading_worker.py"
@@ -119,10 +121,11 @@ def _finetune_request(tmp_path, tokenizer, **settings):
     tokenizer.save_pretrained(base)
     write_jsonl(tmp_path / "sft.jsonl", [{"question": f"what is {n} plus 1", "solution": f"the answer is {n + 1}"}
                                          for n in range(16)])
-    return {"job": "finetune", "output": str(tmp_path / "run"), "base_model": str(base),
-            "sft_data": str(tmp_path / "sft.jsonl"), "style": "gsm8k",
-            "settings": {"lr": 1e-3, "steps": 4, "batch_size": 4, "checkpoints": 2, "seed": 0, "max_length": 64,
-                         "precision": "fp32", **settings}}
+    return FinetuneRequest(output=str(tmp_path / "run"), base_model=str(base), sft_data=str(tmp_path / "sft.jsonl"),
+                           validation=str(tmp_path / "validation.jsonl"), style="gsm8k", validation_problems=4,
+                           max_tokens=8, eval_backend="transformers",
+                           settings=training.TrainSettings(lr=1e-3, steps=4, batch_size=4, checkpoints=2, seed=0,
+                                                           max_length=64, precision="fp32", **settings))
 
 
 def test_a_finished_run_keeps_weights_only_and_reports_its_bytes(tmp_path, tokenizer):
@@ -130,7 +133,7 @@ def test_a_finished_run_keeps_weights_only_and_reports_its_bytes(tmp_path, token
 
     request = _finetune_request(tmp_path, tokenizer)
     finetune(request)
-    partial = partial_dir(request["output"])
+    partial = partial_dir(request.output)
     summary = json.loads((partial / "training.json").read_text())
     assert not list(partial.rglob(training.STATE_DIR))  # the resumable state is gone once training is done
     assert sorted(p.name for p in partial.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
@@ -146,12 +149,14 @@ def test_a_finished_run_keeps_weights_only_and_reports_its_bytes(tmp_path, token
 def test_a_partial_run_with_other_settings_starts_afresh(tmp_path, tokenizer, monkeypatch):
     from weakstrong import launch as launch_module
 
-    request = {**_finetune_request(tmp_path, tokenizer), "job": "pretrain_toy"}
-    partial = launch_module.partial_dir(request["output"])
+    request = _finetune_request(tmp_path, tokenizer)
+    partial = launch_module.partial_dir(request.output)
     partial.mkdir(parents=True)
-    (partial / "request.json").write_text(json.dumps({**request, "settings": {**request["settings"], "lr": 1.0}}))
+    write_request(dataclasses.replace(request, settings=dataclasses.replace(request.settings, lr=1.0)),
+                  partial / "request.json")
     (partial / "checkpoint-2").mkdir()
     monkeypatch.setattr(launch_module, "run_request", lambda request, threads: None)
+    monkeypatch.setattr(launch_module, "score_checkpoints", lambda request, gpus, memory_mb: None)
     monkeypatch.setattr(launch_module.Path, "rename", lambda self, target: None)
     launch_module.launch(request, gpus=0, threads=1)
     assert not (partial / "checkpoint-2").exists()

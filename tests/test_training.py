@@ -16,6 +16,7 @@ from weakstrong.prompts import format_question, sft_example
 from weakstrong.toy import make_splits, pretraining_documents
 from weakstrong import training
 from weakstrong.study import accumulation_steps, micro_batch
+from helpers.requests import scoring_request
 from helpers.tiny_models import TINY_SPEC as SPEC, one_torch_thread  # noqa: F401 (autouse fixture)
 from weakstrong.training import (CHECKPOINT_PREFIX, STATE_DIR, TrainSettings, batch_indices, checkpoint_steps,
                                  collate, collect_checkpoint_scores, micro_batches, own_micro_batches,
@@ -404,11 +405,16 @@ def test_finetune_job_that_cannot_fit_stops_before_loading_the_model(tmp_path):
     from weakstrong.launch import launch
     from weakstrong.plan import PlanError
 
-    request = {"job": "finetune", "output": str(tmp_path / "run"), "base_model": str(tmp_path / "no-such-model"),
-               "settings": {"lr": 1e-6, "steps": 600, "batch_size": 32, "micro_batch_size": 4, "checkpoints": 10,
-                            "seed": 0, "max_length": 1024, "precision": "auto", "gradient_checkpointing": True},
-               "fit": {"student": "gemma2-27b", "parameters": 27.2e9, "gpu_memory_gb": 80,
-                       "architecture": {"layers": 46, "hidden_size": 4608, "vocab_size": 256000}}}
+    from weakstrong.requests import FinetuneRequest, FitCheck
+
+    request = FinetuneRequest(
+        output=str(tmp_path / "run"), base_model=str(tmp_path / "no-such-model"), sft_data=str(tmp_path / "sft.jsonl"),
+        validation=str(tmp_path / "validation.jsonl"), style="math", validation_problems=500, max_tokens=512,
+        eval_backend="vllm",
+        settings=TrainSettings(lr=1e-6, steps=600, batch_size=32, micro_batch_size=4, checkpoints=10, seed=0,
+                               max_length=1024, precision="auto", gradient_checkpointing=True),
+        fit=FitCheck(student="gemma2-27b", parameters=27.2e9, gpu_memory_gb=80,
+                     architecture={"layers": 46, "hidden_size": 4608, "vocab_size": 256000}))
     with pytest.raises(PlanError, match="resources.finetune.gpu.*finetune.students.gemma2-27b.micro_batch_size"):
         launch(request, gpus=1, threads=1)
     assert not (tmp_path / "run").exists()
@@ -424,8 +430,8 @@ def test_checkpoints_are_scored_once_through_the_eval_backend(tmp_path, problems
           _settings(steps=4, checkpoints=2), progress=False)
     (partial / "training.json").write_text(json.dumps({"examples": len(problems["train"])}))
     write_jsonl(tmp_path / "validation.jsonl", problems["train"][:4])
-    request = {"output": str(out), "validation": str(tmp_path / "validation.jsonl"), "validation_problems": 3,
-               "eval_backend": "transformers", "style": "gsm8k", "max_tokens": 8, "settings": {"seed": 0}}
+    request = scoring_request(out, tmp_path / "validation.jsonl", validation_problems=3, eval_backend="transformers",
+                              style="gsm8k", max_tokens=8)
     loaded = []
     from weakstrong import sampling
 

@@ -17,6 +17,7 @@ from weakstrong.data import write_jsonl
 from weakstrong.launch import partial_dir, score_checkpoints
 from weakstrong.sampling import SamplingParams, vllm_backend
 from weakstrong.toy import make_splits
+from helpers.requests import scoring_request
 
 METHOD = "VLLM_WORKER_MULTIPROC_METHOD"
 
@@ -128,15 +129,15 @@ def finetuning_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("finetuning-run")
     problems = make_splits("gsm8k", {"validation": 24, "pretrain": 200}, 3)
     tokenizer = train_tokenizer(pretraining_documents({"gsm8k": problems["pretrain"]}, per_document=3, seed=0), 300)
-    request = {"output": str(root / "run"), "validation": str(root / "validation.jsonl"), "validation_problems": 4,
-               "eval_backend": "vllm", "style": "gsm8k", "max_tokens": 8, "settings": {"seed": 0}}
-    out = partial_dir(request["output"])
+    request = scoring_request(root / "run", root / "validation.jsonl", validation_problems=4, eval_backend="vllm",
+                              style="gsm8k", max_tokens=8)
+    out = partial_dir(request.output)
     for step, seed in ((1, 0), (2, 1)):
         _checkpoint(out / f"checkpoint-{step}", tokenizer, seed)
         (out / f"checkpoint-{step}" / "scores.json").write_text(json.dumps({"step": step}))
     (out / "training.json").write_text(json.dumps({"examples": 1}))
     validation = problems["validation"]
-    write_jsonl(request["validation"], [{**p, "question": " ".join(q["question"] for q in validation[i::4])}
+    write_jsonl(request.validation, [{**p, "question": " ".join(q["question"] for q in validation[i::4])}
                                         for i, p in enumerate(validation[:4])])
     return request, [str(out / "checkpoint-1"), str(out / "checkpoint-2")]
 
@@ -175,7 +176,7 @@ def test_one_engine_scores_every_checkpoint_as_a_fresh_engine_would(finetuning_r
     score_checkpoints(request, gpus=0, memory_mb=MEMORY_MB)
     assert engines == [first] and [c[0] for c in calls] == [first, second]
     assert vllm_backend._ENGINES == {}  # closed once the run was scored
-    scores = json.loads((partial_dir(request["output"]) / "scores.json").read_text())
+    scores = json.loads((partial_dir(request.output) / "scores.json").read_text())
     assert [(c["step"], c["validation_problems"]) for c in scores["checkpoints"]] == [(1, 4), (2, 4)]
 
     (_, prompts, params, from_first), (_, _, _, reused) = calls
@@ -196,7 +197,7 @@ def test_without_the_cache_reset_the_engine_would_decode_with_the_previous_check
     from weakstrong.prompts import build_prompts
 
     request, (first, second) = finetuning_run
-    prompts = build_prompts([p["question"] for p in read_jsonl(request["validation"])], [], request["style"])
+    prompts = build_prompts([p["question"] for p in read_jsonl(request.validation)], [], request.style)
     params = SamplingParams(temperature=0, max_tokens=8)
     vllm_backend.generate(first, prompts, params, memory_mb=MEMORY_MB)
     [engine] = vllm_backend._ENGINES.values()
