@@ -30,7 +30,8 @@ def main() -> None:
     print(f"{args.examples:,} examples, global batch {args.batch_size}, {args.micro_batches} micro batches")
     print(f"{'steps':>8} {'batches s':>10} {'padding_share s':>16} {'per step ms':>12}")
     for steps in args.steps:
-        settings = training.TrainSettings(lr=1e-6, steps=steps, batch_size=args.batch_size, checkpoints=10, seed=0)
+        settings = training.TrainSettings(lr=1e-6, steps=steps, batch_size=args.batch_size, checkpoints=10, seed=0,
+                                            max_length=1024)
         started = time.perf_counter()
         for step in range(steps):
             training.batch_indices(args.examples, args.batch_size, settings.seed, step)

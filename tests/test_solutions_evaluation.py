@@ -192,8 +192,8 @@ def _fake_eval_backend():
 
 def test_evaluate_with_fake_backend():
     backend = _fake_eval_backend()
-    result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=None, max_tokens=32, maj_k=[1, 3], seed=5,
-                      workers=1)
+    result = evaluate(backend, MATH_PROBLEMS, "math", exemplars=None, max_tokens=32, maj_k=[1, 3], temperature=0.7,
+                      seed=5, workers=1)
     # greedy: 4 right, 0.5 = 1/2 right, 8 wrong
     assert result["problems"] == 3
     assert result["pass@1"] == pytest.approx(2 / 3)

@@ -67,10 +67,13 @@ def _per_level(problems: list[dict], correct: list[bool]) -> dict:
 
 
 def evaluate(generate_fn, problems: list[dict], style: str, *, exemplars: list[dict] | None, max_tokens: int,
-             maj_k: list[int] = (), temperature: float = 0.7, seed: int = 0, workers: int | None = None,
+             maj_k: list[int] = (), temperature: float | None = None, seed: int = 0, workers: int | None = None,
              chat: bool = False) -> dict:
     """Run ``generate_fn(prompts, SamplingParams)`` greedily for pass@1, and with max(maj_k) samples at
-    ``temperature`` for maj@k.  Zero-shot (the finetuned students' format) unless exemplars are given."""
+    ``temperature`` (``evaluation.maj_temperature``; required with maj_k) for maj@k.  Zero-shot (the
+    finetuned students' format) unless exemplars are given."""
+    if maj_k and temperature is None:
+        raise ValueError("maj@k needs its sampling temperature (config key 'evaluation.maj_temperature')")
     prompts = build_prompts([p["question"] for p in problems], exemplars or [], style, chat=chat)
     stop = stop_strings(style, chat=chat)
     greedy = [s[0]["text"] for s in generate_fn(prompts, SamplingParams(

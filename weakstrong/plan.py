@@ -168,7 +168,7 @@ def job_memory(config: dict, student: str, budget: str, gpus: int, *, micro_batc
     settings = study.finetune_settings(config, student, budget)
     return finetune_memory(study.model_parameters(config, student), model_architecture(config, student),
                            gpus=gpus, micro_batch_size=micro_batch_size or _micro_batch(settings, gpus),
-                           max_length=config["finetune"].get("max_length", 1024),
+                           max_length=config["finetune"]["max_length"],
                            precision=gpu_precision(settings["precision"]),
                            gradient_checkpointing=(settings["gradient_checkpointing"] if gradient_checkpointing is None
                                                    else gradient_checkpointing))
@@ -371,9 +371,9 @@ def study_plan(config: dict, finetune_gpus: int) -> dict:
     totals["total"] = {key: sum(totals[stage][key] for stage in STAGES) for key in ("gpu_hours", "usd")}
     configured = [row for row in memory if row["configured"]]
     return {
-        "assumptions": {**plan, "precision": gpu_precision(config["finetune"].get("precision", "auto")),
+        "assumptions": {**plan, "precision": gpu_precision(config["finetune"]["precision"]),
                         "finetune_gpus": finetune_gpus, "sources": config.get("sources", ["wc", "se"]),
-                        "max_length": config["finetune"].get("max_length", 1024)},
+                        "max_length": config["finetune"]["max_length"]},
         "memory": memory, "sampling": sampling, "finetuning": finetuning, "base_evaluation": base,
         "totals": totals,
         "configured": {"gpus": max(1, finetune_gpus), "students": len(configured),

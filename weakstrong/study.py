@@ -180,7 +180,7 @@ def finetune_settings(config: dict, student: str, budget: str) -> dict:
         "steps": steps,
         "batch_size": batch_size,
         "micro_batch_size": own.get("micro_batch_size", finetune.get("micro_batch_size")),
-        "precision": finetune.get("precision", "auto"),
+        "precision": finetune["precision"],
         "gradient_checkpointing": finetune.get("gradient_checkpointing", "toy" not in config["models"][student]),
     }
 
@@ -215,3 +215,22 @@ def accumulation_steps(batch_size: int, micro_batch_size: int | None, processes:
     """Forward passes per process and optimizer step: processes x micro batch x this = global batch."""
     processes = max(1, processes)
     return batch_size // (processes * micro_batch(batch_size, micro_batch_size, processes))
+
+
+def token_cost(config: dict, model: str, unit: str, *, prompt: bool = False) -> float:
+    """What one token of ``model`` costs, in ``unit``: ``"flops"``, 2P FLOPs (Equation 1; a prompt token as a
+    generated one); ``"usd"``, the config's price per million output tokens, or with ``prompt`` per million
+    input tokens (0 where the config has no input price: prompts unpriced), over a million."""
+    if unit == "usd":
+        spec = config["models"][model]
+        return (spec.get("input_price_per_million_tokens", 0) if prompt else spec["price_per_million_tokens"]) / 1e6
+    if unit == "flops":
+        return 2 * model_parameters(config, model)
+    raise ValueError(f"unit {unit!r} is not a cost (expected 'flops' or 'usd')")
+
+
+def pair_token_cost(config: dict, pair: str, source: str, *, prompt: bool = False) -> float:
+    """:func:`token_cost` of the generator of a pair's ``source`` ('se' or 'wc') in the unit the pair is matched
+    on: USD on a price-matched pair, FLOPs on a compute-matched one."""
+    unit = "usd" if config["generator_pairs"][pair]["match"] == "price" else "flops"
+    return token_cost(config, generator_of(config, pair, source), unit, prompt=prompt)

@@ -38,7 +38,7 @@ class TrainSettings:
     batch_size: int
     checkpoints: int
     seed: int
-    max_length: int = 512
+    max_length: int
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
     micro_batch_size: int | None = None

@@ -9,4 +9,5 @@ def scoring_request(output, validation, *, validation_problems: int, eval_backen
     return FinetuneRequest(output=str(output), base_model="(not trained here)", sft_data="(not trained here)",
                            validation=str(validation), style=style, validation_problems=validation_problems,
                            max_tokens=max_tokens, eval_backend=eval_backend,
-                           settings=TrainSettings(lr=1e-3, steps=1, batch_size=1, checkpoints=1, seed=seed))
+                           settings=TrainSettings(lr=1e-3, steps=1, batch_size=1, checkpoints=1, seed=seed,
+                                                         max_length=max_tokens))

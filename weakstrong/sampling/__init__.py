@@ -16,8 +16,10 @@ BACKENDS = ("vllm", "transformers", "openai_api")
 
 @dataclass(frozen=True)
 class SamplingParams:
+    """How completions are drawn.  The defaults are the backends' neutral ones (the model's own distribution,
+    unscaled and untruncated); the study's values come from the config (``sampling:``, ``evaluation:``)."""
     n: int = 1
-    temperature: float = 0.7
+    temperature: float = 1.0
     top_k: int = -1
     top_p: float = 1.0
     max_tokens: int = 512
