@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from weakstrong import grading
+from weakstrong.grading import pool as grading  # the worker pool: what these tests patch
 from weakstrong.grading import grade_many, is_equivalent, undecided_summary
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="patched workers need fork")
