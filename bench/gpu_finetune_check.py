@@ -1,7 +1,7 @@
 """The finetune path on one GPU, as a Snakemake finetune job runs it: a 1B-class random-init Llama trained in
 bf16 with gradient checkpointing, checkpoints saved, then each checkpoint scored on validation problems.
 
-Prints the figures for the README: training tokens/s in steady state, peak GPU memory, set-up, checkpoint
+Prints the figures for docs/gpu.md: training tokens/s in steady state, peak GPU memory, set-up, checkpoint
 saving and validation time, and the share of the job that validation takes.  Needs PyTorch, transformers
 and accelerate, no vLLM (``--eval-backend transformers``) and no network: the model is built from scratch
 with the toy tokenizer, the data are toy problems.

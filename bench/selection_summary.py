@@ -1,7 +1,7 @@
 """How finetuning fared on validation: per finetuning run's selection, the untrained model's validation score
 against the best checkpoint of each learning rate, and a count of the generator runs in which finetuning beat the
 untrained model. Reads selection files only (validation data), so it serves to choose a design without looking
-at test results (README, "The toy world": the finetuning design).
+at test results (docs/toy-world.md: the finetuning design).
 
     python bench/selection_summary.py results/toy          # every replicate's selections under a results dir
 """

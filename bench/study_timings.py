@@ -1,4 +1,4 @@
-"""Wall-clock figures for the README: a fresh clone's install, the toy study, the test suite, dry runs.
+"""Wall-clock figures for docs/measurements.md: a fresh clone's install, the toy study, the test suite, dry runs.
 
 Clones this repository (its committed HEAD) into a temporary directory and, there, times:
 

@@ -7,11 +7,11 @@
 rule build_ablation_sft_data:
     input:
         train=layout("data", split="train"),
-        graded=get_variant_graded,
+        graded=get_build_ablation_sft_data_graded,
     output:
         layout("sft"),
     log:
-        f"{LOGS}/rep-{{replicate}}/build_ablation_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+        log_path("build_ablation_sft_data", "{dataset}/{pair}/{budget}/{source}"),
     # the main study's sources are build_sft_data's
     wildcard_constraints:
         source=ablations.VARIANT_PATTERN,
@@ -21,7 +21,7 @@ rule build_ablation_sft_data:
     resources:
         **resources_of("build_ablation_sft_data"),
     params:
-        code_version=code_version("weakstrong.ablations", "weakstrong.solutions"),
+        code_version=get_code_version("scripts/build_ablation_sft_data.py"),
     script:
         "../scripts/build_ablation_sft_data.py"
 
@@ -36,7 +36,7 @@ rule make_ablation_table:
         # the rows, for the findings (write_findings)
         json=layout("ablation_table", ext="json"),
     log:
-        f"{LOGS}/make_ablation_table/{{ablation}}.log",
+        log_path("make_ablation_table", "{ablation}", replicate=False),
     wildcard_constraints:
         ablation=_choices(ABLATIONS),
     conda:
@@ -48,7 +48,7 @@ rule make_ablation_table:
         cells=get_make_ablation_table_cells,
         description=lambda w: ablations.DESCRIPTIONS[w.ablation],
         # the tables rerun when the code that computes them changes
-        code_version=code_version("weakstrong.ablations", "weakstrong.tables", "weakstrong.stats"),
+        code_version=get_code_version("scripts/make_ablation_table.py"),
     script:
         "../scripts/make_ablation_table.py"
 
@@ -56,19 +56,19 @@ rule make_ablation_table:
 # What each experiment's samples cost, planned against realized, from the ledger measure_data writes.
 rule make_ledger:
     input:
-        metrics=metrics_files(),
+        metrics=targets.metrics_files(config, LAYOUT),
     output:
         tex=report(layout("ledger", ext="tex"), caption="../report/ledger.rst", category="Tables"),
         md=report(layout("ledger", ext="md"), caption="../report/ledger.rst", category="Tables"),
     log:
-        f"{LOGS}/make_ledger.log",
+        log_path("make_ledger", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_ledger"),
     params:
-        cells=ledger_cells(),
-        code_version=code_version("weakstrong.tables"),
+        cells=targets.ledger_cells(config, LAYOUT),
+        code_version=get_code_version("scripts/make_ledger.py"),
     script:
         "../scripts/make_ledger.py"

@@ -10,7 +10,7 @@ rule prepare_dataset:
         exemplars=layout("data", split="exemplars"),
         report=layout("splits"),
     log:
-        f"{LOGS}/prepare_dataset/{{dataset}}.log",
+        log_path("prepare_dataset", "{dataset}", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -30,17 +30,17 @@ rule build_toy_corpus:
         unsolved=layout("toy_corpus", corpus="unsolved"),
         tokenizer=directory(layout("toy_tokenizer")),
     log:
-        f"{LOGS}/rep-{{replicate}}/build_toy_corpus.log",
+        log_path("build_toy_corpus"),
     conda:
         MODEL_ENV
     threads: 1
     resources:
         **resources_of("build_toy_corpus"),
     params:
-        datasets=toy_datasets(),
+        datasets=targets.toy_datasets(config),
         # read per job: a config without toy models has no toy corpus, and no job of this rule
         corpus=lambda wildcards: config["toy_corpus"],
-        prompt_sha256=toy_prompt_digests(),
+        prompt_sha256=targets.toy_prompt_digests(config),
         # the problems' seed keeps the corpus clear of every split's questions; the replicate's draws the corpus
         data_seed=SEED,
         seed=get_replicate_seed,
@@ -55,9 +55,9 @@ rule train_toy_model:
     output:
         directory(layout("toy_model")),
     log:
-        f"{LOGS}/rep-{{replicate}}/train_toy_model/{{model}}.log",
+        log_path("train_toy_model", "{model}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/train_toy_model/{{model}}.tsv"
+        benchmark_path("train_toy_model", "{model}")
     conda:
         MODEL_ENV
     threads: threads_of("train_toy_model")

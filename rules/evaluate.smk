@@ -11,9 +11,9 @@ rule evaluate:
     output:
         layout("evaluation"),
     log:
-        f"{LOGS}/rep-{{replicate}}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.log",
+        log_path("evaluate", "{dataset}/{pair}/{budget}/{student}/{source}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/evaluate/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.tsv"
+        benchmark_path("evaluate", "{dataset}/{pair}/{budget}/{student}/{source}")
     conda:
         MODEL_ENV
     threads: threads_of("evaluate")
@@ -42,9 +42,9 @@ rule evaluate_base:
     output:
         layout("base_evaluation"),
     log:
-        f"{LOGS}/rep-{{replicate}}/evaluate_base/{{dataset}}/{{model}}.log",
+        log_path("evaluate_base", "{dataset}/{model}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/evaluate_base/{{dataset}}/{{model}}.tsv"
+        benchmark_path("evaluate_base", "{dataset}/{model}")
     conda:
         MODEL_ENV
     threads: threads_of("evaluate_base")

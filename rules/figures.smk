@@ -10,9 +10,9 @@
 
 rule plot_data_metrics:
     input:
-        metrics=lambda wildcards: list(metrics_by_budget(wildcards).values()),
+        metrics=lambda wildcards: list(get_plot_data_metrics_metrics(wildcards).values()),
         judge=lambda wildcards: [
-            path for paths in judge_summaries_by_budget(wildcards).values() for path in paths.values()
+            path for paths in get_plot_data_metrics_judge(wildcards).values() for path in paths.values()
         ],
     output:
         pdf=layout("data_figure", figure="data_metrics", ext="pdf"),
@@ -32,17 +32,17 @@ rule plot_data_metrics:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage by level"},
         ),
     log:
-        f"{LOGS}/rep-{{replicate}}/plot_data_metrics/{{dataset}}/{{pair}}.log",
+        log_path("plot_data_metrics", "{dataset}/{pair}"),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_data_metrics"),
     params:
-        metrics=metrics_by_budget,
-        judge=judge_summaries_by_budget,
+        metrics=get_plot_data_metrics_metrics,
+        judge=get_plot_data_metrics_judge,
         title=lambda wildcards: f"{wildcards.dataset}: {wildcards.pair} data, SE vs WC",
-        code_version=code_version("weakstrong.plots"),
+        code_version=get_code_version("scripts/plot_data_metrics.py"),
     script:
         "../scripts/plot_data_metrics.py"
 
@@ -50,8 +50,8 @@ rule plot_data_metrics:
 rule plot_coverage_curves:
     input:
         problems=layout("data", split="train"),
-        se=pair_graded("se"),
-        wc=pair_graded("wc"),
+        se=get_pair_graded("se"),
+        wc=get_pair_graded("wc"),
     output:
         pdf=layout("data_figure", figure="coverage", ext="pdf"),
         png=report(
@@ -62,16 +62,16 @@ rule plot_coverage_curves:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage@k"},
         ),
     log:
-        f"{LOGS}/rep-{{replicate}}/plot_coverage_curves/{{dataset}}/{{pair}}.log",
+        log_path("plot_coverage_curves", "{dataset}/{pair}"),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_coverage_curves"),
     params:
-        labels=coverage_labels,
+        labels=get_coverage_labels,
         title=lambda wildcards: f"{wildcards.dataset}: coverage@k, {wildcards.pair}",
-        code_version=code_version("weakstrong.plots", "weakstrong.metrics"),
+        code_version=get_code_version("scripts/plot_coverage_curves.py"),
     script:
         "../scripts/plot_coverage_curves.py"
 
@@ -81,8 +81,8 @@ rule plot_coverage_curves:
 rule plot_coverage_cost:
     input:
         problems=layout("data", split="train"),
-        se=pair_graded("se"),
-        wc=pair_graded("wc"),
+        se=get_pair_graded("se"),
+        wc=get_pair_graded("wc"),
     output:
         pdf=layout("data_figure", figure="coverage_cost", ext="pdf"),
         png=report(
@@ -93,7 +93,7 @@ rule plot_coverage_cost:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "coverage against cost"},
         ),
     log:
-        f"{LOGS}/rep-{{replicate}}/plot_coverage_cost/{{dataset}}/{{pair}}.log",
+        log_path("plot_coverage_cost", "{dataset}/{pair}"),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -102,18 +102,18 @@ rule plot_coverage_cost:
     params:
         cost_per_token=get_plot_coverage_cost_per_token,
         match=lookup(dpath="generator_pairs/{pair}/match", within=config),
-        labels=coverage_labels,
+        labels=get_coverage_labels,
         budgets=get_plot_coverage_cost_budgets,
         title=lambda wildcards: f"{wildcards.dataset}: coverage against sampling cost, {wildcards.pair}",
-        code_version=code_version("weakstrong.plots", "weakstrong.metrics"),
+        code_version=get_code_version("scripts/plot_coverage_cost.py"),
     script:
         "../scripts/plot_coverage_cost.py"
 
 
 rule plot_finetuning:
     input:
-        evaluations=pair_evaluations,
-        base=pair_base_evaluations,
+        evaluations=get_pair_evaluations,
+        base=get_pair_base_evaluations,
     output:
         pdf=layout("training_figure", figure="finetuning", ext="pdf"),
         png=report(
@@ -124,24 +124,24 @@ rule plot_finetuning:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "test pass@1"},
         ),
     log:
-        f"{LOGS}/plot_finetuning/{{dataset}}/{{pair}}.log",
+        log_path("plot_finetuning", "{dataset}/{pair}", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_finetuning"),
     params:
-        cells=pair_cells,
+        cells=get_pair_cells,
         title=lambda wildcards: f"{wildcards.dataset}: finetuning on {wildcards.pair} data",
-        code_version=code_version("weakstrong.plots", "weakstrong.tables", "weakstrong.stats"),
+        code_version=get_code_version("scripts/plot_finetuning.py"),
     script:
         "../scripts/plot_finetuning.py"
 
 
 rule plot_majority:
     input:
-        evaluations=pair_evaluations,
-        base=pair_base_evaluations,
+        evaluations=get_pair_evaluations,
+        base=get_pair_base_evaluations,
     output:
         pdf=layout("training_figure", figure="majority", ext="pdf"),
         png=report(
@@ -152,16 +152,16 @@ rule plot_majority:
             labels={"dataset": "{dataset}", "pair": "{pair}", "figure": "maj@k"},
         ),
     log:
-        f"{LOGS}/plot_majority/{{dataset}}/{{pair}}.log",
+        log_path("plot_majority", "{dataset}/{pair}", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("plot_majority"),
     params:
-        cells=pair_cells,
+        cells=get_pair_cells,
         maj_k=MAJ_K,
         title=lambda wildcards: f"{wildcards.dataset}: finetuning on {wildcards.pair} data",
-        code_version=code_version("weakstrong.plots", "weakstrong.tables", "weakstrong.stats"),
+        code_version=get_code_version("scripts/plot_majority.py"),
     script:
         "../scripts/plot_majority.py"

@@ -12,9 +12,9 @@ rule finetune:
     output:
         directory(layout("finetune")),
     log:
-        f"{LOGS}/rep-{{replicate}}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/lr-{{lr}}.log",
+        log_path("finetune", "{dataset}/{pair}/{budget}/{student}/{source}/lr-{lr}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/finetune/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}/lr-{{lr}}.tsv"
+        benchmark_path("finetune", "{dataset}/{pair}/{budget}/{student}/{source}/lr-{lr}")
     conda:
         MODEL_ENV
     threads: threads_of("finetune")
@@ -42,7 +42,7 @@ rule select_checkpoint:
     output:
         layout("selection"),
     log:
-        f"{LOGS}/rep-{{replicate}}/select_checkpoint/{{dataset}}/{{pair}}/{{budget}}/{{student}}/{{source}}.log",
+        log_path("select_checkpoint", "{dataset}/{pair}/{budget}/{student}/{source}"),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -50,6 +50,6 @@ rule select_checkpoint:
         **resources_of("select_checkpoint"),
     params:
         untrained_candidate=config["finetune"]["untrained_candidate"],
-        code_version=code_version("weakstrong.selection"),
+        code_version=get_code_version("scripts/select_checkpoint.py"),
     script:
         "../scripts/select_checkpoint.py"

@@ -9,9 +9,9 @@ rule grade_samples:
         graded=layout("graded"),
         grader=layout("grader"),
     log:
-        f"{LOGS}/rep-{{replicate}}/grade_samples/{{dataset}}/{{generator}}.log",
+        log_path("grade_samples", "{dataset}/{generator}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/grade_samples/{{dataset}}/{{generator}}.tsv"
+        benchmark_path("grade_samples", "{dataset}/{generator}")
     conda:
         "../envs/light.yaml"
     threads: threads_of("grade_samples")
@@ -21,7 +21,7 @@ rule grade_samples:
         style=lookup(dpath="datasets/{dataset}/style", within=config),
         timeout=config["grading"]["timeout"],
         # a new grader version may change verdicts: regrade. Its version, not a digest of its code, so that
-        # editing a comment in grading.py does not regrade and refinetune a whole GPU study
+        # editing a comment in weakstrong/grading/ does not regrade and refinetune a whole GPU study
         grader_version=GRADER_VERSION,
     script:
         "../scripts/grade_samples.py"
@@ -34,7 +34,7 @@ rule build_sft_data:
     output:
         layout("sft"),
     log:
-        f"{LOGS}/rep-{{replicate}}/build_sft_data/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+        log_path("build_sft_data", "{dataset}/{pair}/{budget}/{source}"),
     # the ablations' variants of wc and se are build_ablation_sft_data's (rules/ablations.smk)
     wildcard_constraints:
         source=DATA_SOURCES,
@@ -45,6 +45,6 @@ rule build_sft_data:
         **resources_of("build_sft_data"),
     params:
         per_question=get_build_sft_data_per_question,
-        code_version=code_version("weakstrong.solutions"),
+        code_version=get_code_version("scripts/build_sft_data.py"),
     script:
         "../scripts/build_sft_data.py"

@@ -5,12 +5,12 @@
 rule measure_data:
     input:
         problems=layout("data", split="train"),
-        se=pair_graded("se"),
-        wc=pair_graded("wc"),
+        se=get_pair_graded("se"),
+        wc=get_pair_graded("wc"),
     output:
         layout("metrics"),
     log:
-        f"{LOGS}/rep-{{replicate}}/measure_data/{{dataset}}/{{pair}}/{{budget}}.log",
+        log_path("measure_data", "{dataset}/{pair}/{budget}"),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -22,7 +22,7 @@ rule measure_data:
         style=lookup(dpath="datasets/{dataset}/style", within=config),
         cost_ratio=lambda wildcards: study.cost_ratio(config, wildcards.pair),
         match=lookup(dpath="generator_pairs/{pair}/match", within=config),
-        code_version=code_version("weakstrong.metrics", "weakstrong.arithmetic", "weakstrong.study", "weakstrong.stats"),
+        code_version=get_code_version("scripts/measure_data.py"),
     script:
         "../scripts/measure_data.py"
 
@@ -37,14 +37,14 @@ rule judge_solutions:
     input:
         graded=get_source_graded,
         problems=layout("data", split="train"),
-        model=lambda wildcards: model_inputs(JUDGE["model"], wildcards.replicate),
+        model=get_judge_solutions_model_inputs,
     output:
         records=layout("judge", ext="jsonl"),
         summary=layout("judge", ext="json"),
     log:
-        f"{LOGS}/rep-{{replicate}}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.log",
+        log_path("judge_solutions", "{dataset}/{pair}/{budget}/{source}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/judge_solutions/{{dataset}}/{{pair}}/{{budget}}/{{source}}.tsv"
+        benchmark_path("judge_solutions", "{dataset}/{pair}/{budget}/{source}")
     conda:
         MODEL_ENV
     threads: threads_of("judge_solutions")
@@ -52,18 +52,18 @@ rule judge_solutions:
         **resources_of("judge_solutions"),
     params:
         numerics=NUMERICS,
-        n=judge_setting("solutions_per_source"),
+        n=get_judge_setting("solutions_per_source"),
         seed=get_replicate_seed,
         generator=lambda wildcards: study.generator_of(config, wildcards.pair, wildcards.source),
-        per_question=lambda wildcards: budget_per_question(wildcards)[wildcards.source],
-        model=lambda wildcards: model_path(JUDGE["model"], wildcards.replicate),
-        judge=judge_setting("model"),
+        per_question=get_judge_solutions_per_question,
+        model=get_judge_solutions_model_path,
+        judge=get_judge_setting("model"),
         backend=lambda wildcards: study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
-        max_tokens=judge_setting("max_tokens"),
+        max_tokens=get_judge_setting("max_tokens"),
         template=JUDGE_TEMPLATE,
-        template_sha256=_file_digest(JUDGE_TEMPLATE),
+        template_sha256=versions.file_digest(JUDGE_TEMPLATE),
         openai_api=config["openai_api"],
-        code_version=code_version("weakstrong.judge"),
+        code_version=get_code_version("scripts/judge_solutions.py"),
     script:
         "../scripts/judge_solutions.py"
 
@@ -79,16 +79,16 @@ rule judge_solutions:
 rule export_audit_form:
     input:
         problems=layout("data", split="train"),
-        se=pair_graded("se"),
-        wc=pair_graded("wc"),
+        se=get_pair_graded("se"),
+        wc=get_pair_graded("wc"),
     output:
         form=layout("audit", file="form.html"),
         template=layout("audit", file="ratings-template.csv"),
         # which solution each item is; for summarize_audit, never for raters (they stay blind)
         key=layout("audit", file="key.csv"),
     log:
-        f"{LOGS}/rep-{{replicate}}/export_audit_form/{{dataset}}/{{pair}}/{{budget}}.log",
-    # people rate one set of solutions: the first replicate's (audit_file)
+        log_path("export_audit_form", "{dataset}/{pair}/{budget}"),
+    # people rate one set of solutions: the first replicate's (targets.audit_file)
     wildcard_constraints:
         replicate=str(FIRST_REPLICATE),
     conda:
@@ -98,26 +98,26 @@ rule export_audit_form:
         **resources_of("export_audit_form"),
     params:
         # the judge's selection, so that every audited solution is a judged one
-        n=judge_setting("solutions_per_source"),
+        n=get_judge_setting("solutions_per_source"),
         seed=get_replicate_seed,
-        per_source=judge_setting("audit_size"),
-        per_question=budget_per_question,
-        ratings=lambda wildcards: audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget),
-        code_version=code_version("weakstrong.audit"),
+        per_source=get_judge_setting("audit_size"),
+        per_question=get_export_audit_form_per_question,
+        ratings=get_audit_ratings,
+        code_version=get_code_version("scripts/export_audit_form.py"),
     script:
         "../scripts/export_audit_form.py"
 
 
 rule summarize_audit:
     input:
-        ratings=lambda wildcards: audit_ratings_file(wildcards.dataset, wildcards.pair, wildcards.budget),
+        ratings=get_audit_ratings,
         key=rules.export_audit_form.output.key,
         judge=[layout("judge", source=source, ext="jsonl") for source in ("se", "wc")],
     output:
         layout("audit", file="summary.json"),
     log:
-        f"{LOGS}/rep-{{replicate}}/summarize_audit/{{dataset}}/{{pair}}/{{budget}}.log",
-    # people rate one set of solutions: the first replicate's (audit_file)
+        log_path("summarize_audit", "{dataset}/{pair}/{budget}"),
+    # people rate one set of solutions: the first replicate's (targets.audit_file)
     wildcard_constraints:
         replicate=str(FIRST_REPLICATE),
     conda:
@@ -126,6 +126,6 @@ rule summarize_audit:
     resources:
         **resources_of("summarize_audit"),
     params:
-        code_version=code_version("weakstrong.audit"),
+        code_version=get_code_version("scripts/summarize_audit.py"),
     script:
         "../scripts/summarize_audit.py"

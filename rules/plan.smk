@@ -6,13 +6,13 @@ rule write_plan:
     output:
         layout("plan"),
     log:
-        f"{LOGS}/write_plan.log",
+        log_path("write_plan", replicate=False),
     conda:
         MODEL_ENV
     params:
         study_config=config,
         finetune_gpus=resources_of("finetune")["gpu"],
-        code_version=code_version("weakstrong.plan"),
+        code_version=get_code_version("scripts/plan.py"),
     script:
         "../scripts/plan.py"
 

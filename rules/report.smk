@@ -9,7 +9,7 @@ report: "../report/workflow.rst"
 
 # The paper's LaTeX source is always written; its PDF needs pdflatex with booktabs (Debian's
 # texlive-latex-base and texlive-latex-recommended), so `all` and `paper` ask for it only where pdflatex is
-# installed (paper_files), and a run without it says at the end how to get it (Snakefile, onsuccess).
+# installed (PAPER_FILES), and a run without it says at the end how to get it (Snakefile, onsuccess).
 rule write_paper:
     input:
         # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, the
@@ -19,23 +19,23 @@ rule write_paper:
             rules.make_table2.output.tex,
             rules.make_table1.output.detail_tex,
             rules.make_ledger.output.tex,
-            *ablation_table_files(exts=("tex",)),
+            *targets.ablation_table_files(config, LAYOUT, exts=("tex",)),
         ],
-        figures=[figure["path"] for figure in paper_figures()],
+        figures=[figure["path"] for figure in targets.paper_figures(config, LAYOUT)],
         provenance=layout("provenance"),
     output:
         layout("paper", ext="tex"),
     log:
-        f"{LOGS}/write_paper.log",
+        log_path("write_paper", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("write_paper"),
     params:
-        run=run_description(),
-        figures=paper_figures(),
-        code_version=code_version("weakstrong.paper", "weakstrong.tables"),
+        run=targets.run_description(config, GRADER_VERSION),
+        figures=targets.paper_figures(config, LAYOUT),
+        code_version=get_code_version("scripts/write_paper.py"),
     script:
         "../scripts/write_paper.py"
 
@@ -43,44 +43,44 @@ rule write_paper:
 rule make_paper:
     input:
         tex=rules.write_paper.output[0],
-        figures=[figure["path"] for figure in paper_figures()],
+        figures=[figure["path"] for figure in targets.paper_figures(config, LAYOUT)],
     output:
         report(layout("paper", ext="pdf"), caption="../report/paper.rst", category="Paper"),
     log:
-        f"{LOGS}/make_paper.log",
+        log_path("make_paper", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_paper"),
     params:
-        code_version=code_version("weakstrong.paper"),
+        code_version=get_code_version("scripts/make_paper.py"),
     script:
         "../scripts/make_paper.py"
 
 
 rule write_findings:
     input:
-        metrics=metrics_files(),
-        judge=judge_summary_files(),
-        evaluations=evaluation_files(),
-        base=base_evaluation_files(),
+        metrics=targets.metrics_files(config, LAYOUT),
+        judge=targets.judge_summary_files(config, LAYOUT),
+        evaluations=targets.evaluation_files(config, LAYOUT),
+        base=targets.base_evaluation_files(config, LAYOUT),
         number_matched=get_write_findings_number_matched,
         provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
     log:
-        f"{LOGS}/write_findings.log",
+        log_path("write_findings", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("write_findings"),
     params:
-        data=findings_data(),
-        cells=table1_cells(),
+        data=targets.findings_data(config, LAYOUT),
+        cells=targets.table1_cells(config, LAYOUT),
         matches={pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
         title=f"Findings of {TABLES} against the paper's",
-        code_version=code_version("weakstrong.findings", "weakstrong.tables", "weakstrong.stats"),
+        code_version=get_code_version("scripts/write_findings.py"),
     script:
         "../scripts/write_findings.py"

@@ -12,9 +12,9 @@ rule sample_solutions:
         # the machine the shard was drawn on (numerics.machine_record), for results' provenance
         machine=layout("shard_machine"),
     log:
-        f"{LOGS}/rep-{{replicate}}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.log",
+        log_path("sample_solutions", "{dataset}/{generator}/shard-{shard}"),
     benchmark:
-        f"{BENCHMARKS}/rep-{{replicate}}/sample_solutions/{{dataset}}/{{generator}}/shard-{{shard}}.tsv"
+        benchmark_path("sample_solutions", "{dataset}/{generator}/shard-{shard}")
     conda:
         MODEL_ENV
     threads: threads_of("sample_solutions")
@@ -45,11 +45,13 @@ rule gather_samples:
     output:
         layout("samples"),
     log:
-        f"{LOGS}/rep-{{replicate}}/gather_samples/{{dataset}}/{{generator}}.log",
+        log_path("gather_samples", "{dataset}/{generator}"),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("gather_samples"),
+    params:
+        code_version=get_code_version("scripts/gather_samples.py"),
     script:
         "../scripts/gather_samples.py"

@@ -5,15 +5,15 @@
 # (weakstrong.numerics): Table 1's caption, the findings and the paper name them.
 rule record_provenance:
     input:
-        toy_models=toy_model_dirs(),
-        samples=sample_machine_files(),
-        finetune_runs=finetune_run_dirs(),
-        evaluations=evaluation_files(),
-        base=base_evaluation_files(),
+        toy_models=targets.toy_model_dirs(config, LAYOUT),
+        samples=targets.sample_machine_files(config, LAYOUT),
+        finetune_runs=targets.finetune_run_dirs(config, LAYOUT),
+        evaluations=targets.evaluation_files(config, LAYOUT),
+        base=targets.base_evaluation_files(config, LAYOUT),
     output:
         layout("provenance"),
     log:
-        f"{LOGS}/record_provenance.log",
+        log_path("record_provenance", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -21,15 +21,15 @@ rule record_provenance:
         **resources_of("record_provenance"),
     params:
         numerics=NUMERICS,
-        code_version=code_version("weakstrong.provenance"),
+        code_version=get_code_version("scripts/record_provenance.py"),
     script:
         "../scripts/record_provenance.py"
 
 
 rule make_table1:
     input:
-        evaluations=evaluation_files(),
-        base=base_evaluation_files(),
+        evaluations=targets.evaluation_files(config, LAYOUT),
+        base=targets.base_evaluation_files(config, LAYOUT),
         provenance=layout("provenance"),
     output:
         tex=report(layout("table1", ext="tex"), caption="../report/table1.rst", category="Tables"),
@@ -38,16 +38,16 @@ rule make_table1:
         detail_tex=report(layout("table1_detail", ext="tex"), caption="../report/table1_detail.rst", category="Tables"),
         detail_md=report(layout("table1_detail", ext="md"), caption="../report/table1_detail.rst", category="Tables"),
     log:
-        f"{LOGS}/make_table1.log",
+        log_path("make_table1", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_table1"),
     params:
-        cells=table1_cells(),
+        cells=targets.table1_cells(config, LAYOUT),
         maj_k=MAJ_K,
-        code_version=code_version("weakstrong.tables", "weakstrong.stats"),
+        code_version=get_code_version("scripts/make_table1.py"),
     script:
         "../scripts/make_table1.py"
 
@@ -56,22 +56,22 @@ rule make_table1:
 # human audit's where ratings exist; the arithmetic checker's rate is a column of its own.
 rule make_table2:
     input:
-        metrics=metrics_files(),
-        judge=judge_summary_files(),
-        audit=audit_summary_files(),
+        metrics=targets.metrics_files(config, LAYOUT),
+        judge=targets.judge_summary_files(config, LAYOUT),
+        audit=targets.audit_summary_files(config, LAYOUT),
     output:
         tex=report(layout("table2", ext="tex"), caption="../report/table2.rst", category="Tables"),
         md=report(layout("table2", ext="md"), caption="../report/table2.rst", category="Tables"),
     log:
-        f"{LOGS}/make_table2.log",
+        log_path("make_table2", replicate=False),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("make_table2"),
     params:
-        cells=table2_cells(),
+        cells=targets.table2_cells(config, LAYOUT),
         judge_model=JUDGE["model"] if JUDGE else None,
-        code_version=code_version("weakstrong.tables", "weakstrong.stats"),
+        code_version=get_code_version("scripts/make_table2.py"),
     script:
         "../scripts/make_table2.py"

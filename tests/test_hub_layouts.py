@@ -270,11 +270,11 @@ def test_cards_carry_the_hub_configs_blocks(hub):
 
 
 def test_paper_gsm8k_splits_through_the_hub_layout(hub):
-    """config.yaml's GSM8K entry, end to end through datasets.load_dataset: the train set whole but for
-    the 8 exemplars, 500 validation problems held out of the 1,319 test problems."""
+    """config.yaml's GSM8K entry, end to end through datasets.load_dataset: as the paper says, all 1,319 test
+    problems, and 500 validation problems and the 8 exemplars held out of train."""
     from weakstrong.data import prepare_splits
 
     splits, report = prepare_splits(paper_dataset("gsm8k", hub), "gsm8k", seed=1234)
-    assert {k: len(v) for k, v in splits.items()} == {"train": 7465, "validation": 500, "test": 819, "exemplars": 8}
+    assert {k: len(v) for k, v in splits.items()} == {"train": 6965, "validation": 500, "test": 1319, "exemplars": 8}
     assert report["splits"]["train"]["source"].startswith(f"hf:{hub[GSM8K]} split train")
     assert not any(p["question"].startswith("[socratic") for p in splits["train"])

@@ -599,7 +599,3 @@ def check_solution(solution: str, style: str = "math") -> dict:
             "wrong_steps": wrong, "results": [s["claimed"] for s in steps if s["claimed"] is not None],
             "flawed": bool(wrong), "truncated": len(solution) > MAX_CHARS}
 
-
-def intermediate_results(solution: str, style: str = "math") -> list[str]:
-    """The ordered claimed results of a solution's steps (``check_solution(...)["results"]``)."""
-    return check_solution(solution, style)["results"]

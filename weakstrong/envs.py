@@ -190,21 +190,31 @@ class ImportGraph:
             return [(module, None)]   # a module-level constant: its code runs at import
         return [(module, None), alias]
 
-    def requirements(self, script: Path) -> set[str]:
-        """Top-level third-party modules that ``script`` can import, directly or through the package."""
+    def reach(self, script: Path) -> tuple[set[str], set[Node]]:
+        """What ``script`` runs: the top-level modules it imports itself, and every (module, name) of the
+        package it can reach, directly or through the package (each module's import-time code as (module,
+        None))."""
         tree = ast.parse(script.read_text(encoding="utf-8"), filename=str(script))
         # a script runs top to bottom: every line of it, its own functions' bodies included, counts
         scope = _scan(tree.body, _Module(f"script {script}", {}, {}, _Scope()), self.modules, str(script),
                       skip_defs=False)
-        needed, seen, todo = set(scope.external), set(), list(scope.edges)
+        seen, todo = set(), list(scope.edges)
         while todo:
             for node in self._resolve(todo.pop()):
-                if node in seen:
-                    continue
-                seen.add(node)
-                needed |= self.scopes[node].external
-                todo.extend(self.scopes[node].edges)
+                if node not in seen:
+                    seen.add(node)
+                    todo.extend(self.scopes[node].edges)
+        return set(scope.external), seen
+
+    def requirements(self, script: Path) -> set[str]:
+        """Top-level third-party modules that ``script`` can import, directly or through the package."""
+        external, reached = self.reach(script)
+        needed = external.union(*(self.scopes[node].external for node in reached))
         return {module for module in needed if module not in sys.stdlib_module_names and module != "__future__"}
+
+    def package_modules(self, script: Path) -> set[str]:
+        """The package's modules whose code ``script`` can run (weakstrong.code_version hashes them)."""
+        return {module for module, _ in self.reach(script)[1]}
 
 
 def script_imports(script: Path) -> list[str]:

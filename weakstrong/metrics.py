@@ -39,12 +39,11 @@ import re
 from collections import defaultdict
 
 from weakstrong.arithmetic import check_solution
+from weakstrong.stats import paired_difference, proportion_difference, wilson_interval
 from weakstrong.styles import check_style
 
 log = logging.getLogger(__name__)
 
-#: z for a two-sided 95% interval.
-Z95 = 1.959963984540054
 #: Metrics compared between WC and SE.
 COMPARED = ("coverage", "coverage_first_k", "diversity", "reasoning_diversity", "false_positive_rate")
 #: How many example ids / flagged solutions a result lists.
@@ -63,19 +62,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return 1.0 - math.comb(n - c, k) / math.comb(n, k)
-
-
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``successes / n`` (95% by default)."""
-    if n <= 0:
-        raise ValueError("a Wilson interval needs n > 0")
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must be within 0..{n}, got {successes}")
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def proportion(successes: int, n: int) -> dict:
@@ -315,8 +301,6 @@ def compare_sides(se_graded: list[dict], wc_graded: list[dict], problems: list[d
     Verdicts read 'WC higher', 'SE higher' or 'no difference at 95%'. ``per_problem`` keeps each problem's WC
     minus SE coverage and diversity, so that replicates of the same problems combine
     (:func:`weakstrong.findings.combined_comparison`)."""
-    from weakstrong.stats import paired_difference, proportion_difference
-
     se = _side_stats(se_graded, problems, k_se, style, "se_graded")
     wc = _side_stats(wc_graded, problems, ratio * k_se, style, "wc_graded")
     ids = [p["id"] for p in problems]

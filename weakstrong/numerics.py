@@ -31,7 +31,7 @@ from weakstrong.provenance import machine_label
 #: The environment each ``numerics.cpu_capability`` stands for: ATen's dispatch and oneDNN's instruction-set
 #: ceiling at that level, and MKL on its COMPATIBLE branch (MKL's own AVX2 branch chooses its code by the
 #: processor's vendor and model: an emulated Intel Haswell and an emulated AMD EPYC-Milan computed other small
-#: matrix products, batched products and exp under MKL_CBWR=AVX2, the same under COMPATIBLE; README, "Numbers
+#: matrix products, batched products and exp under MKL_CBWR=AVX2, the same under COMPATIBLE; docs/numerics.md, "Numbers
 #: that hold on any machine"). ``avx512`` keeps MKL's AVX-512 branch, for Intel fleets that want its speed.
 #: ``native`` sets nothing (fastest kernels, machine-dependent bits).
 CAPABILITY_ENVIRONMENT = {

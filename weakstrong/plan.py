@@ -249,20 +249,14 @@ def _gpu_hours(flops: float, plan: dict, mfu_key: str) -> float:
     return flops / (plan["gpu_peak_tflops"] * 1e12 * plan[mfu_key]) / 3600
 
 
-def _price(config: dict, model: str) -> float:
-    try:
-        return config["models"][model]["price_per_million_tokens"]
-    except KeyError:
-        raise PlanError(f"config key 'models.{model}.price_per_million_tokens' is needed to price its API "
-                        f"calls") from None
-
-
 def _generation_cost(config: dict, plan: dict, model: str, tokens: float, default_backend: str) -> dict:
-    """GPU-hours (2P FLOPs a token at the sampling MFU) or, for API models, USD."""
+    """GPU-hours (2P FLOPs a token at the sampling MFU) or, for API models, USD (``study.token_cost``)."""
     backend = study.model_backend(config, model, default_backend)
     if backend == "openai_api":
-        return {"backend": backend, "gpu_hours": 0.0, "usd": tokens * _price(config, model) / 1e6}
-    flops = tokens * 2 * study.model_parameters(config, model)
+        if "price_per_million_tokens" not in config["models"][model]:
+            raise PlanError(f"config key 'models.{model}.price_per_million_tokens' is needed to price its API calls")
+        return {"backend": backend, "gpu_hours": 0.0, "usd": tokens * study.token_cost(config, model, "usd")}
+    flops = tokens * study.token_cost(config, model, "flops")
     return {"backend": backend, "gpu_hours": _gpu_hours(flops, plan, "sampling_mfu"), "usd": 0.0}
 
 

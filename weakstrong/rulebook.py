@@ -2,8 +2,8 @@
 
 Snakemake loads the workflow (its API, as ``snakemake`` itself does) for the envs and scripts; the params are
 read from the rule's source, as written, since Snakemake keeps only their values.  ``python -m
-weakstrong.rulebook README.md`` (``make rules-table``) writes the table of them into the README between the
-``rules-table`` markers; tests/test_envs.py checks the envs against the scripts' imports and that the README's
+weakstrong.rulebook docs/rules.md`` (``make rules-table``) writes the table of them into docs/rules.md between the
+``rules-table`` markers; tests/test_envs.py checks the envs against the scripts' imports and that the page's
 table is current.
 """
 
@@ -117,7 +117,7 @@ def table_markdown(rules: list[Rule]) -> str:
     return "\n".join(rows)
 
 
-def with_table(readme: str, table: str, where: str = "README.md") -> str:
+def with_table(readme: str, table: str, where: str = "docs/rules.md") -> str:
     """``readme`` with the text between the rules-table markers replaced by ``table``."""
     if readme.count(BEGIN) != 1 or readme.count(END) != 1 or readme.index(BEGIN) > readme.index(END):
         raise ValueError(f"{where}: needs one '{BEGIN}' line and, after it, one '{END}' line")
@@ -129,7 +129,7 @@ def with_table(readme: str, table: str, where: str = "README.md") -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        raise SystemExit("usage: python -m weakstrong.rulebook README.md")
+        raise SystemExit("usage: python -m weakstrong.rulebook docs/rules.md")
     readme = Path(argv[0])
     try:
         readme.write_text(with_table(readme.read_text(encoding="utf-8"), table_markdown(load_rules()), str(readme)),

@@ -13,7 +13,8 @@
   Newcombe differences), combined by DerSimonian and Laird's random-effects mean.
 * :func:`detectable_difference` / :func:`replicates_needed`: from the crossed table's variance components, the
   smallest difference a design detects at 95% with 80% power, and the replicates it takes to detect a smaller one.
-* :func:`mean_interval`, :func:`paired_difference`, :func:`proportion_difference`: t and Newcombe intervals.
+* :func:`mean_interval`, :func:`paired_difference`, :func:`proportion_difference`, :func:`wilson_interval`: t,
+  Newcombe and Wilson intervals.
 
 No SciPy: the two-sided 95% t quantiles are tabulated for up to 30 degrees of freedom, and the normal
 quantile is used beyond (the error is below 1% there).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+#: z for a two-sided 95% interval (the one constant of it: weakstrong.metrics takes it from here).
 Z95 = 1.959963984540054
 #: z of 80% power (one-sided): a difference of (Z95 + Z80) standard errors is detected 80% of the time.
 Z80 = 0.8416212335729143
@@ -63,10 +65,21 @@ def paired_difference(wc: list[float], se: list[float], *, unit: str = "seed") -
     return {**result, "verdict": verdict(result["ci95"], n=result["n"], unit=unit)}
 
 
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``successes / n`` (95% by default)."""
+    if n <= 0:
+        raise ValueError("a Wilson interval needs n > 0")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be within 0..{n}, got {successes}")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def proportion_difference(wc_successes: int, wc_n: int, se_successes: int, se_n: int) -> dict:
     """WC minus SE rate of two independent samples (Newcombe's hybrid Wilson interval) and its verdict."""
-    from weakstrong.metrics import wilson_interval
-
     if not wc_n or not se_n:
         return {"mean": None, "ci95": None, "verdict": "unresolved (nothing to compare)"}
     p1, p2 = wc_successes / wc_n, se_successes / se_n
@@ -161,7 +174,7 @@ def crossed_difference(wc: list[list[float]], se: list[list[float]]) -> dict:
 
 def random_effects_mean(estimates: list[dict]) -> dict:
     """DerSimonian-Laird random-effects mean of per-replicate estimates (``{"mean", "ci95"}``, each interval a
-    95% one read as normal: se = width / (2 * 1.96)), with its normal 95% interval and verdict. Estimates
+    95% one read as normal: se = width / (2 * Z95)), with its normal 95% interval and verdict. Estimates
     without a mean or interval (nothing measured in that replicate) are left out; ``n`` counts those kept."""
     kept = [e for e in estimates if e.get("mean") is not None and e.get("ci95") is not None]
     if not kept:

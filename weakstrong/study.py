@@ -26,12 +26,7 @@ def model_parameters(config: dict, model: str) -> float:
 
 def cost_ratio(config: dict, pair: str) -> float:
     """How many times more a SE sample costs than a WC sample (unrounded)."""
-    spec = config["generator_pairs"][pair]
-    weak, strong = spec["weak"], spec["strong"]
-    if spec["match"] == "price":
-        models = config["models"]
-        return models[strong]["price_per_million_tokens"] / models[weak]["price_per_million_tokens"]
-    return model_parameters(config, strong) / model_parameters(config, weak)
+    return pair_token_cost(config, pair, "se") / pair_token_cost(config, pair, "wc")
 
 
 def samples_ratio(config: dict, pair: str) -> int:
@@ -110,7 +105,7 @@ REPLICATE_SEED_STRIDE = 1000
 
 def replicates(config: dict) -> list[int]:
     """The study's replicates, 1..``replicates``: each redraws every random choice a new run of the study would
-    make (README, "Replicates"), on the same problems."""
+    make (docs/protocol.md, "Replicates and intervals"), on the same problems."""
     return list(range(1, config["replicates"] + 1))
 
 

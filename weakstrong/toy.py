@@ -246,7 +246,7 @@ def arithmetic_facts(problem: dict, style: str) -> list[str]:
     Each fact is written as the solution computes it: the GSM8K-style result is computed inside the
     ``<<3+4=7>>`` annotation, so the student meets its arithmetic there in the notation it learned it in.
     With the spaced ``3 + 4 = 7`` instead, SFT had to re-teach the arithmetic in the annotation's notation,
-    and the student forgot it while learning the layout (README, "Student designs tried on validation")."""
+    and the student forgot it while learning the layout (docs/toy-world.md, "Student designs tried on validation")."""
     lines = problem["solution"].split("\n")[:-1]
     if style == "gsm8k":
         return [_GSM8K_ANNOTATION_RE.search(line).group(1) for line in lines]

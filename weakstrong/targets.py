@@ -1,0 +1,459 @@
+"""What the workflow builds, from the config: the target files of each stage, the cells the tables, figures and
+findings read, and the description of the run the paper's captions give.
+
+Every function takes the validated config and, where it names files, the :class:`weakstrong.layout.Layout` of
+its ``paths``; none reads a file but :func:`audit_summary` (whether the user has provided an audit's ratings).
+rules/common.smk turns them into the rules' inputs and params.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+
+from weakstrong import ablations, study
+from weakstrong.layout import Layout
+from weakstrong.study import Experiment
+
+#: The pseudo-pair of finetuning runs on the datasets' own solutions, shared by every generator pair.
+GOLD = "gold"
+#: The sampled sources of a pair's data.
+SIDES = ("se", "wc")
+#: The figures of a (dataset, pair)'s data, of its first replicate.
+DATA_FIGURES = ("data_metrics", "coverage_by_level", "coverage", "coverage_cost")
+
+
+# --- the study's grid ---------------------------------------------------------------------------------------
+
+def finetuned(config: dict) -> list[Experiment]:
+    """The experiments with finetuning runs (Table 1): ``finetune.budgets`` can be fewer than the data
+    metrics' budgets, as finetuning costs the most."""
+    return [e for e in study.experiments(config) if e.budget in config["finetune"]["budgets"]]
+
+
+def first_replicate(config: dict) -> int:
+    """The replicate whose data the figures show and the LLM judge and the human audit rate."""
+    return study.replicates(config)[0]
+
+
+def data_pair(pair: str, source: str) -> str:
+    """Runs on gold data do not depend on the generator pair: one run per dataset, budget and student."""
+    return GOLD if source == GOLD else pair
+
+
+def dataset_pairs(config: dict) -> list[tuple[str, str]]:
+    """(dataset, pair) of every experiment, in config order."""
+    return list(dict.fromkeys((e.dataset, e.pair) for e in study.experiments(config)))
+
+
+def pair_experiments(config: dict, dataset: str, pair: str) -> list[Experiment]:
+    """The experiments (budgets) of a dataset and pair, in config order."""
+    return [e for e in study.experiments(config) if (e.dataset, e.pair) == (dataset, pair)]
+
+
+def is_student(config: dict, model: str) -> bool:
+    return any(model in spec["students"] for spec in config["generator_pairs"].values())
+
+
+def samples_per_source(config: dict, pair: str, budget: str) -> dict[str, int]:
+    """Samples per problem of each side's data at a budget of a pair."""
+    return {source: study.samples_per_question(config, pair, budget, source) for source in SIDES}
+
+
+def coverage_labels(config: dict, pair: str) -> dict[str, str]:
+    """Each side's curve label: the source and its generator."""
+    return {source: f"{source.upper()} ({study.generator_of(config, pair, source)})" for source in SIDES}
+
+
+def coverage_cost_budgets(config: dict, pair: str) -> dict[str, int]:
+    """SE's samples per question at each of the pair's budgets, marked on the cost axis."""
+    return {budget: config["budgets"][budget] for budget in config["generator_pairs"][pair]["budgets"]}
+
+
+def rule_resources(config: dict, rule: str) -> dict:
+    """A rule's resources: its entry under the config's ``resources`` over ``resources.default``."""
+    return {**config["resources"]["default"], **config["resources"].get(rule, {})}
+
+
+def job_resources(config: dict, rule: str) -> dict:
+    """The Snakemake resources of a rule's jobs. Every job runs on one node (finetuning is ``accelerate launch
+    --num_machines 1``, vLLM's tensor parallelism is one node's): ``nodes: 1`` becomes sbatch ``--nodes=1`` under
+    the Slurm executor, so Slurm cannot split a job's ``--gpus=N`` over nodes; local runs ignore it."""
+    res = rule_resources(config, rule)
+    return {"mem_mb": res["mem_mb"], "runtime": res["runtime"], "gpu": res["gpu"], "nodes": 1}
+
+
+# --- models, toy models -------------------------------------------------------------------------------------
+
+def model_path(config: dict, layout: Layout, model: str, replicate: int | str) -> str:
+    """Where a model's weights are: the replicate's toy model (the toy rule's output) or the configured hub id /
+    local path (the same model in every replicate)."""
+    if model in study.toy_models(config):
+        return layout.output("toy_model", model=model, replicate=replicate)
+    return config["models"][model]["source"]
+
+
+def model_inputs(config: dict, layout: Layout, model: str, replicate: int | str) -> list[str]:
+    """A rule depends on a model only if the workflow builds it."""
+    return [model_path(config, layout, model, replicate)] if model in study.toy_models(config) else []
+
+
+def toy_datasets(config: dict) -> dict:
+    return {name: d for name, d in config["datasets"].items() if "toy" in d["source"]}
+
+
+def toy_prompt_digests(config: dict) -> dict[str, str]:
+    """The corpus is laid out in the toy styles' prompt formats: a changed prompt retrains the toy models."""
+    from weakstrong.prompts import prompt_digest
+
+    return {style: prompt_digest(style) for style in sorted({d["style"] for d in toy_datasets(config).values()})}
+
+
+def toy_model_seed(config: dict, model: str, replicate: int) -> int:
+    """Each toy model pre-trains with a seed of its own, within its replicate's."""
+    return study.replicate_seed(config["seed"], replicate) + sorted(config["models"]).index(model)
+
+
+def toy_model_dirs(config: dict, layout: Layout) -> list[str]:
+    return [layout.output("toy_model", model=model, replicate=replicate)
+            for model in study.toy_models(config) for replicate in study.replicates(config)]
+
+
+# --- sampling, data metrics ---------------------------------------------------------------------------------
+
+def sample_machine_files(config: dict, layout: Layout) -> list[str]:
+    """The machine records of every sampling shard of the study's generators, in every replicate."""
+    return [layout.output("shard_machine", dataset=d, generator=g, shard=shard, replicate=replicate)
+            for d, g in study.generators(config)
+            for shard in range(config["sampling"]["shards"])
+            for replicate in study.replicates(config)]
+
+
+def metrics_file(layout: Layout, experiment: Experiment, replicate: int | str) -> str:
+    return layout.output("metrics", vars(experiment), replicate=replicate)
+
+
+def metrics_by_replicate(config: dict, layout: Layout, experiment: Experiment) -> dict[str, str]:
+    """An experiment's data metrics per replicate (str(replicate) -> path), as the tables read them."""
+    return {str(replicate): metrics_file(layout, experiment, replicate) for replicate in study.replicates(config)}
+
+
+def metrics_files(config: dict, layout: Layout) -> list[str]:
+    return [metrics_file(layout, e, replicate) for e in study.experiments(config)
+            for replicate in study.replicates(config)]
+
+
+def metrics_by_budget(config: dict, layout: Layout, dataset: str, pair: str, replicate: int | str) -> dict:
+    """The data metrics of a dataset, pair and replicate by budget, so that a script pairs each file with its
+    budget without relying on input order."""
+    return {e.budget: metrics_file(layout, e, replicate) for e in pair_experiments(config, dataset, pair)}
+
+
+# --- finetuning, evaluation ---------------------------------------------------------------------------------
+
+def finetune_settings(config: dict, student: str, budget: str, lr: float, replicate: int) -> dict:
+    """A training run: the student's steps and batch sizes at the budget, and the run's lr and seed (its
+    replicate's)."""
+    ft = config["finetune"]
+    return {**study.finetune_settings(config, student, budget), "lr": lr, "checkpoints": ft["checkpoints"],
+            "max_length": ft["max_length"], "seed": study.replicate_seed(config["seed"], replicate)}
+
+
+def finetune_fit(config: dict, student: str) -> dict | None:
+    """What a finetune job needs to check, before loading the model, that it fits (config ``plan``)."""
+    if "plan" not in config:
+        return None
+    from weakstrong.plan import model_architecture
+
+    return {"student": student, "parameters": study.model_parameters(config, student),
+            "architecture": model_architecture(config, student), "gpu_memory_gb": config["plan"]["gpu_memory_gb"]}
+
+
+def finetune_cells(config: dict) -> list[tuple[str, str, str, str, str]]:
+    """(dataset, pair, budget, student, source) of every finetuning result of the study, with the pair of its
+    data (GOLD for gold data), each once."""
+    cells = [(e.dataset, data_pair(e.pair, source), e.budget, student, source)
+             for e in finetuned(config)
+             for student in config["generator_pairs"][e.pair]["students"]
+             for source in config["sources"]]
+    return list(dict.fromkeys(cells))
+
+
+def finetune_run_dirs(config: dict, layout: Layout) -> list[str]:
+    """Every finetuning run of the main study: each cell's runs per replicate and learning rate."""
+    return [layout.output("finetune", dataset=d, pair=p, budget=b, student=student, source=source,
+                          replicate=replicate, lr=study.lr_label(lr))
+            for d, p, b, student, source in finetune_cells(config)
+            for replicate in study.replicates(config)
+            for lr in study.student_lrs(config, student)]
+
+
+def evaluation_file(layout: Layout, dataset: str, pair: str, budget: str, student: str, source: str,
+                    replicate: int | str) -> str:
+    return layout.output("evaluation", dataset=dataset, pair=pair, budget=budget, student=student, source=source,
+                         replicate=replicate)
+
+
+def evaluation_files(config: dict, layout: Layout) -> list[str]:
+    return [evaluation_file(layout, *cell, replicate) for cell in finetune_cells(config)
+            for replicate in study.replicates(config)]
+
+
+def base_evaluation_file(layout: Layout, dataset: str, model: str, replicate: int | str) -> str:
+    return layout.output("base_evaluation", dataset=dataset, model=model, replicate=replicate)
+
+
+def base_evaluation_files(config: dict, layout: Layout) -> list[str]:
+    """Held-out accuracy of every generator and student before finetuning, per dataset and replicate."""
+    cells = []
+    for exp in study.experiments(config):
+        spec = config["generator_pairs"][exp.pair]
+        for model in [spec["weak"], spec["strong"], *spec["students"]]:
+            for replicate in study.replicates(config):
+                path = base_evaluation_file(layout, exp.dataset, model, replicate)
+                if path not in cells:
+                    cells.append(path)
+    return cells
+
+
+# --- LLM judge and human audit ------------------------------------------------------------------------------
+
+def judge_file(config: dict, layout: Layout, dataset: str, pair: str, budget: str, source: str,
+               ext: str = "jsonl") -> str:
+    return layout.output("judge", dataset=dataset, pair=pair, budget=budget, source=source, ext=ext,
+                         replicate=first_replicate(config))
+
+
+def judge_summaries(config: dict, layout: Layout, dataset: str, pair: str, budget: str) -> dict | None:
+    """The judge summary of each side at a budget, of the first replicate's data; None without a judge."""
+    if config.get("judge") is None:
+        return None
+    return {source: judge_file(config, layout, dataset, pair, budget, source, "json") for source in SIDES}
+
+
+def judge_summaries_by_budget(config: dict, layout: Layout, dataset: str, pair: str) -> dict:
+    if not config.get("judge"):
+        return {}
+    return {e.budget: judge_summaries(config, layout, e.dataset, e.pair, e.budget)
+            for e in pair_experiments(config, dataset, pair)}
+
+
+def judge_summary_files(config: dict, layout: Layout) -> list[str]:
+    """Judge summaries of every experiment and side; none without a judge."""
+    return [path for e in study.experiments(config)
+            for path in (judge_summaries(config, layout, e.dataset, e.pair, e.budget) or {}).values()]
+
+
+def audit_file(config: dict, layout: Layout, dataset: str, pair: str, budget: str, file: str) -> str:
+    """The human audit of the first replicate's data (people rate one set of solutions, not one per replicate)."""
+    return layout.output("audit", dataset=dataset, pair=pair, budget=budget, file=file,
+                         replicate=first_replicate(config))
+
+
+def judge_files(config: dict, layout: Layout) -> list[str]:
+    """Judge summaries of every experiment and side, and the audit form of every experiment."""
+    if config.get("judge") is None:
+        return []
+    return judge_summary_files(config, layout) + [audit_file(config, layout, e.dataset, e.pair, e.budget,
+                                                             "form.html") for e in study.experiments(config)]
+
+
+def audit_ratings_file(config: dict, dataset: str, pair: str, budget: str) -> str:
+    """Where the user puts the filled ratings CSV of an audit form (not made by the workflow)."""
+    return f"{config['judge']['ratings_dir']}/{dataset}/{pair}/{budget}/ratings.csv"
+
+
+def audit_summary(config: dict, layout: Layout, dataset: str, pair: str, budget: str,
+                  exists: Callable[[str], bool] = os.path.exists) -> str | None:
+    """The audit summary of a budget once its ratings exist (``exists``); None before (or without a judge)."""
+    if config.get("judge") is None or not exists(audit_ratings_file(config, dataset, pair, budget)):
+        return None
+    return audit_file(config, layout, dataset, pair, budget, "summary.json")
+
+
+def audit_summary_files(config: dict, layout: Layout, exists: Callable[[str], bool] = os.path.exists) -> list:
+    """Audit summaries of the forms whose ratings the user has provided."""
+    return [path for e in study.experiments(config)
+            if (path := audit_summary(config, layout, e.dataset, e.pair, e.budget, exists))]
+
+
+# --- tables -------------------------------------------------------------------------------------------------
+
+def table1_cells(config: dict, layout: Layout) -> list[dict]:
+    """One cell per (experiment, student, source) with its evaluation and the student's base evaluation per
+    replicate, the gold runs shared by every pair's rows."""
+    replicates = study.replicates(config)
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "student": student,
+            "source": source,
+            "setting": study.setting(config, e.pair, student, source),
+            "paths": {str(r): evaluation_file(layout, e.dataset, data_pair(e.pair, source), e.budget, student,
+                                              source, r) for r in replicates},
+            "bases": {str(r): base_evaluation_file(layout, e.dataset, student, r) for r in replicates},
+        }
+        for e in finetuned(config)
+        for student in config["generator_pairs"][e.pair]["students"]
+        for source in config["sources"]
+    ]
+
+
+def pair_cells(config: dict, layout: Layout, dataset: str, pair: str) -> list[dict]:
+    """Table 1's cells of a dataset and pair."""
+    return [cell for cell in table1_cells(config, layout) if (cell["dataset"], cell["pair"]) == (dataset, pair)]
+
+
+def table2_cells(config: dict, layout: Layout, exists: Callable[[str], bool] = os.path.exists) -> list[dict]:
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "paths": metrics_by_replicate(config, layout, e),
+            "judge": judge_summaries(config, layout, e.dataset, e.pair, e.budget),
+            "audit": audit_summary(config, layout, e.dataset, e.pair, e.budget, exists),
+        }
+        for e in study.experiments(config)
+    ]
+
+
+def ledger_cells(config: dict, layout: Layout) -> list[dict]:
+    """Per experiment, its first replicate's metrics file (whose ``ledger`` measure_data writes) and the cost of
+    a generated and of a prompt token of each side (:func:`weakstrong.study.pair_token_cost`)."""
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "path": metrics_file(layout, e, first_replicate(config)),
+            "cost_per_token": {source: study.pair_token_cost(config, e.pair, source) for source in SIDES},
+            "cost_per_prompt_token": {source: study.pair_token_cost(config, e.pair, source, prompt=True)
+                                      for source in SIDES},
+        }
+        for e in study.experiments(config)
+    ]
+
+
+# --- figures ------------------------------------------------------------------------------------------------
+
+def training_figures(config: dict) -> tuple[str, ...]:
+    """The figures of a (dataset, pair)'s finetuning runs, combining the replicates."""
+    return ("finetuning", "majority") if config["evaluation"]["maj_k"] else ("finetuning",)
+
+
+def figure_names(config: dict, dataset: str, pair: str) -> tuple[str, ...]:
+    """The figures of a (dataset, pair): of its data, and of its finetuning runs where it has any
+    (finetune.budgets)."""
+    trained = any((e.dataset, e.pair) == (dataset, pair) for e in finetuned(config))
+    return DATA_FIGURES + (training_figures(config) if trained else ())
+
+
+def figure_file(config: dict, layout: Layout, dataset: str, pair: str, name: str, ext: str = "pdf") -> str:
+    """A figure's path: those of the data show the first replicate's, those of the finetuning runs combine the
+    replicates."""
+    if name in DATA_FIGURES:
+        return layout.output("data_figure", dataset=dataset, pair=pair, figure=name, ext=ext,
+                             replicate=first_replicate(config))
+    return layout.output("training_figure", dataset=dataset, pair=pair, figure=name, ext=ext)
+
+
+def figure_files(config: dict, layout: Layout) -> list[str]:
+    """Every figure of the study, PDF and PNG."""
+    return [figure_file(config, layout, d, p, name, ext)
+            for d, p in dataset_pairs(config)
+            for name in figure_names(config, d, p)
+            for ext in ("pdf", "png")]
+
+
+# --- the paper and the findings -----------------------------------------------------------------------------
+
+def paper_figures(config: dict, layout: Layout) -> list[dict]:
+    """Every figure's PDF with what it shows, in the paper's order."""
+    return [{"path": figure_file(config, layout, d, p, name), "kind": name, "dataset": d, "pair": p}
+            for d, p in dataset_pairs(config)
+            for name in figure_names(config, d, p)]
+
+
+def paper_files(layout: Layout, pdf: bool) -> list[str]:
+    """The paper's LaTeX source, and its PDF where ``pdf`` (pdflatex is installed: a fresh machine has no TeX)."""
+    tex = layout.output("paper", ext="tex")
+    return [tex, layout.output("paper", ext="pdf")] if pdf else [tex]
+
+
+def model_description(config: dict, model: str) -> dict:
+    """A model's name with its parameter count and price where the config has them."""
+    spec = config["models"][model]
+    description = {"name": model}
+    if "toy" in spec or "parameters" in spec:
+        description["parameters"] = study.model_parameters(config, model)
+    for price in ("price_per_million_tokens", "input_price_per_million_tokens"):
+        if price in spec:
+            description[price] = spec[price]
+    return description
+
+
+def run_description(config: dict, grader_version: str) -> dict:
+    """What was run, for the paper's captions (:func:`weakstrong.paper.paper_latex`)."""
+    pairs = {
+        pair: {
+            "weak": model_description(config, spec["weak"]),
+            "strong": model_description(config, spec["strong"]),
+            "students": [model_description(config, student) for student in spec["students"]],
+            "match": spec["match"],
+            "cost_ratio": study.cost_ratio(config, pair),
+            "samples_ratio": study.samples_ratio(config, pair),
+            "datasets": spec["datasets"],
+            "budgets": {budget: samples_per_source(config, pair, budget) for budget in spec["budgets"]},
+        }
+        for pair, spec in config["generator_pairs"].items()
+    }
+    return {"results": config["paths"]["tables"], "pairs": pairs, "replicates": study.replicates(config),
+            "seed": config["seed"], "grader_version": grader_version, "maj_k": config["evaluation"]["maj_k"]}
+
+
+def findings_data(config: dict, layout: Layout) -> list[dict]:
+    """Each experiment's data metrics and judge summaries, with how its pair is matched."""
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "match": config["generator_pairs"][e.pair]["match"],
+            "paths": metrics_by_replicate(config, layout, e),
+            "judge": judge_summaries(config, layout, e.dataset, e.pair, e.budget),
+        }
+        for e in study.experiments(config)
+    ]
+
+
+# --- the ablations ------------------------------------------------------------------------------------------
+
+def ablation_table_files(config: dict, layout: Layout, exts: tuple[str, ...] = ("tex", "md")) -> list[str]:
+    """Every ablation's table, LaTeX and Markdown (or ``exts``); none without an ``ablations`` section."""
+    return [layout.output("ablation_table", ablation=name, ext=ext) for name in config["ablations"] for ext in exts]
+
+
+def ablation_cells(config: dict, layout: Layout, ablation: str) -> list[dict]:
+    """One cell per (dataset, budget, student, arm) of an ablation, with its data and evaluation per replicate."""
+    replicates = study.replicates(config)
+    return [
+        {
+            "dataset": e.dataset,
+            "pair": e.pair,
+            "budget": e.budget,
+            "student": student,
+            "setting": study.setting(config, e.pair, student, arm.base),
+            **asdict(arm),
+            "sft": {str(r): layout.output("sft", vars(e), source=arm.source, replicate=r) for r in replicates},
+            "paths": {str(r): evaluation_file(layout, e.dataset, e.pair, e.budget, student, arm.source, r)
+                      for r in replicates},
+        }
+        for name, e in ablations.experiments(config)
+        if name == ablation
+        for student in ablations.students(config, name)
+        for arm in ablations.arms(config, name, e.pair, e.budget)
+    ]
