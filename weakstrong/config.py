@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from weakstrong.study import student_setting
 from weakstrong.styles import check_style
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
@@ -160,9 +161,7 @@ def _finetune_problems(config: dict) -> list[str]:
             problems.append(f"config key 'finetune.students.{student}': unknown model {student!r}")
     for pair in config["generator_pairs"].values():
         for student in pair["students"]:
-            own = finetune.get("students", {}).get(student, {})
-            where = f"finetune.students.{student}.steps" if "steps" in own else "finetune.steps"
-            steps = own.get("steps", finetune["steps"])
+            steps, where = student_setting(config, student, "steps")
             for budget in pair["budgets"]:
                 if isinstance(steps, dict) and budget not in steps:
                     problems.append(f"config key '{where}': no steps for budget {budget!r} "

@@ -163,26 +163,33 @@ def finetune_settings(config: dict, student: str, budget: str) -> dict:
     budget.  Gradient checkpointing defaults to on for real models and off for toy ones (they are tiny).
     """
     finetune = config["finetune"]
-    own = finetune.get("students", {}).get(student, {})
-    where = f"finetune.students.{student}" if "steps" in own else "finetune"
-    steps = own.get("steps", finetune["steps"])
+    steps, where = student_setting(config, student, "steps")
     if isinstance(steps, dict):
         if budget not in steps:
-            raise KeyError(f"config key '{where}.steps' has no entry for budget {budget!r}")
+            raise KeyError(f"config key '{where}' has no entry for budget {budget!r}")
         steps = steps[budget]
-    batch_size = own.get("batch_size", finetune["batch_size"])
     return {
         "steps": steps,
-        "batch_size": batch_size,
-        "micro_batch_size": own.get("micro_batch_size", finetune.get("micro_batch_size")),
+        "batch_size": student_setting(config, student, "batch_size")[0],
+        "micro_batch_size": student_setting(config, student, "micro_batch_size")[0],
         "precision": finetune["precision"],
         "gradient_checkpointing": finetune.get("gradient_checkpointing", "toy" not in config["models"][student]),
     }
 
 
+def student_setting(config: dict, student: str, key: str):
+    """A finetuning setting of one student, and the config key it comes from: ``finetune.students.<student>.<key>``
+    where the student overrides it, else ``finetune.<key>`` (None where neither sets it).  The one place the
+    per-student override is resolved."""
+    own = config["finetune"].get("students", {}).get(student, {})
+    if key in own:
+        return own[key], f"finetune.students.{student}.{key}"
+    return config["finetune"].get(key), f"finetune.{key}"
+
+
 def student_lrs(config: dict, student: str) -> list[float]:
     """The learning-rate grid of a student: ``finetune.students.<student>.lrs`` or ``finetune.lrs``."""
-    return config["finetune"].get("students", {}).get(student, {}).get("lrs", config["finetune"]["lrs"])
+    return student_setting(config, student, "lrs")[0]
 
 
 def all_lrs(config: dict) -> list[float]:
