@@ -12,6 +12,7 @@ from weakstrong import envs as ws_envs
 from weakstrong import numerics
 from weakstrong import paper as ws_paper
 from weakstrong import study, targets, versions
+from weakstrong.evaluation import EVALUATION_FORMAT
 from weakstrong.grading import GRADER_VERSION
 from weakstrong.layout import Layout
 from weakstrong.prompts import prompt_digest

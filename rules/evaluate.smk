@@ -29,6 +29,8 @@ rule evaluate:
         maj_temperature=config["evaluation"]["maj_temperature"],
         # the replicate's seed also seeds the maj@k votes
         seed=get_replicate_seed,
+        # what the file holds (weakstrong.evaluation): a new format reruns the evaluations
+        evaluation_format=EVALUATION_FORMAT,
     script:
         "../scripts/evaluate.py"
 

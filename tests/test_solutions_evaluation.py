@@ -207,6 +207,9 @@ def test_evaluate_with_fake_backend():
     # every problem's outcome, in the problems' order, beside the means
     assert result["per_problem"] == {"problem_id": ["m1", "m2", "m3"], "pass@1": [1, 1, 0], "maj@1": [0, 1, 1],
                                      "maj@3": [1, 1, 1]}
+    # the text of every correct greedy completion (the students' reasoning errors are checked on them)
+    assert result["correct_completions"] == [{"problem_id": "m1", "completion": GREEDY[0]},
+                                             {"problem_id": "m2", "completion": GREEDY[1]}]
     # two calls: greedy, then k samples at T=0.7; bare questions for a finetuned student
     (prompts1, greedy), (prompts2, sampled) = backend.calls
     assert prompts1 == prompts2 == [format_question(p["question"], "math") for p in MATH_PROBLEMS]
@@ -453,7 +456,8 @@ def _settings(**changes):
 
 
 def test_a_selected_untrained_model_reuses_its_base_evaluation_with_the_same_settings():
-    zero_shot = {"problems": 2, "pass@1": 0.5, "per_level": {}, "grading_undecided": 0, "examples": []}
+    zero_shot = {"problems": 2, "pass@1": 0.5, "per_level": {}, "grading_undecided": 0, "examples": [],
+                 "correct_completions": [{"problem_id": "p1", "completion": "1 + 1 = 2"}]}
     base = {"model": "models/wc", "zero_shot": zero_shot, "settings": _settings(seed=1)}
     kept = select_best({"runs/a": {"examples": 4, "checkpoints": [
         {"step": 10, "validation_accuracy": 0.2, "train_loss": 1.0, "settings": {"lr": 1e-4}}]}},
@@ -470,12 +474,21 @@ def test_a_selected_untrained_model_reuses_its_base_evaluation_with_the_same_set
 @pytest.mark.parametrize("change", [dict(max_tokens=64), dict(backend="vllm"), dict(chat=True),
                                     dict(maj_k=[4], seed=3), dict(maj_k=[4], temperature=1.0)])
 def test_the_base_evaluation_is_not_reused_when_its_settings_differ(change):
-    base = {"model": "models/wc", "zero_shot": {"pass@1": 0.5}, "settings": _settings(**change)}
+    zero_shot = {"pass@1": 0.5, "correct_completions": []}
+    base = {"model": "models/wc", "zero_shot": zero_shot, "settings": _settings(**change)}
     selection = {"checkpoint": "models/wc", "run": None, "step": 0}
     own = _settings(maj_k=[4]) if "maj_k" in change else _settings()
     assert reuse_base_evaluation(selection, base, own) is None
     # the same settings (maj@k with the same seed included) reuse it
-    assert reuse_base_evaluation(selection, {**base, "settings": own}, own) == {"pass@1": 0.5}
+    assert reuse_base_evaluation(selection, {**base, "settings": own}, own) == zero_shot
+
+
+def test_a_base_evaluation_without_its_correct_completions_is_not_reused():
+    """One written before evaluations kept the correct completions' text: the checkpoint is evaluated again, so
+    that the students' reasoning errors can be measured on it."""
+    selection = {"checkpoint": "models/wc", "run": None, "step": 0}
+    base = {"model": "models/wc", "zero_shot": {"pass@1": 0.5}, "settings": _settings()}
+    assert reuse_base_evaluation(selection, base, _settings()) is None
 
 
 def test_a_base_evaluation_without_settings_or_of_another_model_is_not_reused():

@@ -8,6 +8,11 @@ from weakstrong.grading import extract_answer, grade_many, is_equivalent
 from weakstrong.prompts import build_prompts, stop_strings
 from weakstrong.sampling import SamplingParams
 
+#: What an evaluation file holds, a param of the evaluate rule, so that a change of it reruns the evaluations (the
+#: model jobs are not versioned by their code). 2: the text of every correct greedy completion
+#: (``correct_completions``), which the reasoning errors of the finetuned students are measured on.
+EVALUATION_FORMAT = 2
+
 
 def majority_answer(answers: list[str | None]) -> str | None:
     """The most common answer, counting equivalent answers together; ties go to the earliest."""
@@ -29,7 +34,10 @@ def accuracy(problems: list[dict], greedy: list[str], style: str, *, voted: list
     """pass@1 from one greedy completion per problem; maj@k for each k in ``maj_k`` from the first k of the
     sampled completions ``voted`` (at least max(maj_k) per problem). ``per_problem`` keeps each problem's
     outcome beside the means, as columns (``problem_id``, ``pass@1``, ``maj@k``: 1 right, 0 not), so that two
-    models evaluated on the same problems can be compared problem by problem."""
+    models evaluated on the same problems can be compared problem by problem. ``correct_completions`` keeps the
+    text of each greedy completion graded correct (``problem_id``, ``completion``), in the problems' order, for
+    the false-positive checks of :mod:`weakstrong.student_errors`; the wrong ones are left out, to keep the file
+    small (the first five of all are in ``examples``)."""
     if len(greedy) != len(problems):
         raise ValueError(f"{len(greedy)} completions for {len(problems)} problems")
     graded = grade_many(greedy, [p["answer"] for p in problems], style, workers=workers)
@@ -50,6 +58,8 @@ def accuracy(problems: list[dict], greedy: list[str], style: str, *, voted: list
     result["examples"] = [{"problem_id": p["id"], "completion": c, "correct": g["correct"]}
                           for p, c, g in list(zip(problems, greedy, graded))[:5]]
     result["per_problem"] = per_problem
+    result["correct_completions"] = [{"problem_id": p["id"], "completion": c}
+                                     for p, c, ok in zip(problems, greedy, correct) if ok]
     return result
 
 
@@ -98,7 +108,11 @@ def reuse_base_evaluation(selection: dict, base: dict, settings: dict) -> dict |
     """The base model's zero-shot test result (``evaluate_base``'s ``zero_shot``) when checkpoint selection kept
     the untrained model and the base evaluation ran with the same ``settings`` (:func:`evaluation_settings`):
     the same model decoding the same prompts the same way, so evaluating it again would only repeat the work.
-    None otherwise (a finetuned checkpoint won, or the settings differ), and the checkpoint is evaluated."""
+    None otherwise (a finetuned checkpoint won, the settings differ, or the base evaluation was written before
+    evaluations kept their correct completions), and the checkpoint is evaluated."""
     if selection.get("run") is not None or selection.get("checkpoint") != base.get("model"):
         return None
-    return base["zero_shot"] if base.get("settings") == settings else None
+    zero_shot = base.get("zero_shot") or {}
+    if base.get("settings") != settings or "correct_completions" not in zero_shot:
+        return None
+    return zero_shot
