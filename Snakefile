@@ -21,6 +21,7 @@ include: "rules/figures.smk"
 include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
+include: "rules/students.smk"
 include: "rules/ablations.smk"
 include: "rules/plan.smk"
 include: "rules/report.smk"
@@ -42,6 +43,9 @@ localrules:
     select_checkpoint,
     export_audit_form,
     summarize_audit,
+    export_student_audit_form,
+    summarize_student_audit,
+    make_student_errors_table,
     plot_data_metrics,
     plot_coverage_curves,
     plot_coverage_cost,
@@ -66,6 +70,7 @@ rule all:
         targets.ablation_table_files(config, LAYOUT),
         targets.figure_files(config, LAYOUT),
         targets.judge_files(config, LAYOUT),
+        targets.student_error_files(config, LAYOUT),
         PAPER_FILES,
         rules.write_findings.output,
 
@@ -79,6 +84,14 @@ rule data_metrics:
 rule ablations:
     input:
         targets.ablation_table_files(config, LAYOUT),
+
+
+# The finetuned students' reasoning errors: the table (arithmetic checker; the LLM judge's and the human audit's
+# columns where they ran) and, with a judge, its verdicts and the students' audit forms.
+rule student_errors:
+    input:
+        targets.student_error_files(config, LAYOUT),
+        targets.student_judge_files(config, LAYOUT),
 
 
 # What the samples cost, planned against realized.
@@ -99,8 +112,8 @@ rule paper:
         rules.write_findings.output,
 
 
-# LLM-judge summaries per budget and source, and an audit form per budget; empty without a `judge` section
-# in the config.
+# LLM-judge summaries per budget and source, and an audit form per budget, of the data and of the finetuned
+# students' correct test solutions; empty without a `judge` section in the config.
 rule judge:
     input:
         targets.judge_files(config, LAYOUT),

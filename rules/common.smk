@@ -143,6 +143,29 @@ def get_audit_ratings(wildcards):
     return targets.audit_ratings_file(config, wildcards.dataset, wildcards.pair, wildcards.budget)
 
 
+def get_student_audit_ratings(wildcards):
+    """Where the user puts the filled ratings CSV of the wildcards' student's audit form."""
+    w = wildcards
+    return targets.student_audit_ratings_file(config, w.dataset, w.pair, w.budget, w.student)
+
+
+def get_judge_model_inputs(wildcards):
+    return targets.model_inputs(config, LAYOUT, JUDGE["model"], wildcards.replicate)
+
+
+def get_judge_model_path(wildcards):
+    return targets.model_path(config, LAYOUT, JUDGE["model"], wildcards.replicate)
+
+
+def get_judge_backend(wildcards):
+    return study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"])
+
+
+def get_source_generator(wildcards):
+    """The generator of the wildcards' source's data (its pair's SE or WC model)."""
+    return study.generator_of(config, wildcards.pair, wildcards.source)
+
+
 def get_coverage_labels(wildcards):
     return targets.coverage_labels(config, wildcards.pair)
 
@@ -175,14 +198,6 @@ def get_build_sft_data_per_question(wildcards):
     if wildcards.source == targets.GOLD:
         return 1
     return study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
-
-
-def get_judge_solutions_model_inputs(wildcards):
-    return targets.model_inputs(config, LAYOUT, JUDGE["model"], wildcards.replicate)
-
-
-def get_judge_solutions_model_path(wildcards):
-    return targets.model_path(config, LAYOUT, JUDGE["model"], wildcards.replicate)
 
 
 def get_judge_solutions_per_question(wildcards):
@@ -248,6 +263,11 @@ def get_make_ablation_table_evaluations(wildcards):
 def get_make_ablation_table_sft(wildcards):
     cells = get_make_ablation_table_cells(wildcards)
     return list(dict.fromkeys(path for cell in cells for path in cell["sft"].values()))
+
+
+def get_write_findings_student_errors(wildcards):
+    """The student-errors table's rows, where the config has students finetuned on both WC and SE data."""
+    return targets.student_error_files(config, LAYOUT, exts=("json",))
 
 
 def get_write_findings_number_matched(wildcards):

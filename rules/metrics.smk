@@ -37,7 +37,7 @@ rule judge_solutions:
     input:
         graded=get_source_graded,
         problems=layout("data", split="train"),
-        model=get_judge_solutions_model_inputs,
+        model=get_judge_model_inputs,
     output:
         records=layout("judge", ext="jsonl"),
         summary=layout("judge", ext="json"),
@@ -54,11 +54,11 @@ rule judge_solutions:
         numerics=NUMERICS,
         n=get_judge_setting("solutions_per_source"),
         seed=get_replicate_seed,
-        generator=lambda wildcards: study.generator_of(config, wildcards.pair, wildcards.source),
+        generator=get_source_generator,
         per_question=get_judge_solutions_per_question,
-        model=get_judge_solutions_model_path,
+        model=get_judge_model_path,
         judge=get_judge_setting("model"),
-        backend=lambda wildcards: study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
+        backend=get_judge_backend,
         max_tokens=get_judge_setting("max_tokens"),
         template=JUDGE_TEMPLATE,
         template_sha256=versions.file_digest(JUDGE_TEMPLATE),

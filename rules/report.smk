@@ -13,12 +13,13 @@ report: "../report/workflow.rst"
 rule write_paper:
     input:
         # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, the
-        # cost ledger and the table of each ablation the config turns on
+        # cost ledger, the students' reasoning errors and the table of each ablation the config turns on
         tables=[
             rules.make_table1.output.tex,
             rules.make_table2.output.tex,
             rules.make_table1.output.detail_tex,
             rules.make_ledger.output.tex,
+            *targets.student_error_files(config, LAYOUT, exts=("tex",)),
             *targets.ablation_table_files(config, LAYOUT, exts=("tex",)),
         ],
         figures=[figure["path"] for figure in targets.paper_figures(config, LAYOUT)],
@@ -66,6 +67,7 @@ rule write_findings:
         evaluations=targets.evaluation_files(config, LAYOUT),
         base=targets.base_evaluation_files(config, LAYOUT),
         number_matched=get_write_findings_number_matched,
+        student_errors=get_write_findings_student_errors,
         provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
@@ -80,6 +82,8 @@ rule write_findings:
         data=targets.findings_data(config, LAYOUT),
         cells=targets.table1_cells(config, LAYOUT),
         matches={pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
+        # the students' reasoning errors: non-inferiority margin of WC minus SE
+        student_errors_margin=config["student_errors"]["margin"],
         title=f"Findings of {TABLES} against the paper's",
         code_version=get_code_version("scripts/write_findings.py"),
     script:

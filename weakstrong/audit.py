@@ -137,8 +137,9 @@ def _card(item: dict, problem: dict, record: dict) -> str:
 
 
 def export_audit_form(selected_records: list[dict], problems: list[dict], html_path: str | Path,
-                      csv_path: str | Path, key_path: str | Path, n: int = 50, seed: int = 0) -> list[dict]:
-    """Write the HTML rating form, the CSV template and the key for ``n`` solutions drawn from
+                      csv_path: str | Path, key_path: str | Path, n: int = 50, seed: int = 0,
+                      title: str = "Audit of kept solutions") -> list[dict]:
+    """Write the HTML rating form (headed ``title``), the CSV template and the key for ``n`` solutions drawn from
     ``selected_records``.
 
     The draw is uniform and deterministic (seeded by ``seed``, independent of the records' order); all
@@ -176,11 +177,11 @@ def export_audit_form(selected_records: list[dict], problems: list[dict], html_p
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Audit of kept solutions ({len(items)} items)</title>
+<title>{html.escape(title)} ({len(items)} items)</title>
 <style>{_STYLE}</style>
 </head>
 <body>
-<h1>Audit of kept solutions</h1>
+<h1>{html.escape(title)}</h1>
 <p>Each solution below reached the reference answer. Rate its <b>reasoning</b>: <i>flawed</i> if any step is
 mathematically wrong, the answer is reached by guessing or by errors that cancel out, or a step the answer
 depends on is missing; <i>correct</i> otherwise (a different route, brevity or harmless slips of wording are
@@ -342,13 +343,20 @@ def audit_summary(ratings: list[dict], judge_records: list[dict] | None = None) 
 
 _EMPTY_PAGE = """<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Audit of kept solutions (0 items)</title></head>
+<head><meta charset="utf-8"><title>{title} (0 items)</title></head>
 <body>
-<h1>Audit of kept solutions</h1>
-<p>Nothing to audit: the generators kept no solution (no sample reached the reference answer).</p>
+<h1>{title}</h1>
+<p>Nothing to audit: {reason}.</p>
 </body>
 </html>
 """
+
+
+def write_empty_form(html_path: str | Path, csv_path: str | Path, key_path: str | Path, reason: str,
+                     title: str = "Audit of kept solutions") -> None:
+    """A form with nothing to rate, saying why (``reason``); the CSV template and key hold their headers only."""
+    page = _EMPTY_PAGE.format(title=html.escape(title), reason=html.escape(reason))
+    _write_form(page, [], html_path, csv_path, key_path)
 
 
 def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dict], html_path: str | Path,
@@ -376,7 +384,8 @@ def export_pair_form(graded_by_source: dict[str, list[dict]], problems: list[dic
         pool += random.Random(f"audit/{seed}/{source}").sample(selected, min(per_source, len(selected)))
     if pool:
         return export_audit_form(pool, problems, html_path, csv_path, key_path, n=len(pool), seed=seed)
-    _write_form(_EMPTY_PAGE, [], html_path, csv_path, key_path)
+    write_empty_form(html_path, csv_path, key_path,
+                     "the generators kept no solution (no sample reached the reference answer)")
     return []
 
 

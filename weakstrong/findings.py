@@ -15,6 +15,13 @@ Each finding is tested per cell by the verdict of a WC minus SE comparison at 95
   the design detects and the replicates it would take to detect half of it.  The paper: at equal sampling compute the
   WC-trained model beats the SE-trained one in each setting (knowledge distillation, self-improvement,
   weak-to-strong), and so it does at equal price;
+* the reasoning errors of the finetuned students, per Table 1 row with both WC and SE data
+  (:func:`weakstrong.student_errors.student_rows`, the student-errors table's ``.json``): WC minus SE share of
+  flawed correct test solutions, by the arithmetic checker over the replicates (paired over the problems both
+  students solved) and by the LLM judge where the config has one. The paper: models finetuned on WC data make no
+  more reasoning errors; a cell holds when the interval lies below the non-inferiority margin
+  (``student_errors.margin``), does not hold when it lies above 0
+  (:func:`weakstrong.student_errors.no_more_errors_status`);
 * the number-matched reversal, per row of the ``number_matched`` ablation's table
   (:func:`weakstrong.ablations.table_rows`, its ``.json``): WC data with as many samples per question as SE
   data, minus SE data, test pass@1 paired by replicate and problem.  The paper: at an equal number of samples
@@ -67,6 +74,15 @@ SETTING_FINDINGS = (
 PRICE_FINDING = ("At equal price, models trained on WC data beat those trained on SE data",
                  "Gemini Flash vs Pro (35 vs 1 per problem), MATH: +31.6% (Gemma-7B), +14.4% (Gemma2-9B), "
                  "+10.9% (Gemma2-27B); Figure 10")
+#: The finetuned students' reasoning errors: (key of the student-errors rows, statement).
+STUDENT_FINDINGS = (
+    ("arithmetic", "Students finetuned on WC data make no more reasoning errors than those finetuned on SE data "
+     "(arithmetic checker: correct test solutions with a wrong written calculation)"),
+    ("judge", "Students finetuned on WC data make no more reasoning errors than those finetuned on SE data "
+     "(LLM judge: correct test solutions whose reasoning it rates flawed)"),
+)
+STUDENT_PAPER = ("models finetuned on WC data make no more reasoning errors than those finetuned on SE data (the "
+                 "submission's Figure 7, as its ICLR reviews report it; its numbers are not available)")
 NUMBER_FINDING = ("At an equal number of samples, SE data beats WC data (the WC advantage comes from compute "
                   "matching)", "the number-matched ablation (Figure 8)")
 
@@ -230,6 +246,38 @@ def training_findings(rows: list[dict], matches: dict[str, str], number_matched:
     return findings
 
 
+def student_findings(rows: list[dict] | None, matches: dict[str, str], margin: float) -> list[dict]:
+    """The finetuned students' reasoning-error findings: by the arithmetic checker, and by the LLM judge where
+    some row has its verdicts. ``rows`` are :func:`weakstrong.student_errors.student_rows` (the student-errors
+    table's ``.json``), None where the configuration has no student finetuned on both WC and SE data; ``margin``
+    is the non-inferiority margin of :func:`weakstrong.student_errors.no_more_errors_status`."""
+    from weakstrong.student_errors import no_more_errors_status
+
+    note = (f"A cell holds when the 95% interval of WC minus SE lies below +{percent(margin)} points (the "
+            f"non-inferiority margin, config key 'student_errors.margin'), does not hold when it lies above 0, and "
+            f"is unresolved otherwise.")
+    if rows is None:
+        return [{**_finding(STUDENT_FINDINGS[0][1], STUDENT_PAPER, "students", [], "not run in this configuration: "
+                            "no student is finetuned on both WC and SE data (config key 'sources')"), "note": note}]
+    findings = []
+    for key, statement in STUDENT_FINDINGS:
+        if key == "judge" and not any(row.get("judge") for row in rows):
+            continue
+        cells = []
+        for row in rows:
+            measured = row.get(key)
+            if not measured:
+                continue
+            difference = measured["difference"]
+            values = ({source: (measured[source]["rate"], measured[source]["ci95"]) for source in ("se", "wc")})
+            cells.append({"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
+                          "budget": row["budget"], "student": row["student"], "settings": row["settings"],
+                          "se": values["se"], "wc": values["wc"], "difference": difference,
+                          "verdict": difference["verdict"], "status": no_more_errors_status(difference, margin)})
+        findings.append({**_finding(statement, STUDENT_PAPER, "students", cells), "note": note})
+    return findings
+
+
 # --- Markdown --------------------------------------------------------------------------------------------
 
 def _value(value, kind: str) -> str:
@@ -297,6 +345,22 @@ def _training_table(finding: dict) -> str:
     return _markdown(headers, body)
 
 
+def _compared(difference: dict) -> str:
+    if difference.get("method") == "paired":
+        return f"paired ({difference['pairs']} problems)"
+    return difference.get("method") or "--"
+
+
+def _student_table(finding: dict) -> str:
+    headers = ["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)", "SE-trained (%) [95%]",
+               "WC-trained (%) [95%]", "WC - SE (points) [95%]", "Compared", "Verdict", "Finding"]
+    body = [[c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], c["student"],
+             f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _with_interval(c["se"], "percent"),
+             _with_interval(c["wc"], "percent"), _difference(c["difference"], "percent"), _compared(c["difference"]),
+             c["verdict"], c["status"]] for c in finding["cells"]]
+    return _markdown(headers, body)
+
+
 def _replicates_for_half(difference: dict) -> str:
     """The replicates it takes to detect half the detectable difference (:func:`weakstrong.stats.with_power`);
     '--' where the design cannot say."""
@@ -312,7 +376,9 @@ def _markdown(headers: list[str], body: list[list[str]]) -> str:
 
 
 SECTIONS = {"data": "Data quality at equal sampling cost (the paper's Figure 3)",
-            "training": "Finetuning on WC data against SE data (Figures 4, 5 and 10; Table 1)"}
+            "training": "Finetuning on WC data against SE data (Figures 4, 5 and 10; Table 1)",
+            "students": "Reasoning errors of the finetuned students (the submission's Figure 7)"}
+TABLES = {"data": _data_table, "training": _training_table, "students": _student_table}
 INTRO = ("Each of the paper's findings, tested on this run's result files by `weakstrong.findings` (written by "
          "the workflow, not by hand). A cell holds when the 95% interval of WC minus SE lies on the paper's side "
          "of zero, does not hold when it lies on the other side, and is unresolved otherwise (no difference at "
@@ -335,8 +401,8 @@ def findings_markdown(findings: list[dict], title: str = "Findings", machines: s
         lines += ["", f"## {heading}"]
         for finding in (f for f in findings if f["section"] == section):
             lines += ["", f"### {finding['statement']}: {finding['status']}", "",
-                      f"Paper: {finding['paper']}. This run: {finding['reason']}."]
+                      f"Paper: {finding['paper']}. This run: {finding['reason']}."
+                      + (f" {finding['note']}" if finding.get("note") else "")]
             if finding["cells"]:
-                table = _data_table(finding) if section == "data" else _training_table(finding)
-                lines += ["", table]
+                lines += ["", TABLES[section](finding)]
     return "\n".join(lines) + "\n"

@@ -214,12 +214,29 @@ def judge_solutions(generate_fn, graded_records: list[dict], problems: list[dict
     with ``kept`` (the budget's kept solutions), ``selected`` and ``n_truncated`` (replies cut at
     ``max_tokens``).  Nothing kept: no records and a summary with zero counts and rate None.
     """
-    from weakstrong.sampling import SamplingParams
-
     selected = select_for_judging(graded_records, problems, n, seed, per_question=per_question)
     kept = len(kept_solutions(graded_records, per_question))
+    records, summary = judge_selected(generate_fn, selected, problems, template_text, seed=seed,
+                                      max_tokens=max_tokens)
+    return records, {**summary, "kept": kept}
+
+
+#: What a judged record keeps of the solution it judges.
+RECORD_KEYS = ("problem_id", "sample_index", "generator", "level", "stratum", "completion", "extracted_answer",
+               "gold_answer")
+
+
+def judge_selected(generate_fn, selected: list[dict], problems: list[dict], template_text: str, *, seed: int = 0,
+                   max_tokens: int = 1024, keys: tuple[str, ...] = RECORD_KEYS) -> tuple[list[dict], dict]:
+    """Judge the ``selected`` solutions (records with ``problem_id`` and ``completion``): prompt
+    (:func:`build_judge_prompts`), generate greedily with ``generate_fn``, read the verdicts
+    (:func:`parse_verdict`). Returns ``(records, summary)`` as :func:`judge_solutions` does (each record keeps
+    ``keys`` of its solution), the summary with ``selected`` and ``n_truncated``; nothing selected gives no
+    records and zero counts."""
+    from weakstrong.sampling import SamplingParams
+
     if not selected:
-        return [], {**_empty_summary(), "kept": kept, "selected": 0, "n_truncated": 0}
+        return [], {**_empty_summary(), "selected": 0, "n_truncated": 0}
     prompts = build_judge_prompts(selected, problems, template_text)
     replies = generate_fn(prompts, SamplingParams(n=1, temperature=0.0, max_tokens=max_tokens, seed=seed))
     if len(replies) != len(selected):
@@ -227,13 +244,10 @@ def judge_solutions(generate_fn, graded_records: list[dict], problems: list[dict
     records = []
     for record, reply in zip(selected, replies):
         reply = reply[0]
-        records.append({key: record.get(key) for key in ("problem_id", "sample_index", "generator", "level",
-                                                         "stratum", "completion", "extracted_answer",
-                                                         "gold_answer")}
+        records.append({key: record.get(key) for key in keys}
                        | {"verdict": parse_verdict(reply["text"]), "reply": reply["text"],
                           "reply_tokens": reply["completion_tokens"], "prompt_tokens": reply["prompt_tokens"],
                           "finish_reason": reply["finish_reason"]})
     summary = summarize_judgements(records)
-    summary.update(kept=kept, selected=len(selected),
-                   n_truncated=sum(r["finish_reason"] == "length" for r in records))
+    summary.update(selected=len(selected), n_truncated=sum(r["finish_reason"] == "length" for r in records))
     return records, summary

@@ -29,6 +29,10 @@ OUTPUTS = {
     # ext jsonl: the verdicts, json: their summary
     "judge": "{results}/rep-{replicate}/judge/{dataset}/{pair}/{budget}/{source}.{ext}",
     "audit": "{results}/rep-{replicate}/audit/{dataset}/{pair}/{budget}/{file}",
+    # the finetuned students' correct test solutions: the judge's verdicts (ext jsonl) and summary (json) per
+    # arm, and one blind audit form of both arms per student
+    "student_judge": "{results}/rep-{replicate}/student_judge/{dataset}/{pair}/{budget}/{student}/{source}.{ext}",
+    "student_audit": "{results}/rep-{replicate}/student_audit/{dataset}/{pair}/{budget}/{student}/{file}",
     "finetune": "{results}/rep-{replicate}/finetune/{dataset}/{pair}/{budget}/{student}/{source}/lr-{lr}",
     "selection": "{results}/rep-{replicate}/selection/{dataset}/{pair}/{budget}/{student}/{source}.json",
     "evaluation": "{results}/rep-{replicate}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json",
@@ -44,6 +48,8 @@ OUTPUTS = {
     "findings": "{tables}/findings.md",
     "ledger": "{tables}/ledger.{ext}",
     "ablation_table": "{tables}/ablations/{ablation}.{ext}",
+    # the students' reasoning errors (tex, md; json: its rows, which the findings read)
+    "student_errors": "{tables}/student-errors.{ext}",
     "plan": "{results}/plan.md",
     # the machine record of each sampling shard, and the machines every table's numbers were computed on
     "shard_machine": "{results}/rep-{replicate}/samples/{dataset}/{generator}/shard-{shard}.machine.json",

@@ -14,7 +14,8 @@
 * :func:`detectable_difference` / :func:`replicates_needed`: from the crossed table's variance components, the
   smallest difference a design detects at 95% with 80% power, and the replicates it takes to detect a smaller one.
 * :func:`mean_interval`, :func:`paired_difference`, :func:`proportion_difference`, :func:`wilson_interval`: t,
-  Newcombe and Wilson intervals.
+  Newcombe and Wilson intervals; :func:`paired_proportion_difference`: two rates measured on the same items
+  (Agresti and Min's interval).
 
 No SciPy: the two-sided 95% t quantiles are tabulated for up to 30 degrees of freedom, and the normal
 quantile is used beyond (the error is below 1% there).
@@ -90,10 +91,29 @@ def proportion_difference(wc_successes: int, wc_n: int, se_successes: int, se_n:
     return {"mean": d, "ci95": interval, "verdict": verdict(interval, n=2)}
 
 
+def paired_proportion_difference(wc_only: int, se_only: int, n: int) -> dict:
+    """WC minus SE rate of a property measured on the same ``n`` items on both sides (matched pairs), from the
+    discordant pairs: ``wc_only`` items have it on the WC side alone, ``se_only`` on the SE side alone. The mean
+    is (wc_only - se_only) / n; the 95% interval is Agresti and Min's (2005): the Wald interval of the table with
+    0.5 added to each of its four cells, which never has zero width (no discordant pair still leaves the
+    difference uncertain) and is clipped to [-1, 1]. None and 'unresolved (nothing to compare)' without items."""
+    if wc_only < 0 or se_only < 0 or wc_only + se_only > n:
+        raise ValueError(f"discordant pairs {wc_only} + {se_only} must be counts within the {n} pairs")
+    if n == 0:
+        return {"n": 0, "mean": None, "ci95": None, "verdict": "unresolved (nothing to compare)"}
+    b, c, total = wc_only + 0.5, se_only + 0.5, n + 2
+    centre = (b - c) / total
+    half = Z95 * math.sqrt((b + c) - (b - c) ** 2 / total) / total
+    interval = [max(-1.0, centre - half), min(1.0, centre + half)]
+    return {"n": n, "mean": (wc_only - se_only) / n, "ci95": interval, "verdict": verdict(interval, n=2)}
+
+
 #: The method names the tables' captions use.
 CROSSED_METHOD = ("two-way crossed random-effects interval over replicates x test problems (t with Satterthwaite "
                   "df; with one replicate, the paired t interval over problems)")
 RANDOM_EFFECTS_METHOD = "DerSimonian-Laird random-effects mean of the replicates' Newcombe intervals"
+PAIRED_RATES_METHOD = ("Agresti-Min interval of the problems both students solved (matched pairs), combined over "
+                       "replicates by the DerSimonian-Laird random-effects mean")
 
 
 def _mean_squares(table: list[list[float]]) -> tuple[float, float, float, float]:

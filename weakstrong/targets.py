@@ -252,11 +252,13 @@ def audit_file(config: dict, layout: Layout, dataset: str, pair: str, budget: st
 
 
 def judge_files(config: dict, layout: Layout) -> list[str]:
-    """Judge summaries of every experiment and side, and the audit form of every experiment."""
+    """Judge summaries of every experiment and side, and the audit form of every experiment; the same of every
+    finetuned student's correct test solutions (:func:`student_judge_files`)."""
     if config.get("judge") is None:
         return []
-    return judge_summary_files(config, layout) + [audit_file(config, layout, e.dataset, e.pair, e.budget,
-                                                             "form.html") for e in study.experiments(config)]
+    return (judge_summary_files(config, layout)
+            + [audit_file(config, layout, e.dataset, e.pair, e.budget, "form.html") for e in study.experiments(config)]
+            + student_judge_files(config, layout))
 
 
 def audit_ratings_file(config: dict, dataset: str, pair: str, budget: str) -> str:
@@ -273,9 +275,98 @@ def audit_summary(config: dict, layout: Layout, dataset: str, pair: str, budget:
 
 
 def audit_summary_files(config: dict, layout: Layout, exists: Callable[[str], bool] = os.path.exists) -> list:
-    """Audit summaries of the forms whose ratings the user has provided."""
-    return [path for e in study.experiments(config)
-            if (path := audit_summary(config, layout, e.dataset, e.pair, e.budget, exists))]
+    """Audit summaries of the forms whose ratings the user has provided, of the data and of the students."""
+    return ([path for e in study.experiments(config)
+             if (path := audit_summary(config, layout, e.dataset, e.pair, e.budget, exists))]
+            + [cell["audit"] for cell in student_error_cells(config, layout, exists) if cell["audit"]])
+
+
+# --- the finetuned students' reasoning errors (weakstrong.student_errors) ----------------------------------------
+
+def student_cells(config: dict) -> list[tuple[str, str, str, str]]:
+    """(dataset, pair, budget, student) of every Table 1 row with both WC and SE data; none where the config's
+    ``sources`` lack one of them."""
+    if not set(SIDES) <= set(config["sources"]):
+        return []
+    return [(e.dataset, e.pair, e.budget, student) for e in finetuned(config)
+            for student in config["generator_pairs"][e.pair]["students"]]
+
+
+def student_judge_file(config: dict, layout: Layout, dataset: str, pair: str, budget: str, student: str,
+                       source: str, ext: str = "jsonl") -> str:
+    """The LLM judge's verdicts (jsonl) or their summary (json) on a student's correct test solutions after
+    finetuning on ``source`` data, of the first replicate."""
+    return layout.output("student_judge", dataset=dataset, pair=pair, budget=budget, student=student, source=source,
+                         ext=ext, replicate=first_replicate(config))
+
+
+def student_audit_file(config: dict, layout: Layout, dataset: str, pair: str, budget: str, student: str,
+                       file: str) -> str:
+    """The human audit of a student's correct test solutions (both arms in one form), of the first replicate."""
+    return layout.output("student_audit", dataset=dataset, pair=pair, budget=budget, student=student, file=file,
+                         replicate=first_replicate(config))
+
+
+def student_audit_ratings_file(config: dict, dataset: str, pair: str, budget: str, student: str) -> str:
+    """Where the user puts the filled ratings CSV of a student's audit form (not made by the workflow)."""
+    return f"{config['judge']['ratings_dir']}/students/{dataset}/{pair}/{budget}/{student}/ratings.csv"
+
+
+def student_judge_files(config: dict, layout: Layout) -> list[str]:
+    """The judge summaries of every student cell and arm, and each cell's audit form; none without a judge."""
+    if config.get("judge") is None:
+        return []
+    return [path for cell in student_cells(config)
+            for path in [*(student_judge_file(config, layout, *cell, source, "json") for source in SIDES),
+                         student_audit_file(config, layout, *cell, "form.html")]]
+
+
+def student_error_cells(config: dict, layout: Layout, exists: Callable[[str], bool] = os.path.exists) -> list[dict]:
+    """One cell per :func:`student_cells` entry, as :func:`weakstrong.student_errors.student_rows` reads it: each
+    arm's setting, generator and evaluation per replicate; the judge's verdicts per arm where the config has a
+    judge; the audit summary once its ratings exist (``exists``)."""
+    judged = config.get("judge") is not None
+    replicates = study.replicates(config)
+    cells = []
+    for dataset, pair, budget, student in student_cells(config):
+        cell = (dataset, pair, budget, student)
+        ratings = student_audit_ratings_file(config, *cell) if judged else None
+        cells.append({
+            "dataset": dataset, "pair": pair, "budget": budget, "student": student,
+            "style": config["datasets"][dataset]["style"],
+            "settings": {source: study.setting(config, pair, student, source) for source in SIDES},
+            "generators": student_generators(config, pair),
+            "paths": {source: {str(r): evaluation_file(layout, dataset, pair, budget, student, source, r)
+                               for r in replicates} for source in SIDES},
+            "judge": {source: student_judge_file(config, layout, *cell, source) for source in SIDES} if judged else None,
+            "audit": student_audit_file(config, layout, *cell, "summary.json") if ratings and exists(ratings) else None,
+        })
+    return cells
+
+
+def student_generators(config: dict, pair: str) -> dict[str, str]:
+    """The generator of each arm's data (wc and se -> model)."""
+    return {source: study.generator_of(config, pair, source) for source in SIDES}
+
+
+def student_error_inputs(config: dict, layout: Layout, kind: str) -> list[str]:
+    """The files of every student cell the table reads: ``kind`` ``paths`` (the evaluations), ``judge`` (the
+    judge's verdicts) or ``audit`` (the audit summaries whose ratings exist)."""
+    files = []
+    for cell in student_error_cells(config, layout):
+        value = cell[kind]
+        if kind == "paths":
+            files += [path for arm in value.values() for path in arm.values()]
+        elif kind == "judge" and value:
+            files += list(value.values())
+        elif kind == "audit" and value:
+            files.append(value)
+    return files
+
+
+def student_error_files(config: dict, layout: Layout, exts: tuple[str, ...] = ("tex", "md", "json")) -> list[str]:
+    """The student-errors table (LaTeX, Markdown, and its rows as JSON for the findings); none without a cell."""
+    return [layout.output("student_errors", ext=ext) for ext in exts] if student_cells(config) else []
 
 
 # --- tables -------------------------------------------------------------------------------------------------
