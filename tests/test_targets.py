@@ -172,7 +172,9 @@ def test_judge_and_audit_files_of_the_first_replicate(paper):
     summaries = targets.judge_summaries(paper, paths, "math", "gemma2", "low")
     assert summaries == {side: f"results/rep-1/judge/math/gemma2/low/{side}.json" for side in ("se", "wc")}
     files = targets.judge_files(paper, paths)
-    assert len(files) == 5 * 2 + 5 and "results/rep-1/audit/math/gemma2/low/form.html" in files
+    # the data's: a summary per experiment and side, a form per experiment; the students': a summary per cell
+    # (15 Table 1 rows with WC and SE data) and arm, a form per cell
+    assert len(files) == 5 * 2 + 5 + 15 * 3 and "results/rep-1/audit/math/gemma2/low/form.html" in files
     assert targets.audit_ratings_file(paper, "math", "gemma2", "low") == "audit/math/gemma2/low/ratings.csv"
     rated = {"audit/math/gemma2/low/ratings.csv"}
     assert targets.audit_summary_files(paper, paths, exists=rated.__contains__) == [
