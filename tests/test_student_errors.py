@@ -120,6 +120,22 @@ def test_rows_combine_replicates_by_random_effects_and_pair_over_problems():
     json.dumps(row)  # the rows are the table's JSON
 
 
+def test_combined_rates_stay_within_what_is_possible():
+    """Every solution slipped in both replicates: the random-effects interval, read as normal around 100%, is cut at
+    100%; with nothing checkable on one side there is nothing to compare."""
+    evaluations = {"wc-1.json": evaluation({"p1": SLIP}), "se-1.json": evaluation({"p1": CLEAN}),
+                   "wc-2.json": evaluation({"p1": SLIP, "p2": SLIP}), "se-2.json": evaluation({"p2": CLEAN})}
+    [row] = student_rows([cell()], evaluations)
+    assert row["arithmetic"]["wc"]["rate"] == 1.0 and row["arithmetic"]["wc"]["ci95"][1] == 1.0
+    assert row["arithmetic"]["difference"]["ci95"][1] <= 1.0
+    evaluations = {"wc-1.json": evaluation({"p1": BARE}), "se-1.json": evaluation({"p1": CLEAN}),
+                   "wc-2.json": evaluation({}), "se-2.json": evaluation({"p2": SLIP})}
+    [row] = student_rows([cell()], evaluations)
+    assert row["arithmetic"]["wc"]["rate"] is None and row["arithmetic"]["wc"]["correct"] == 0.5
+    difference = row["arithmetic"]["difference"]
+    assert difference["method"] is None and difference["verdict"] == "unresolved (nothing to compare)"
+
+
 def test_without_a_problem_both_solved_the_rates_are_compared_unpaired():
     wc, se = evaluation({"a": SLIP, "b": CLEAN}), evaluation({"c": CLEAN, "d": SLIP})
     difference = combined_difference([replicate_comparison(wc, se, "math")])

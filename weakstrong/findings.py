@@ -347,7 +347,7 @@ def _training_table(finding: dict) -> str:
 
 def _compared(difference: dict) -> str:
     if difference.get("method") == "paired":
-        return f"paired ({difference['pairs']} problems)"
+        return f"paired ({difference['pairs']} problem{'s' if difference['pairs'] != 1 else ''})"
     return difference.get("method") or "--"
 
 

@@ -192,7 +192,13 @@ def combined_rate(estimates: list[dict]) -> dict:
         return {"correct": None, "checkable": None, "flawed": None, "rate": None, "ci95": None, "replicates": 0}
     combined = random_effects_mean([{"mean": e["rate"], "ci95": e["ci95"]} for e in estimates])
     counts = {key: sum(e[key] for e in estimates) / len(estimates) for key in ("correct", "checkable", "flawed")}
-    return {**counts, "rate": combined["mean"], "ci95": combined["ci95"], "replicates": combined["n"]}
+    return {**counts, "rate": combined["mean"], "ci95": _clipped(combined["ci95"], 0.0), "replicates": combined["n"]}
+
+
+def _clipped(interval: list[float] | None, low: float) -> list[float] | None:
+    """An interval within [low, 1]: the random-effects mean reads each replicate's interval as normal, so a rate
+    near 0 or 1 (or a difference near +-1) can reach past what is possible."""
+    return None if interval is None else [max(low, interval[0]), min(1.0, interval[1])]
 
 
 def combined_difference(replicates: list[dict]) -> dict:
@@ -205,8 +211,11 @@ def combined_difference(replicates: list[dict]) -> dict:
         return {"n": 0, "mean": None, "ci95": None, "verdict": NOT_MEASURED, "method": None, "pairs": 0}
     paired = [r["paired"] for r in measured if r["paired"]["n"]]
     if paired:
-        return {**random_effects_mean(paired), "method": "paired", "pairs": sum(p["n"] for p in paired)}
-    return {**random_effects_mean([r["unpaired"] for r in measured]), "method": "unpaired", "pairs": 0}
+        combined, method, pairs = random_effects_mean(paired), "paired", sum(p["n"] for p in paired)
+    else:
+        combined, pairs = random_effects_mean([r["unpaired"] for r in measured]), 0
+        method = "unpaired" if combined["n"] else None   # None: no checkable solution on one side
+    return {**combined, "ci95": _clipped(combined["ci95"], -1.0), "method": method, "pairs": pairs}
 
 
 def judge_comparison(records: dict[str, list[dict]], same_model: bool) -> dict:
