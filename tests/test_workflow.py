@@ -126,7 +126,8 @@ def test_code_passes_the_formatter_and_linter(tool):
 
 # The rules whose jobs go to the cluster: they load or train models, read the data sets, or grade for minutes.
 HEAVY_RULES = {"prepare_dataset", "build_toy_corpus", "train_toy_model", "sample_solutions", "grade_samples",
-               "judge_solutions", "finetune", "evaluate", "evaluate_base"}
+               "judge_solutions", "finetune", "evaluate", "evaluate_base", "prepare_transfer_dataset",
+               "evaluate_transfer"}
 # The workflow as Snakemake loads it: the rules with a job to run, the Snakefile's localrules, and the rules
 # with a param that has no name.
 RULES_PROBE = """
