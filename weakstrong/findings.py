@@ -15,6 +15,10 @@ Each finding is tested per cell by the verdict of a WC minus SE comparison at 95
   the design detects and the replicates it would take to detect half of it.  The paper: at equal sampling compute the
   WC-trained model beats the SE-trained one in each setting (knowledge distillation, self-improvement,
   weak-to-strong), and so it does at equal price;
+* transfer, per row of a transfer dataset's table (:func:`weakstrong.tables.transfer_rows`, its ``.json``) and
+  maj@k: WC-trained minus SE-trained on a dataset that varies the training dataset's test problems (Functional
+  MATH), paired by replicate and problem, one finding per setting. The paper (Figure 6): WC ahead for Gemma-7B
+  and Gemma2-9B, about equal for Gemma2-27B;
 * the number-matched reversal, per row of the ``number_matched`` ablation's table
   (:func:`weakstrong.ablations.table_rows`, its ``.json``): WC data with as many samples per question as SE
   data, minus SE data, test pass@1 paired by replicate and problem.  The paper: at an equal number of samples
@@ -71,7 +75,7 @@ PRICE_FINDING = ("At equal price, models trained on WC data beat those trained o
 #: MATH-trained students on Functional MATH, maj@k for k = 1, 4, 8, 16 (high budget, PAPER.md: unverified).
 TRANSFER_FINDINGS = (
     ("knowledge distillation", "A student distilled from WC data does better on {dataset} than one distilled from "
-     "SE data", "Gemma-7B: WC ahead by 5.8% to 6.5% (relative) at k = 1, 4, 8 and 16; Figure 6"),
+     "SE data", "Gemma-7B: WC ahead by 5.8% to 6.5% at k = 1, 4, 8 and 16; Figure 6"),
     ("self-improvement", "The WC model trained on its own data does better on {dataset} than distilled from SE data",
      "Gemma2-9B: WC ahead by 2.5% to 4.5%; Figure 6"),
     ("weak-to-strong", "The SE model trained on WC data (weak-to-strong) does better on {dataset} than trained on "
