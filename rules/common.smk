@@ -42,6 +42,8 @@ LR_LABELS = {study.lr_label(lr): lr for lr in study.all_lrs(config)}
 JUDGE = config.get("judge")
 MAJ_K = config["evaluation"]["maj_k"]
 ABLATIONS = config["ablations"]
+# Datasets that are only evaluated (transfer_of: Functional MATH for MATH), by rules/transfer.smk.
+TRANSFER = targets.transfer_datasets(config)
 # The env of the rules that load or train models (the others run in envs/light.yaml; envs/README.md).
 MODEL_ENV = f"../envs/model-{config['software']['accelerator']}.yaml"
 # The paper's PDF is a target only where pdflatex is installed (a fresh machine has no TeX).
@@ -60,7 +62,9 @@ os.environ.update(numerics.job_environment(NUMERICS))
 
 
 def _choices(names):
-    return "|".join(re.escape(str(name)) for name in names)
+    """A wildcard constraint matching exactly ``names``; one that matches nothing where there are none (an empty
+    constraint would match anything)."""
+    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
 
 
 # The main study's sources of finetuning data; the ablations add variants of wc and se (weakstrong/ablations.py).
@@ -275,3 +279,25 @@ def get_write_findings_number_matched(wildcards):
     if "number_matched" not in ABLATIONS:
         return []
     return [layout("ablation_table", ablation="number_matched", ext="json")]
+
+
+def get_transfer_base_splits(wildcards):
+    """The prepared splits of the dataset that the wildcards' transfer dataset varies."""
+    base = TRANSFER[wildcards.dataset]["transfer_of"]
+    return {split: layout("data", dataset=base, split=split) for split in ("train", "validation", "test", "exemplars")}
+
+
+def get_evaluate_transfer_selection(wildcards):
+    """The checkpoint selected on the validation split of the dataset the transfer dataset varies."""
+    return layout("selection", wildcards, dataset=TRANSFER[wildcards.dataset]["transfer_of"])
+
+
+def get_transfer_cells(wildcards):
+    """The transfer dataset's cells (targets.transfer_cells), of the wildcards' pair where it has one."""
+    cells = targets.transfer_cells(config, LAYOUT, wildcards.dataset)
+    return [cell for cell in cells if cell["pair"] == wildcards.pair] if "pair" in wildcards.keys() else cells
+
+
+def get_transfer_evaluations(key):
+    """An input function: the cells' evaluations on the transfer dataset (key paths) or on the test set (static)."""
+    return lambda wildcards: sorted({path for cell in get_transfer_cells(wildcards) for path in cell[key].values()})

@@ -21,6 +21,7 @@ rule write_paper:
             rules.make_ledger.output.tex,
             *targets.student_error_files(config, LAYOUT, exts=("tex",)),
             *targets.ablation_table_files(config, LAYOUT, exts=("tex",)),
+            *targets.transfer_table_files(config, LAYOUT, exts=("tex",)),
         ],
         figures=[figure["path"] for figure in targets.paper_figures(config, LAYOUT)],
         provenance=layout("provenance"),
@@ -68,6 +69,8 @@ rule write_findings:
         base=targets.base_evaluation_files(config, LAYOUT),
         number_matched=get_write_findings_number_matched,
         student_errors=get_write_findings_student_errors,
+        # the transfer tables' rows (Functional MATH), where the config has a transfer dataset
+        transfer=targets.transfer_table_files(config, LAYOUT, exts=("json",)),
         provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),

@@ -10,6 +10,7 @@ rule record_provenance:
         finetune_runs=targets.finetune_run_dirs(config, LAYOUT),
         evaluations=targets.evaluation_files(config, LAYOUT),
         base=targets.base_evaluation_files(config, LAYOUT),
+        transfer=targets.transfer_evaluation_files(config, LAYOUT),
     output:
         layout("provenance"),
     log:

@@ -17,7 +17,7 @@ with log_to(snakemake.log[0]):
         "pre-training": [machine_of(Path(model) / "pretraining.json") for model in i.toy_models],
         "sampling": [json.loads(Path(path).read_text()) for path in i.samples],
         "finetuning": [machine_of(Path(run) / "scores.json") for run in i.finetune_runs],
-        "evaluation": [machine_of(path) for path in [*i.evaluations, *i.base]],
+        "evaluation": [machine_of(path) for path in [*i.evaluations, *i.base, *i.transfer]],
     }
     result = provenance(records, snakemake.params.numerics)
     write_json(snakemake.output[0], result)

@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from weakstrong.findings import data_findings, findings_markdown, student_findings, training_findings
+from weakstrong.findings import data_findings, findings_markdown, student_findings, training_findings, transfer_findings
 from weakstrong.logs import log_to
 from weakstrong.tables import table1_rows
 
@@ -18,10 +18,13 @@ with log_to(snakemake.log[0]):
     number_matched = [row for path in snakemake.input.number_matched for row in json.loads(Path(path).read_text())]
     # the student-errors table's rows, where the config has students finetuned on both WC and SE data
     students = [row for path in snakemake.input.student_errors for row in json.loads(Path(path).read_text())]
+    # the transfer tables' rows, where the config has a transfer dataset
+    transfer = [row for path in snakemake.input.transfer for row in json.loads(Path(path).read_text())]
     findings = (data_findings(p.data, load(snakemake.input.metrics), load(snakemake.input.judge))
                 + training_findings(rows, p.matches, number_matched if snakemake.input.number_matched else None)
                 + student_findings(students if snakemake.input.student_errors else None, p.matches,
-                                   p.student_errors_margin))
+                                   p.student_errors_margin)
+                + transfer_findings(transfer))
     text = findings_markdown(findings, p.title, json.loads(Path(snakemake.input.provenance).read_text())["caption"])
     Path(snakemake.output[0]).write_text(text)
     print(text)

@@ -23,7 +23,7 @@ from helpers.sbatch import option as _option
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
 SITE_EXAMPLE = REPO / "profiles" / "slurm-site-example"
-GPU_RULES = ("sample_solutions", "finetune", "evaluate", "evaluate_base", "judge_solutions")
+GPU_RULES = ("sample_solutions", "finetune", "evaluate", "evaluate_base", "evaluate_transfer", "judge_solutions")
 
 # Snakemake's CLI with the dry-run executor's run_job wrapped: it writes each job's rule, threads and resources
 # to argv[1] (as JSON) and runs on argv[2:]. --cores is large, as on a cluster, so threads are not capped.

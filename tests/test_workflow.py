@@ -126,7 +126,8 @@ def test_code_passes_the_formatter_and_linter(tool):
 
 # The rules whose jobs go to the cluster: they load or train models, read the data sets, or grade for minutes.
 HEAVY_RULES = {"prepare_dataset", "build_toy_corpus", "train_toy_model", "sample_solutions", "grade_samples",
-               "judge_solutions", "judge_student_solutions", "finetune", "evaluate", "evaluate_base"}
+               "judge_solutions", "judge_student_solutions", "finetune", "evaluate", "evaluate_base",
+               "prepare_transfer_dataset", "evaluate_transfer"}
 # The workflow as Snakemake loads it: the rules with a job to run, the Snakefile's localrules, and the rules
 # with a param that has no name.
 RULES_PROBE = """
@@ -257,10 +258,28 @@ def test_toy_study_end_to_end(local_test_run: Path):
     assert set(machine["jobs"]) == {"pre-training", "sampling", "finetuning", "evaluation"}
     assert sum(machine["vllm_kernels"].values()) == 8  # the test config samples with vLLM: 4 shards per replicate
     assert provenance["caption"] in markdown and provenance["caption"] in (results / "findings.md").read_text()
+    # The MATH-style students on the toy Functional MATH (rules/transfer.smk): every test problem with new numbers,
+    # each selected checkpoint evaluated on them, the table and figure, the findings' transfer section.
+    variants = [json.loads(line) for line in (results / "data" / "functional_math" / "test.jsonl").open()]
+    test = [json.loads(line) for line in (results / "data" / "math" / "test.jsonl").open()]
+    assert [v["variant_of"] for v in variants] == [t["id"] for t in test]
+    assert json.loads((results / "data" / "functional_math" / "splits.json").read_text())["left_out"]["rows"] == 0
+    for source in ("wc", "se", "gold"):
+        pair = "gold" if source == "gold" else "toy"
+        transfer = json.loads((first / "transfer" / "functional_math" / pair / "low" / "toy-se" / f"{source}.json")
+                              .read_text())
+        selection = json.loads((first / "selection" / "math" / pair / "low" / "toy-se" / f"{source}.json").read_text())
+        assert transfer["selection"] == selection and transfer["problems"] == len(variants)
+        assert all(f"maj@{k}" in transfer["per_problem"] for k in config["evaluation"]["maj_k"])
+    table = (results / "transfer" / "functional_math.md").read_text()
+    assert "| maj@2 " in table and "Static SE" in table
+    assert (results / "figures" / "functional_math" / "toy" / "transfer.png").stat().st_size > 0
+    assert "## Transfer to datasets the students never trained on" in (results / "findings.md").read_text()
     # Every rule wrote its log.
     log_dir = local_test_run / "logs" / "test"
     logs = {[part for part in p.relative_to(log_dir).parts if not part.startswith("rep-")][0].removesuffix(".log")
             for p in log_dir.rglob("*.log")}
     assert {"prepare_dataset", "train_toy_model", "sample_solutions", "grade_samples", "build_sft_data",
             "measure_data", "finetune", "select_checkpoint", "evaluate", "evaluate_base", "make_table1",
-            "make_table2"} <= logs, logs
+            "make_table2", "prepare_transfer_dataset", "evaluate_transfer", "make_transfer_table",
+            "plot_transfer"} <= logs, logs

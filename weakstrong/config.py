@@ -80,6 +80,11 @@ def fill_derived_defaults(config: dict) -> dict:
     config["paths"].setdefault("tables", config["paths"]["results"])
     config["finetune"].setdefault("budgets", list(config["budgets"]))
     config["finetune"].setdefault("eval_backend", config["evaluation"]["backend"])
+    for dataset in config["datasets"].values():
+        if "transfer_of" in dataset:
+            dataset.setdefault("maj_k", list(config["evaluation"]["maj_k"]))
+        if "toy_variant" in dataset["source"]:
+            dataset["source"]["toy_variant"].setdefault("pretraining_replicates", config["replicates"])
     return config
 
 
@@ -118,6 +123,7 @@ def check_references(config: dict) -> list[str]:
                                 f"vLLM supports ({', '.join(map(str, VLLM_HEAD_SIZES))}), got "
                                 f"{spec['hidden_size']} / {spec['heads']}")
     problems.extend(_finetune_problems(config))
+    problems.extend(_transfer_problems(config))
     judge = config.get("judge")
     if judge is not None and judge["model"] not in models:
         problems.append(f"config key 'judge.model': unknown model {judge['model']!r}")
@@ -130,6 +136,8 @@ def check_references(config: dict) -> list[str]:
         except ValueError as error:
             problems.append(f"config key 'datasets.{name}.style': {error}")
         toy = "toy" in dataset["source"]
+        if "transfer_of" in dataset:
+            continue  # evaluated only: _transfer_problems
         if not toy and "validation" not in dataset:
             problems.append(f"config key 'datasets.{name}.validation': required for non-toy data "
                             f"(where the validation problems come from, and how many)")
@@ -167,6 +175,54 @@ def _finetune_problems(config: dict) -> list[str]:
                     problems.append(f"config key '{where}': no steps for budget {budget!r} "
                                     f"(student {student!r} trains at it)")
     return sorted(set(problems))
+
+
+#: The keys of a dataset that is sampled and trained on, which a transfer dataset (evaluated only) does not take.
+TRAINING_KEYS = ("few_shot", "validation", "exemplars", "test_source")
+#: The sources only a transfer dataset takes.
+TRANSFER_SOURCES = ("fneval", "toy_variant")
+
+
+def _transfer_problems(config: dict) -> list[str]:
+    """A transfer dataset (``transfer_of``) varies the test problems of a dataset whose students are finetuned,
+    in its style; it is evaluated only, so no pair samples it and the training keys do not apply."""
+    datasets, problems = config["datasets"], []
+    pairs = {d for spec in config["generator_pairs"].values() for d in spec["datasets"]}
+    finetuned = {d for spec in config["generator_pairs"].values() for d in spec["datasets"]
+                 if set(spec["budgets"]) & set(config["finetune"].get("budgets", spec["budgets"]))}
+    for name, dataset in datasets.items():
+        source = dataset["source"]
+        key = f"config key 'datasets.{name}"
+        if "transfer_of" not in dataset:
+            problems += [f"{key}.source.{kind}': only a transfer dataset (transfer_of) reads {kind}"
+                         for kind in TRANSFER_SOURCES if kind in source]
+            if "maj_k" in dataset:
+                problems.append(f"{key}.maj_k': only a transfer dataset takes its own maj_k (evaluation.maj_k is "
+                                f"the others')")
+            continue
+        base = dataset["transfer_of"]
+        problems += [f"{key}.{k}': a transfer dataset is evaluated only; {k} does not apply"
+                     for k in TRAINING_KEYS if k in dataset]
+        if name in pairs:
+            problems.append(f"{key}': a transfer dataset is evaluated only; no generator pair may sample it")
+        if base not in datasets or "transfer_of" in datasets[base]:
+            problems.append(f"{key}.transfer_of': {base!r} is not a dataset the students are trained on")
+            continue
+        if datasets[base]["style"] != dataset["style"]:
+            problems.append(f"{key}.style': {dataset['style']!r}, but {base!r} is {datasets[base]['style']!r}")
+        if base not in finetuned:
+            problems.append(f"{key}.transfer_of': no student is finetuned on {base!r}, so nothing to evaluate")
+        if "jsonl" in source and set(source["jsonl"]) != {"test"}:
+            problems.append(f"{key}.source.jsonl': a transfer dataset has one file, test")
+        if "hf" in source or "toy" in source:
+            problems.append(f"{key}.source': a transfer dataset's source is fneval, jsonl or toy_variant")
+        if "toy_variant" in source:
+            if "toy" not in datasets[base]["source"] or datasets[base]["style"] != "math":
+                problems.append(f"{key}.source.toy_variant': varies a MATH-style toy dataset, not {base!r}")
+            if source["toy_variant"]["pretraining_replicates"] < config["replicates"]:
+                problems.append(f"{key}.source.toy_variant.pretraining_replicates': below replicates "
+                                f"({config['replicates']}): the variants would not avoid every replicate's corpus")
+    return problems
 
 
 def load(path: str | Path) -> dict:

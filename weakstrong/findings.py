@@ -22,6 +22,10 @@ Each finding is tested per cell by the verdict of a WC minus SE comparison at 95
   more reasoning errors; a cell holds when the interval lies below the non-inferiority margin
   (``student_errors.margin``), does not hold when it lies above 0
   (:func:`weakstrong.student_errors.no_more_errors_status`);
+* transfer, per row of a transfer dataset's table (:func:`weakstrong.tables.transfer_rows`, its ``.json``) and
+  maj@k: WC-trained minus SE-trained on a dataset that varies the training dataset's test problems (Functional
+  MATH), paired by replicate and problem, one finding per setting. The paper (Figure 6): WC ahead for Gemma-7B
+  and Gemma2-9B, about equal for Gemma2-27B;
 * the number-matched reversal, per row of the ``number_matched`` ablation's table
   (:func:`weakstrong.ablations.table_rows`, its ``.json``): WC data with as many samples per question as SE
   data, minus SE data, test pass@1 paired by replicate and problem.  The paper: at an equal number of samples
@@ -83,6 +87,16 @@ STUDENT_FINDINGS = (
 )
 STUDENT_PAPER = ("models finetuned on WC data make no more reasoning errors than those finetuned on SE data (the "
                  "submission's Figure 7, as its ICLR reviews report it; its numbers are not available)")
+#: Transfer findings per setting (of the WC-trained model), at compute-matched pairs: the paper's Figure 6, the
+#: MATH-trained students on Functional MATH, maj@k for k = 1, 4, 8, 16 (high budget, PAPER.md: unverified).
+TRANSFER_FINDINGS = (
+    ("knowledge distillation", "A student distilled from WC data does better on {dataset} than one distilled from "
+     "SE data", "Gemma-7B: WC ahead by 5.8% to 6.5% at k = 1, 4, 8 and 16; Figure 6"),
+    ("self-improvement", "The WC model trained on its own data does better on {dataset} than distilled from SE data",
+     "Gemma2-9B: WC ahead by 2.5% to 4.5%; Figure 6"),
+    ("weak-to-strong", "The SE model trained on WC data (weak-to-strong) does better on {dataset} than trained on "
+     "its own data", "Gemma2-27B: about equal, WC 2% higher at k = 8; Figure 6"),
+)
 NUMBER_FINDING = ("At an equal number of samples, SE data beats WC data (the WC advantage comes from compute "
                   "matching)", "the number-matched ablation (Figure 8)")
 
@@ -275,6 +289,24 @@ def student_findings(rows: list[dict] | None, matches: dict[str, str], margin: f
                           "se": values["se"], "wc": values["wc"], "difference": difference,
                           "verdict": difference["verdict"], "status": no_more_errors_status(difference, margin)})
         findings.append({**_finding(statement, STUDENT_PAPER, "students", cells), "note": note})
+def transfer_findings(rows: list[dict]) -> list[dict]:
+    """WC-trained against SE-trained on each transfer dataset, one finding per setting at compute-matched pairs
+    (:data:`TRANSFER_FINDINGS`), its cells the rows (:func:`weakstrong.tables.transfer_rows`) of each maj@k, or
+    of pass@1 where the dataset has no maj@k; the paper's side is WC better."""
+    findings = []
+    for dataset in dict.fromkeys(row["dataset"] for row in rows):
+        mine = [row for row in rows if row["dataset"] == dataset and row.get("difference")]
+        voted = any(row["metric"].startswith("maj@") for row in mine)
+        cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": row["match"], "budget": row["budget"],
+                  "student": row["student"], "settings": row["settings"], "metric": row["metric"],
+                  "se": row.get("se"), "wc": row.get("wc"), "difference": row["difference"],
+                  "verdict": row["difference"]["verdict"],
+                  "status": cell_status(row["difference"]["verdict"], "WC better", "SE better")}
+                 for row in mine if row["metric"].startswith("maj@") == voted]
+        for setting, statement, paper in TRANSFER_FINDINGS:
+            findings.append(_finding(statement.format(dataset=dataset), paper, "transfer",
+                                     [c for c in cells if c["match"] == "compute" and c["settings"].get("wc") == setting],
+                                     f"no compute-matched pair has a {setting} student"))
     return findings
 
 
@@ -329,15 +361,20 @@ def _data_table(finding: dict) -> str:
 
 
 def _training_table(finding: dict) -> str:
-    headers = ["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)",
-               "SE-trained pass@1 (%) [95%]", "WC-trained pass@1 (%) [95%]", "WC - SE (points) [95%]", "Verdict",
-               "Finding"]
+    """Finetuning (test pass@1) or transfer cells (their metric, in a column of its own)."""
+    metric = "metric" in finding["cells"][0]
+    measure = "(%)" if metric else "pass@1 (%)"
+    headers = (["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)"]
+               + (["Metric"] if metric else [])
+               + [f"SE-trained {measure} [95%]", f"WC-trained {measure} [95%]", "WC - SE (points) [95%]", "Verdict",
+                  "Finding"])
     powered = any("detectable" in c["difference"] for c in finding["cells"])
     headers += ["Detectable (points)", "Replicates for half"] if powered else []
     body = []
     for c in finding["cells"]:
         line = [c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], c["student"],
-                f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _accuracy(c["se"]),
+                f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}",
+                *([c["metric"]] if metric else []), _accuracy(c["se"]),
                 _accuracy(c["wc"]), _difference(c["difference"], "percent"), c["verdict"], c["status"]]
         if powered:
             line += [percent(c["difference"].get("detectable")), _replicates_for_half(c["difference"])]
@@ -377,8 +414,10 @@ def _markdown(headers: list[str], body: list[list[str]]) -> str:
 
 SECTIONS = {"data": "Data quality at equal sampling cost (the paper's Figure 3)",
             "training": "Finetuning on WC data against SE data (Figures 4, 5 and 10; Table 1)",
-            "students": "Reasoning errors of the finetuned students (the submission's Figure 7)"}
-TABLES = {"data": _data_table, "training": _training_table, "students": _student_table}
+            "students": "Reasoning errors of the finetuned students (the submission's Figure 7)",
+            "transfer": "Transfer to datasets the students never trained on (Figure 6: Functional MATH)"}
+TABLES = {"data": _data_table, "training": _training_table, "students": _student_table,
+          "transfer": _training_table}
 INTRO = ("Each of the paper's findings, tested on this run's result files by `weakstrong.findings` (written by "
          "the workflow, not by hand). A cell holds when the 95% interval of WC minus SE lies on the paper's side "
          "of zero, does not hold when it lies on the other side, and is unresolved otherwise (no difference at "
@@ -398,6 +437,8 @@ def findings_markdown(findings: list[dict], title: str = "Findings", machines: s
     lines = [f"# {title}", "", INTRO, *(["", machines] if machines else []), "", "## Summary", ""]
     lines += [f"- **{f['status']}**: {f['statement']} ({f['reason']})" for f in findings]
     for section, heading in SECTIONS.items():
+        if not any(f["section"] == section for f in findings):
+            continue  # transfer: only where the config has a transfer dataset
         lines += ["", f"## {heading}"]
         for finding in (f for f in findings if f["section"] == section):
             lines += ["", f"### {finding['statement']}: {finding['status']}", "",

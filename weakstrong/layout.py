@@ -37,6 +37,8 @@ OUTPUTS = {
     "selection": "{results}/rep-{replicate}/selection/{dataset}/{pair}/{budget}/{student}/{source}.json",
     "evaluation": "{results}/rep-{replicate}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json",
     "base_evaluation": "{results}/rep-{replicate}/evaluation/{dataset}/base/{model}.json",
+    # a student selected on its training dataset's validation split, evaluated on a transfer dataset ({dataset})
+    "transfer_evaluation": "{results}/rep-{replicate}/transfer/{dataset}/{pair}/{budget}/{student}/{source}.json",
     # Figures of the data go under the results; those of the finetuning runs under the tables, as they
     # summarise the run seeds, which configs/toy-seeds.yaml changes while sharing the results with the toy demo.
     "data_figure": "{results}/rep-{replicate}/figures/{dataset}/{pair}/{figure}.{ext}",
@@ -50,6 +52,8 @@ OUTPUTS = {
     "ablation_table": "{tables}/ablations/{ablation}.{ext}",
     # the students' reasoning errors (tex, md; json: its rows, which the findings read)
     "student_errors": "{tables}/student-errors.{ext}",
+    # ext tex and md, and json: the rows, for the findings
+    "transfer_table": "{tables}/transfer/{dataset}.{ext}",
     "plan": "{results}/plan.md",
     # the machine record of each sampling shard, and the machines every table's numbers were computed on
     "shard_machine": "{results}/rep-{replicate}/samples/{dataset}/{generator}/shard-{shard}.machine.json",

@@ -62,6 +62,10 @@ FIGURE_CAPTIONS = {
                    "each student after training on SE, WC and gold data per budget, the setting in each panel's "
                    "title; error bars: 95% intervals over the replicates and test problems; dashed: the student "
                    "before finetuning, zero-shot as the finetuned students are evaluated."),
+    "transfer": ("Transfer to {dataset} (the paper's Figure 6): maj@k of each student finetuned with data of pair "
+                 "{pair} and selected on its training dataset's validation split, on {dataset}, whose problems vary "
+                 "that dataset's test problems, after training on SE, WC and gold data, per budget, for k in "
+                 "{maj_k}; error bars: 95% intervals over the replicates and problems."),
     "majority": ("Majority voting on {dataset} with data of pair {pair}: test maj@k of each student after "
                  "training on SE, WC and gold data, per budget, for k in {maj_k}; error bars: 95% intervals "
                  "over the replicates and test problems; dotted: the student before finetuning, zero-shot."),
@@ -178,8 +182,11 @@ def run_text(run: dict) -> str:
 def figure_latex(figure: dict, run: dict, tex_dir: str | Path) -> str:
     """A figure float: the PDF (``figure["path"]``, relative to the working directory) referred to from
     ``tex_dir``, captioned by its kind, its pair's sentence and the run's replicates and grader."""
+    maj_k = run.get("maj_k", [])
+    if figure["kind"] == "transfer":  # a transfer dataset's own maj_k
+        maj_k = run.get("transfer_maj_k", {}).get(figure["dataset"], maj_k)
     caption = FIGURE_CAPTIONS[figure["kind"]].format(dataset=figure["dataset"], pair=figure["pair"],
-                                                     maj_k=", ".join(map(str, run.get("maj_k", []))))
+                                                     maj_k=", ".join(map(str, maj_k)))
     caption += " " + pair_text(figure["pair"], run["pairs"][figure["pair"]]) + " " + run_text(run)
     path = Path(os.path.relpath(figure["path"], tex_dir)).as_posix()
     return (f"\\begin{{figure}}[!htbp]\n\\centering\n"

@@ -479,10 +479,12 @@ def base_majority(cells: list[dict], bases: dict[str, dict], maj_k: list[int]) -
 
 
 @_styled
-def plot_majority_curves(curves: dict, path: str | Path, title: str, base: dict | None = None) -> list[Path]:
+def plot_majority_curves(curves: dict, path: str | Path, title: str, base: dict | None = None,
+                         ylabel: str = "test maj@k (%)") -> list[Path]:
     """maj@k (%) against k, one panel per student: a line per (budget, source) of :func:`majority_curves`,
     coloured by source and dashed by budget, with their 95% intervals; the
-    student before finetuning (:func:`base_majority`) as a grey dotted line."""
+    student before finetuning (:func:`base_majority`) as a grey dotted line. The transfer figure (the paper's
+    Figure 6) is the same plot of a transfer dataset's evaluations, with its own ``ylabel``."""
     if not curves:
         raise ValueError("curves is empty: nothing to plot")
     budgets = list(dict.fromkeys(budget for lines in curves.values() for budget, _ in lines))
@@ -505,7 +507,7 @@ def plot_majority_curves(curves: dict, path: str | Path, title: str, base: dict 
         axes.set_xticks(ks)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axes.set_xlabel("k (votes per problem)")
-        axes.set_ylabel("test maj@k (%)")
+        axes.set_ylabel(ylabel)
         axes.set_ylim(bottom=0)
         axes.set_title(student, fontsize=9)
         _apply_style(axes)

@@ -466,3 +466,112 @@ def ablation_table(description: str, rows: list[dict], label: str) -> tuple[str,
                      signed_percent(r.get("gain"))])
     caption = description + ABLATION_CAPTION + (UNTRAINED_NOTE if any(r["untrained"] for r in rows) else "")
     return to_latex(headers, body, caption, label), to_markdown(headers, body, caption)
+
+
+# --- transfer datasets (evaluated only: Functional MATH, the paper's Figure 6) -------------------------------
+
+def static_outcomes(paths: dict[str, str], evaluations: dict[str, dict], metric: str,
+                    variant_of: dict[str, str]) -> dict[str, dict] | None:
+    """A cell's outcomes of ``metric`` on its training dataset's test set (``paths``: replicate -> that
+    evaluation), carried over to the transfer problems that vary them (``variant_of``: transfer problem id ->
+    the test problem's id), so that they pair with the transfer outcomes; None where an evaluation lacks
+    ``metric`` (maj@k that the test evaluation did not compute)."""
+    if any(metric not in (evaluations[path].get("per_problem") or {}) for path in paths.values()):
+        return None
+    carried = {}
+    for replicate, by_problem in outcomes(paths, evaluations, metric).items():
+        missing = sorted(set(variant_of.values()) - set(by_problem))
+        if missing:
+            raise ValueError(f"{paths[replicate]} has no outcome for {missing[0]!r}, which a transfer problem varies")
+        carried[replicate] = {problem: by_problem[varied] for problem, varied in variant_of.items()}
+    return carried
+
+
+def transfer_rows(cells: list[dict], evaluations: dict[str, dict], metrics: list[str],
+                  statics: dict[str, dict] | None = None, variant_of: dict[str, str] | None = None) -> list[dict]:
+    """One row per (dataset, pair, budget, student, metric) of a transfer dataset: the metric (``pass@1``,
+    ``maj@k``) after training on SE, WC (and gold) data over replicates x problems with its 95% interval, WC
+    minus SE paired by replicate and problem (:func:`arm_difference`), the relative gain; and ``static``, each
+    arm's same metric on the training dataset's test problems that the transfer problems vary (``statics``:
+    those evaluations, ``variant_of``: transfer problem id -> test problem id), where it was computed.
+
+    ``cells`` are :func:`weakstrong.targets.transfer_cells` (``paths``: the transfer evaluations, ``static``:
+    the test evaluations); ``evaluations`` maps a path to an ``evaluate_transfer`` output. Rows are plain JSON
+    (the findings read them from the table's ``.json``)."""
+    groups: dict[tuple, list[dict]] = {}
+    for cell in cells:
+        groups.setdefault((cell["dataset"], cell["pair"], cell["budget"], cell["student"]), []).append(cell)
+    rows = []
+    for (dataset, pair, budget, student), group in groups.items():
+        for metric in metrics:
+            row = {"dataset": dataset, "transfer_of": group[0]["transfer_of"], "pair": pair,
+                   "match": group[0]["match"], "budget": budget, "student": student, "metric": metric,
+                   "settings": {}, "untrained": [], "static": {}}
+            arms, untrained = {}, {}
+            for cell in group:
+                source = cell["source"]
+                arms[source] = outcomes(cell["paths"], evaluations, metric)
+                row[source] = arm_accuracy(arms[source])
+                row["settings"][source] = cell["setting"]
+                untrained[source] = {replicate for replicate, path in cell["paths"].items()
+                                     if evaluations[path]["selection"]["step"] == 0}
+                if untrained[source]:
+                    row["untrained"].append(source)
+                carried = (static_outcomes(cell["static"], statics, metric, variant_of)
+                           if statics is not None and variant_of is not None else None)
+                row["static"][source] = arm_accuracy(carried) if carried else None
+            wc, se = row.get("wc"), row.get("se")
+            row["gain"] = relative_gain(wc and wc["mean"], se and se["mean"])
+            if wc and se:
+                difference = arm_difference(arms["wc"], arms["se"], untrained["wc"], untrained["se"])
+                row["difference"] = {**difference, "verdict": better(difference["verdict"])}
+                if difference["verdict"] == NOT_MEASURED:
+                    row["gain"] = None
+            rows.append(row)
+    return rows
+
+
+TRANSFER_CAPTION = ("Transfer to {dataset}, which varies {base}'s test problems ({problems}): zero-shot pass@1 "
+                    "(greedy) and maj@k (%) on {dataset} of each student finetuned on {base} (the checkpoint "
+                    "selected on {base}'s validation split), after training on SE data and on WC data (the mean "
+                    "over {replicates} and the problems, ± the half-width of its 95% interval), the relative gain "
+                    "(%) of WC over SE, and WC minus SE in points paired by replicate and problem, with its 95% "
+                    "interval and verdict. Intervals: " + CROSSED_METHOD + ".")
+TRANSFER_STATIC_NOTE = (" Static SE, Static WC: the same students on the {base} test problems that the rows vary "
+                        "(-- where that evaluation has no such metric).")
+
+
+def transfer_table(rows: list[dict], report: dict) -> tuple[str, str]:
+    """A transfer dataset's table from :func:`transfer_rows`; ``report`` is its splits.json (what it holds, and
+    the rows left out)."""
+    has_gold = any("gold" in r for r in rows)
+    has_static = any(value for r in rows for value in r["static"].values())
+    headers = ["Dataset", "Pair", "Budget", "Student", "Setting (WC data / SE data)", "Metric", "SE data", "WC data",
+               "Rel. gain", "WC - SE [95%]", "Verdict"] + (["Gold"] if has_gold else [])
+    headers += ["Static SE", "Static WC"] if has_static else []
+    body = []
+    for r in rows:
+        marked = {**r, "untrained": set(r["untrained"])}
+        difference = r.get("difference") or {}
+        line = [r["dataset"], r["pair"], r["budget"], r["student"],
+                f"{r['settings'].get('wc', '--')} / {r['settings'].get('se', '--')}", r["metric"],
+                _accuracy_cell(marked, "se"), _accuracy_cell(marked, "wc"), signed_percent(r["gain"]),
+                _interval_cell(difference), difference.get("verdict", "--")]
+        line += [_accuracy_cell(marked, "gold")] if has_gold else []
+        if has_static:
+            line += [_accuracy_cell({"arm": r["static"].get(source)}, "arm") for source in ("se", "wc")]
+        body.append(line)
+    source = report["source"]
+    what = source.get("snapshot")
+    held = (f"{report['splits']['test']['problems']} problems, variants of {report['varies']['problems']} of "
+            f"its {report['varies']['of']}" + (f"; snapshot {what}" if what else ""))
+    left = report["left_out"]["rows"]
+    caption = TRANSFER_CAPTION.format(dataset=report["dataset"], base=report["transfer_of"], problems=held,
+                                      replicates=replicates_phrase(rows))
+    if left:
+        caption += (f" {left} of the source's {source['rows']} rows vary problems outside {report['transfer_of']}'s "
+                    f"test set and are left out (listed in its splits.json).")
+    caption += ((GOLD_NOTE if has_gold else "") + (UNTRAINED_NOTE if any(r["untrained"] for r in rows) else "")
+                + (TRANSFER_STATIC_NOTE.format(base=report["transfer_of"]) if has_static else ""))
+    label = f"tab:transfer-{report['dataset'].replace('_', '-')}"
+    return to_latex(headers, body, caption, label), to_markdown(headers, body, caption)

@@ -453,11 +453,12 @@ def figure_file(config: dict, layout: Layout, dataset: str, pair: str, name: str
 
 
 def figure_files(config: dict, layout: Layout) -> list[str]:
-    """Every figure of the study, PDF and PNG."""
+    """Every figure of the study, PDF and PNG, those of the transfer datasets included."""
     return [figure_file(config, layout, d, p, name, ext)
             for d, p in dataset_pairs(config)
             for name in figure_names(config, d, p)
-            for ext in ("pdf", "png")]
+            for ext in ("pdf", "png")] + [figure["path"].removesuffix(".pdf") + f".{ext}"
+                                          for figure in transfer_figures(config, layout) for ext in ("pdf", "png")]
 
 
 # --- the paper and the findings -----------------------------------------------------------------------------
@@ -466,7 +467,7 @@ def paper_figures(config: dict, layout: Layout) -> list[dict]:
     """Every figure's PDF with what it shows, in the paper's order."""
     return [{"path": figure_file(config, layout, d, p, name), "kind": name, "dataset": d, "pair": p}
             for d, p in dataset_pairs(config)
-            for name in figure_names(config, d, p)]
+            for name in figure_names(config, d, p)] + transfer_figures(config, layout)
 
 
 def paper_files(layout: Layout, pdf: bool) -> list[str]:
@@ -502,8 +503,11 @@ def run_description(config: dict, grader_version: str) -> dict:
         }
         for pair, spec in config["generator_pairs"].items()
     }
-    return {"results": config["paths"]["tables"], "pairs": pairs, "replicates": study.replicates(config),
-            "seed": config["seed"], "grader_version": grader_version, "maj_k": config["evaluation"]["maj_k"]}
+    run = {"results": config["paths"]["tables"], "pairs": pairs, "replicates": study.replicates(config),
+           "seed": config["seed"], "grader_version": grader_version, "maj_k": config["evaluation"]["maj_k"]}
+    if transfer_datasets(config):
+        run["transfer_maj_k"] = {name: spec["maj_k"] for name, spec in transfer_datasets(config).items()}
+    return run
 
 
 def findings_data(config: dict, layout: Layout) -> list[dict]:
@@ -548,3 +552,84 @@ def ablation_cells(config: dict, layout: Layout, ablation: str) -> list[dict]:
         for student in ablations.students(config, name)
         for arm in ablations.arms(config, name, e.pair, e.budget)
     ]
+
+
+# --- transfer datasets (evaluated only) ---------------------------------------------------------------------
+
+def transfer_datasets(config: dict) -> dict[str, dict]:
+    """The datasets the students are evaluated on but never trained on (``transfer_of``)."""
+    return {name: d for name, d in config["datasets"].items() if "transfer_of" in d}
+
+
+def trained_datasets(config: dict) -> list[str]:
+    """The datasets that are sampled and trained on (prepared by prepare_dataset)."""
+    return [name for name, d in config["datasets"].items() if "transfer_of" not in d]
+
+
+def transfer_metrics(config: dict, dataset: str) -> list[str]:
+    """What a transfer dataset's table compares: pass@1 (greedy) and maj@k for each of its k."""
+    return ["pass@1", *(f"maj@{k}" for k in sorted(config["datasets"][dataset]["maj_k"]))]
+
+
+def transfer_evaluation_file(layout: Layout, dataset: str, pair: str, budget: str, student: str, source: str,
+                             replicate: int | str) -> str:
+    return layout.output("transfer_evaluation", dataset=dataset, pair=pair, budget=budget, student=student,
+                         source=source, replicate=replicate)
+
+
+def transfer_cells(config: dict, layout: Layout, dataset: str) -> list[dict]:
+    """One cell per finetuning result on the dataset a transfer dataset varies (Table 1's cells of that dataset):
+    its evaluation on the transfer dataset (``paths``) and on its own test set (``static``), per replicate."""
+    base = config["datasets"][dataset]["transfer_of"]
+    replicates = study.replicates(config)
+    return [
+        {
+            "dataset": dataset,
+            "transfer_of": base,
+            "pair": e.pair,
+            "match": config["generator_pairs"][e.pair]["match"],
+            "budget": e.budget,
+            "student": student,
+            "source": source,
+            "setting": study.setting(config, e.pair, student, source),
+            "paths": {str(r): transfer_evaluation_file(layout, dataset, data_pair(e.pair, source), e.budget, student,
+                                                       source, r) for r in replicates},
+            "static": {str(r): evaluation_file(layout, base, data_pair(e.pair, source), e.budget, student, source, r)
+                       for r in replicates},
+        }
+        for e in finetuned(config) if e.dataset == base
+        for student in config["generator_pairs"][e.pair]["students"]
+        for source in config["sources"]
+    ]
+
+
+def transfer_evaluation_files(config: dict, layout: Layout) -> list[str]:
+    """Every transfer evaluation, each once (gold runs are shared by the pairs)."""
+    return list(dict.fromkeys(path for dataset in transfer_datasets(config)
+                              for cell in transfer_cells(config, layout, dataset) for path in cell["paths"].values()))
+
+
+def transfer_table_files(config: dict, layout: Layout, exts: tuple[str, ...] = ("tex", "md")) -> list[str]:
+    """Each transfer dataset's table (LaTeX and Markdown, or ``exts``; json: its rows, for the findings)."""
+    return [layout.output("transfer_table", dataset=dataset, ext=ext) for dataset in transfer_datasets(config)
+            for ext in exts]
+
+
+def transfer_figures(config: dict, layout: Layout) -> list[dict]:
+    """maj@k against k on each transfer dataset per pair (the paper's Figure 6), where it has maj@k: the PDF's
+    path and what it shows, as :func:`paper_figures`."""
+    return [{"path": layout.output("training_figure", dataset=dataset, pair=pair, figure="transfer", ext="pdf"),
+             "kind": "transfer", "dataset": dataset, "pair": pair}
+            for dataset, spec in transfer_datasets(config).items() if spec["maj_k"]
+            for pair in dict.fromkeys(cell["pair"] for cell in transfer_cells(config, layout, dataset))]
+
+
+def transfer_toy_corpus(config: dict, dataset: str) -> dict | None:
+    """What a toy transfer dataset's variants must avoid besides the training data: the toy pre-training
+    corpora of replicates 1 to ``pretraining_replicates`` (:func:`weakstrong.transfer.toy_pretraining_questions`);
+    None for other sources."""
+    variant = config["datasets"][dataset]["source"].get("toy_variant")
+    if variant is None:
+        return None
+    return {"datasets": toy_datasets(config), "corpus": config["toy_corpus"], "data_seed": config["seed"],
+            "seeds": [study.replicate_seed(config["seed"], r) for r in range(1, variant["pretraining_replicates"] + 1)]}

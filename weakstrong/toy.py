@@ -98,33 +98,110 @@ def math_problem(seed: int, split: str, index: int) -> dict:
     Intermediate values are integers from -9 to 30; only a final division may leave a fraction."""
     rng = _rng(seed, split, index)
     steps = rng.randint(1, 3)
-    value = Fraction(rng.randint(1, 9))
-    expression, lines = latex_number(value), []
+    start = value = Fraction(rng.randint(1, 9))
+    operations = []
     for step in range(steps):
         last = step == steps - 1
         options = ["+", "-"] + (["*"] if abs(value) * 2 <= MAX_AMOUNT else [])
         options += ["/"] if last or (value.numerator % 2 == 0 and value != 0) else []
         op = rng.choice(options)
-        if op == "+":
-            operand = Fraction(rng.randint(1, min(9, max(1, MAX_AMOUNT - int(value)))))
-        elif op == "-":
+        if op == "-":
             operand = Fraction(rng.randint(1, 9))
             if value - operand < -9:
                 op, operand = "+", Fraction(rng.randint(1, 9))
-        elif op == "*":
-            operand = Fraction(rng.choice([k for k in range(2, 10) if abs(value) * k <= MAX_AMOUNT]))
         else:
-            divisors = [d for d in range(2, 10) if value.numerator % d == 0]
-            operand = Fraction(rng.choice(divisors) if divisors and not last else rng.randint(2, 9))
-        result = {"+": value + operand, "-": value - operand, "*": value * operand, "/": value / operand}[op]
+            operand = _math_operand(rng, value, op, last)
+        operations.append((op, operand))
+        value = _apply(value, op, operand)
+    return math_text(start, operations)
+
+
+def _apply(value: Fraction, op: str, operand: Fraction) -> Fraction:
+    return {"+": value + operand, "-": value - operand, "*": value * operand, "/": value / operand}[op]
+
+
+def _math_operand(rng: random.Random, value: Fraction, op: str, last: bool) -> Fraction | None:
+    """An operand for ``value op operand`` as :func:`math_problem` draws it (a subtraction that would go below -9
+    is the caller's to handle); None where ``op`` cannot follow ``value`` within the generator's ranges."""
+    if op == "+":
+        return Fraction(rng.randint(1, min(9, max(1, MAX_AMOUNT - int(value)))))
+    if op == "-":
+        low_enough = min(9, int(value) + 9)  # the running value stays at -9 or above
+        return Fraction(rng.randint(1, low_enough)) if low_enough >= 1 else None
+    if op == "*":
+        factors = [k for k in range(2, 10) if abs(value) * k <= MAX_AMOUNT]
+        return Fraction(rng.choice(factors)) if factors else None
+    if last:
+        return Fraction(rng.randint(2, 9))
+    divisors = [d for d in range(2, 10) if value.numerator % d == 0] if value != 0 else []
+    return Fraction(rng.choice(divisors)) if divisors else None
+
+
+def math_text(start: Fraction, operations: list[tuple[str, Fraction]]) -> dict:
+    """A MATH-style problem from its starting number and its (operator, operand) steps: the question, the worked
+    solution (one line per step) and the answer, computed exactly."""
+    value, expression, lines = start, latex_number(start), []
+    for step, (op, operand) in enumerate(operations):
+        result = _apply(value, op, operand)
         lines.append(f"${latex_number(value)} {_LATEX_OPS[op]} {latex_number(operand)} = {latex_number(result)}$.")
         inner = f"({expression})" if step > 0 else expression
         expression = f"{inner} {_LATEX_OPS[op]} {latex_number(operand)}"
         value = result
     question = f"Compute ${expression}$."
     solution = "\n".join(lines) + f"\nThe answer is $\\boxed{{{latex_number(value)}}}$."
-    return {"question": question, "solution": solution, "answer": latex_number(value), "level": steps,
+    return {"question": question, "solution": solution, "answer": latex_number(value), "level": len(operations),
             "subject": "Arithmetic"}
+
+
+_MATH_LINE_RE = re.compile(r"^\$(\S+) (\+|-|\\times|\\div) (\S+) = (\S+)\$\.$")
+_OPS_OF_LATEX = {latex: op for op, latex in _LATEX_OPS.items()}
+
+
+def math_operations(problem: dict) -> list[str]:
+    """The operators of a MATH-style toy problem's steps, in order, read from its worked solution."""
+    ops = []
+    for line in problem["solution"].split("\n")[:-1]:
+        match = _MATH_LINE_RE.match(line)
+        if match is None:
+            raise ValueError(f"toy problem {problem.get('id')!r}: {line!r} is not a step of a MATH-style toy solution")
+        ops.append(_OPS_OF_LATEX[match.group(2)])
+    return ops
+
+
+def math_variant(problem: dict, seed: int, snapshot: int = 1, avoid: set[str] | frozenset = frozenset(),
+                 attempts: int = 2000) -> dict:
+    """The functional variant of a MATH-style toy problem, as Functional MATH (Srivastava et al., 2024) varies a
+    MATH problem: the same operations in the same order (so the same level and reasoning) on new numbers, drawn
+    as :func:`math_problem` draws them, with the answer computed anew. Deterministic in (``seed``, ``snapshot``,
+    the problem's id): another snapshot draws other numbers. The variant's question differs from the problem's
+    and is none of ``avoid`` (e.g. the questions trained on); ``variant_of`` names the problem."""
+    ops = math_operations(problem)
+    rng = _rng(seed, f"functional-{snapshot}", problem["id"])
+    for _ in range(attempts):
+        start = value = Fraction(rng.randint(1, 9))
+        operations = []
+        for step, op in enumerate(ops):
+            operand = _math_operand(rng, value, op, step == len(ops) - 1)
+            if operand is None:
+                break
+            operations.append((op, operand))
+            value = _apply(value, op, operand)
+        else:
+            variant = math_text(start, operations)
+            if variant["question"] != problem["question"] and variant["question"] not in avoid:
+                return {"id": f"{problem['id']}@{snapshot}", **variant, "variant_of": problem["id"]}
+    raise ValueError(f"toy problem {problem['id']!r}: no variant with new numbers in {attempts} draws (operations "
+                     f"{' '.join(ops)}; {len(avoid)} questions to avoid)")
+
+
+def math_variants(problems: list[dict], seed: int, snapshot: int = 1, avoid: set[str] | frozenset = frozenset()
+                  ) -> list[dict]:
+    """:func:`math_variant` of each problem, in order, each question once and none of ``avoid``."""
+    taken, variants = set(avoid), []
+    for problem in problems:
+        variants.append(math_variant(problem, seed, snapshot, taken))
+        taken.add(variants[-1]["question"])
+    return variants
 
 
 GENERATORS = {"gsm8k": gsm8k_problem, "math": math_problem}
@@ -269,6 +346,17 @@ def unsolved_documents(problems_by_style: dict[str, list[dict]], per_document: i
 CORPORA = ("solved", "unsolved")
 
 
+def pretraining_problems(datasets: dict, corpus: dict, data_seed: int, seed: int) -> dict[str, list[dict]]:
+    """The problems of a replicate's pre-training corpora by style (``seed``: the replicate's), clear of every
+    toy dataset's train/validation/test questions (drawn with ``data_seed``)."""
+    problems: dict[str, list[dict]] = {}
+    for dataset in datasets.values():
+        sizes = dict(dataset["source"]["toy"], pretrain=corpus["problems_per_style"])
+        drawn = make_splits(dataset["style"], sizes, data_seed, pretrain_seed=seed)
+        problems.setdefault(dataset["style"], []).extend(drawn["pretrain"])
+    return problems
+
+
 def build_corpus_and_tokenizer(datasets: dict, corpus: dict, data_seed: int, seed: int):
     """The two pre-training corpora from every toy dataset's style, disjoint from its train/validation/test
     questions (drawn with ``data_seed``): ``solved`` (few-shot documents, some solutions wrong) for the
@@ -276,11 +364,7 @@ def build_corpus_and_tokenizer(datasets: dict, corpus: dict, data_seed: int, see
     trained on both. ``seed`` (a replicate's) draws the corpus's problems, its wrong steps and its order."""
     from weakstrong.models import train_tokenizer
 
-    problems: dict[str, list[dict]] = {}
-    for dataset in datasets.values():
-        sizes = dict(dataset["source"]["toy"], pretrain=corpus["problems_per_style"])
-        drawn = make_splits(dataset["style"], sizes, data_seed, pretrain_seed=seed)
-        problems.setdefault(dataset["style"], []).extend(drawn["pretrain"])
+    problems = pretraining_problems(datasets, corpus, data_seed, seed)
     noisy = {style: noisy_problems(group, style, corpus, seed) for style, group in problems.items()}
     documents = {"solved": pretraining_documents(noisy, corpus["per_document"], seed),
                  "unsolved": unsolved_documents(problems, corpus["per_document"], seed)}
