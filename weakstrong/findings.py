@@ -289,6 +289,9 @@ def student_findings(rows: list[dict] | None, matches: dict[str, str], margin: f
                           "se": values["se"], "wc": values["wc"], "difference": difference,
                           "verdict": difference["verdict"], "status": no_more_errors_status(difference, margin)})
         findings.append({**_finding(statement, STUDENT_PAPER, "students", cells), "note": note})
+    return findings
+
+
 def transfer_findings(rows: list[dict]) -> list[dict]:
     """WC-trained against SE-trained on each transfer dataset, one finding per setting at compute-matched pairs
     (:data:`TRANSFER_FINDINGS`), its cells the rows (:func:`weakstrong.tables.transfer_rows`) of each maj@k, or
