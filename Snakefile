@@ -22,6 +22,7 @@ include: "rules/finetune.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
 include: "rules/ablations.smk"
+include: "rules/sources.smk"
 include: "rules/plan.smk"
 include: "rules/report.smk"
 
@@ -38,6 +39,7 @@ localrules:
     gather_samples,
     build_sft_data,
     build_ablation_sft_data,
+    build_extra_sft_data,
     measure_data,
     select_checkpoint,
     export_audit_form,
@@ -50,6 +52,7 @@ localrules:
     make_table1,
     make_table2,
     make_ablation_table,
+    make_source_table,
     make_ledger,
     write_paper,
     make_paper,
@@ -61,6 +64,7 @@ localrules:
 rule all:
     input:
         rules.make_table1.output,
+        targets.source_table_files(config, LAYOUT),
         rules.make_table2.output,
         rules.make_ledger.output,
         targets.ablation_table_files(config, LAYOUT),

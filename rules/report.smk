@@ -12,12 +12,14 @@ report: "../report/workflow.rst"
 # installed (PAPER_FILES), and a run without it says at the end how to get it (Snakefile, onsuccess).
 rule write_paper:
     input:
-        # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, the
-        # cost ledger and the table of each ablation the config turns on
+        # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, Tables 1b
+        # and 1c (without gold answers, mixed data) where the config has their sources, the cost ledger and the
+        # table of each ablation the config turns on
         tables=[
             rules.make_table1.output.tex,
             rules.make_table2.output.tex,
             rules.make_table1.output.detail_tex,
+            *targets.source_table_files(config, LAYOUT, exts=("tex",)),
             rules.make_ledger.output.tex,
             *targets.ablation_table_files(config, LAYOUT, exts=("tex",)),
         ],
@@ -66,6 +68,8 @@ rule write_findings:
         evaluations=targets.evaluation_files(config, LAYOUT),
         base=targets.base_evaluation_files(config, LAYOUT),
         number_matched=get_write_findings_number_matched,
+        # the rows of Tables 1b and 1c, where the config has their sources
+        source_tables=targets.source_table_files(config, LAYOUT, exts=("json",)),
         provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
@@ -80,6 +84,7 @@ rule write_findings:
         data=targets.findings_data(config, LAYOUT),
         cells=targets.table1_cells(config, LAYOUT),
         matches={pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
+        source_tables=targets.source_table_json(config, LAYOUT),
         title=f"Findings of {TABLES} against the paper's",
         code_version=get_code_version("scripts/write_findings.py"),
     script:

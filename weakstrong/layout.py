@@ -29,6 +29,9 @@ OUTPUTS = {
     # ext jsonl: the verdicts, json: their summary
     "judge": "{results}/rep-{replicate}/judge/{dataset}/{pair}/{budget}/{source}.{ext}",
     "audit": "{results}/rep-{replicate}/audit/{dataset}/{pair}/{budget}/{file}",
+    # the LLM judge's verdict on every sample of a generator, without gold answers (the judged sources); ext
+    # jsonl: the verdicts, json: their summary
+    "verdicts": "{results}/rep-{replicate}/verdicts/{dataset}/{generator}.{ext}",
     "finetune": "{results}/rep-{replicate}/finetune/{dataset}/{pair}/{budget}/{student}/{source}/lr-{lr}",
     "selection": "{results}/rep-{replicate}/selection/{dataset}/{pair}/{budget}/{student}/{source}.json",
     "evaluation": "{results}/rep-{replicate}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json",
@@ -39,6 +42,8 @@ OUTPUTS = {
     "training_figure": "{tables}/figures/{dataset}/{pair}/{figure}.{ext}",
     "table1": "{tables}/table1.{ext}",
     "table1_detail": "{tables}/table1-detail.{ext}",
+    # Table 1b (table: nogold, the sources without gold answers) and 1c (mixed, the mixed pool)
+    "source_table": "{tables}/table1-{table}.{ext}",
     "table2": "{tables}/table2.{ext}",
     "paper": "{tables}/paper.{ext}",
     "findings": "{tables}/findings.md",
