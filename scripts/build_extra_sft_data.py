@@ -14,5 +14,6 @@ with log_to(snakemake.log[0]):
     write_jsonl(snakemake.output[0], examples)
     covered = len({e["problem_id"] for e in examples})
     right = sum(e["correct"] for e in examples)
+    how = "the filter" if source.filter == "answer" else "measured after filtering; the filter did not read it"
     print(f"{source.name} data: {len(examples)} solutions covering {covered} of {len(train)} questions, {right} of "
-          f"them right by the gold answer (measured, not used to keep them unless the source is mix)")
+          f"them right by the gold answer ({how})")

@@ -339,6 +339,10 @@ def test_table_1b_compares_wc_and_se_per_filter_paired_by_problem():
                                         ["majority answer", "--", "4", "--", "75.0"]]
     assert cells[1][-1] == "WC better" and cells[1][-2].startswith("+30.0 [")
     assert "label-free filter" in md and "one replicate" in md
+    # kept counts are means over the replicates
+    _, md = nogold_table([{**unfiltered, "data": {"se": {"examples": 2.5, "right": None}}}])
+    line = next(line for line in md.splitlines() if line.startswith("| gsm8k"))
+    assert [c.strip() for c in line.strip("|").split("|")][6:10] == ["2.5", "--", "--", "--"]
 
 
 def test_table_1c_compares_the_mixed_pool_with_each_side():
@@ -457,7 +461,12 @@ def test_the_test_study_extras_end_to_end(local_test_run: Path, tmp_path):
     (tmp_path / "snakemake.log").write_text(proc.stdout)
     assert proc.returncode == 0, proc.stdout[-6000:]
     print(f"the test study's extras ran in {time.monotonic() - start:.0f} s")
-    results = work / "results" / "test"
+    check_extras_run(work / "results" / "test")
+
+
+def check_extras_run(results: Path) -> None:
+    """What the extras of TEST_EXTRAS wrote under the test study's ``results``: each source's data is what its name
+    says, and Tables 1b and 1c, the findings and the paper have them."""
     sft = results / "rep-1" / "sft" / "math" / "toy" / "low"
 
     def read(name):
@@ -477,7 +486,6 @@ def test_the_test_study_extras_end_to_end(local_test_run: Path, tmp_path):
         assert "\\bottomrule" in (results / f"table1-{table}.tex").read_text()
     nogold = json.loads((results / "table1-nogold.json").read_text())
     assert [row["filter"] for row in nogold] == ["answer", "unfiltered", "judged", "majority"]
-    findings = (results / "findings.md").read_text()
-    assert "## Without gold answers, and mixed WC+SE data" in findings
+    assert "## Without gold answers, and mixed WC+SE data" in (results / "findings.md").read_text()
     paper = (results / "paper.tex").read_text()
     assert "Finetuning without gold answers (Table 1b)" in paper and "Finetuning on mixed data (Table 1c)" in paper

@@ -131,7 +131,10 @@ MIXED_CAPTION = ("Finetuning on mixed data (Table 1c): zero-shot test pass@1 (%)
 
 
 def _kept(summary: dict | None) -> str:
-    return "--" if summary is None else f"{summary['examples']:.0f}"
+    """Examples kept: a count, or the mean of counts over the replicates with one decimal."""
+    if summary is None:
+        return "--"
+    return str(int(summary["examples"])) if float(summary["examples"]).is_integer() else f"{summary['examples']:.1f}"
 
 
 def _settings(row: dict) -> str:
