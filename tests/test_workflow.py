@@ -175,6 +175,8 @@ def test_every_param_has_a_name(loaded_rules):
     (lambda c: c["sampling"].__setitem__("temprature", 0.7), "sampling"),
     (lambda c: c.pop("budgets"), "budgets"),
     (lambda c: c["generator_pairs"]["toy"].__setitem__("weak", "toy-xl"), "generator_pairs.toy.weak"),
+    (lambda c: c.__setitem__("sources", ["wc", "se", "wc.filtered"]), "sources[2]"),
+    (lambda c: c.__setitem__("sources", ["wc", "se", "se.judged"]), "sources[2]"),   # no judge in the toy world
 ])
 def test_bad_config_stops_with_the_key_named(tmp_path, edit, key):
     config = yaml.safe_load((REPO / "configs" / "toy.yaml").read_text())
