@@ -46,7 +46,8 @@ ablations: $(INSTALLED)
 extras: $(INSTALLED)
 	$(BIN)/snakemake --configfile configs/toy.yaml configs/toy-extras.yaml --cores $(CORES)
 	@echo
-	@echo "Toy extras done. Transfer to the toy Functional MATH: results/toy-extras/transfer/functional_math.md (and .tex), figures/functional_math/toy/transfer.pdf; findings: results/toy-extras/findings.md"
+	@echo "Toy extras done. Transfer to the toy Functional MATH: results/toy-extras/transfer/functional_math.md (and .tex), figures/functional_math/toy/transfer.pdf"
+	@echo "Without gold answers: results/toy-extras/table1-nogold.md; mixed WC+SE data: results/toy-extras/table1-mixed.md (and .tex); findings: results/toy-extras/findings.md"
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest

@@ -24,6 +24,7 @@ include: "rules/tables.smk"
 include: "rules/students.smk"
 include: "rules/ablations.smk"
 include: "rules/transfer.smk"
+include: "rules/sources.smk"
 include: "rules/plan.smk"
 include: "rules/report.smk"
 
@@ -40,6 +41,7 @@ localrules:
     gather_samples,
     build_sft_data,
     build_ablation_sft_data,
+    build_extra_sft_data,
     measure_data,
     select_checkpoint,
     export_audit_form,
@@ -57,6 +59,7 @@ localrules:
     make_ablation_table,
     make_transfer_table,
     plot_transfer,
+    make_source_table,
     make_ledger,
     write_paper,
     make_paper,
@@ -68,6 +71,7 @@ localrules:
 rule all:
     input:
         rules.make_table1.output,
+        targets.source_table_files(config, LAYOUT),
         rules.make_table2.output,
         rules.make_ledger.output,
         targets.ablation_table_files(config, LAYOUT),

@@ -11,7 +11,7 @@ from weakstrong import config as ws_config
 from weakstrong import envs as ws_envs
 from weakstrong import numerics
 from weakstrong import paper as ws_paper
-from weakstrong import study, targets, versions
+from weakstrong import sources, study, targets, versions
 from weakstrong.evaluation import EVALUATION_FORMAT
 from weakstrong.grading import GRADER_VERSION
 from weakstrong.layout import Layout
@@ -51,6 +51,8 @@ PAPER_FILES = targets.paper_files(LAYOUT, pdf=bool(ws_paper.tex_engine()))
 # A stable path (workflow.source_path gives a per-run cache copy, which would change the params every run);
 # its digest is in the params too, so editing the template reruns the judge.
 JUDGE_TEMPLATE = os.path.join(workflow.basedir, "prompts", "judge.txt")
+# The judge's prompt as a filter without gold answers (the judged sources): the question and the solution only.
+JUDGE_FILTER_TEMPLATE = os.path.join(workflow.basedir, "prompts", "judge-nogold.txt")
 # Jobs, and the processes they start (accelerate launch), import the package from this workflow's source
 # whatever env they run in: the env files do not install it.
 ws_envs.put_on_pythonpath(workflow.basedir)
@@ -69,6 +71,8 @@ def _choices(names):
 
 # The main study's sources of finetuning data; the ablations add variants of wc and se (weakstrong/ablations.py).
 DATA_SOURCES = _choices(["wc", "se", targets.GOLD])
+# The sources beyond those (weakstrong/sources.py): without gold answers, and the mixed pool.
+EXTRA_SOURCES = _choices(sources.EXTRA)
 
 
 wildcard_constraints:
@@ -78,7 +82,7 @@ wildcard_constraints:
     student=_choices(config["models"]),
     pair=_choices([*config["generator_pairs"], targets.GOLD]),
     budget=_choices(config["budgets"]),
-    source=f"{DATA_SOURCES}|{ablations.VARIANT_PATTERN}",
+    source=f"{DATA_SOURCES}|{EXTRA_SOURCES}|{ablations.VARIANT_PATTERN}",
     lr=_choices(LR_LABELS),
     shard=r"\d+",
     replicate=r"\d+",
@@ -301,3 +305,26 @@ def get_transfer_cells(wildcards):
 def get_transfer_evaluations(key):
     """An input function: the cells' evaluations on the transfer dataset (key paths) or on the test set (static)."""
     return lambda wildcards: sorted({path for cell in get_transfer_cells(wildcards) for path in cell[key].values()})
+
+
+def get_extra_source_inputs(kind):
+    """An input function: the graded samples (kind graded) or the judge's verdicts (kind verdicts; judged
+    sources only) of each side whose samples the wildcards' source beyond wc, se and gold keeps."""
+    return lambda wildcards: targets.source_graded(config, LAYOUT, wildcards, kind)
+
+
+def get_build_extra_sft_data_per_question(wildcards):
+    return targets.source_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
+
+
+def get_judge_samples_per_question(wildcards):
+    return targets.judged_per_question(config, wildcards.dataset, wildcards.generator)
+
+
+def get_make_source_table_cells(wildcards):
+    return targets.source_cells(config, LAYOUT, wildcards.table)
+
+
+def get_make_source_table_files(key):
+    """An input function: the evaluations (key paths) or the data (key sft) of the wildcards' source table."""
+    return lambda wildcards: [path for cell in get_make_source_table_cells(wildcards) for path in cell[key].values()]

@@ -12,12 +12,14 @@ report: "../report/workflow.rst"
 # installed (PAPER_FILES), and a run without it says at the end how to get it (Snakefile, onsuccess).
 rule write_paper:
     input:
-        # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, the
-        # cost ledger, the students' reasoning errors and the table of each ablation the config turns on
+        # numbered as in the paper: Table 1 (finetuning), Table 2 (data quality), then Table 1's detail, Tables 1b
+        # and 1c (without gold answers, mixed data) where the config has their sources, the cost ledger, the
+        # students' reasoning errors and the table of each ablation the config turns on
         tables=[
             rules.make_table1.output.tex,
             rules.make_table2.output.tex,
             rules.make_table1.output.detail_tex,
+            *targets.source_table_files(config, LAYOUT, exts=("tex",)),
             rules.make_ledger.output.tex,
             *targets.student_error_files(config, LAYOUT, exts=("tex",)),
             *targets.ablation_table_files(config, LAYOUT, exts=("tex",)),
@@ -71,6 +73,8 @@ rule write_findings:
         student_errors=get_write_findings_student_errors,
         # the transfer tables' rows (Functional MATH), where the config has a transfer dataset
         transfer=targets.transfer_table_files(config, LAYOUT, exts=("json",)),
+        # the rows of Tables 1b and 1c, where the config has their sources
+        source_tables=targets.source_table_files(config, LAYOUT, exts=("json",)),
         provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
@@ -87,6 +91,7 @@ rule write_findings:
         matches={pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
         # the students' reasoning errors: non-inferiority margin of WC minus SE
         student_errors_margin=config["student_errors"]["margin"],
+        source_tables=targets.source_table_json(config, LAYOUT),
         title=f"Findings of {TABLES} against the paper's",
         code_version=get_code_version("scripts/write_findings.py"),
     script:

@@ -297,11 +297,12 @@ def test_sampling_costs_gpu_hours_or_usd(paper, paper_plan):
 def test_finetuning_hours_match_a_hand_computation(paper_plan):
     row = next(r for r in paper_plan["finetuning"]
                if (r["dataset"], r["pair"], r["budget"], r["student"]) == ("math", "gemma2", "high", "gemma2-27b"))
-    assert row["runs"] == 9 and row["steps"] == 6000 and row["batch_size"] == 32  # wc, se, gold x 3 lrs
-    flops = 9 * 6000 * 32 * (120 + 300) * 6 * 27.2e9 * 4 / 3
+    # wc, se, gold, wc.unfiltered, se.unfiltered, wc.judged, se.judged and mix x 3 lrs
+    assert row["runs"] == 24 and row["steps"] == 6000 and row["batch_size"] == 32
+    flops = 24 * 6000 * 32 * (120 + 300) * 6 * 27.2e9 * 4 / 3
     assert row["finetuning"] == pytest.approx(flops / (989e12 * 0.35) / 3600)
-    assert row["validation"] == pytest.approx(9 * 10 * 500 * 300 * 2 * 27.2e9 / (989e12 * 0.10) / 3600)
-    assert row["evaluation"] == pytest.approx(3 * 500 * 17 * 300 * 2 * 27.2e9 / (989e12 * 0.10) / 3600)
+    assert row["validation"] == pytest.approx(24 * 10 * 500 * 300 * 2 * 27.2e9 / (989e12 * 0.10) / 3600)
+    assert row["evaluation"] == pytest.approx(8 * 500 * 17 * 300 * 2 * 27.2e9 / (989e12 * 0.10) / 3600)
     gemma7 = next(r for r in paper_plan["finetuning"]
                   if (r["dataset"], r["budget"], r["student"]) == ("math", "high", "gemma-7b"))
     assert gemma7["steps"] == 24000 and gemma7["batch_size"] == 8
@@ -313,15 +314,26 @@ def test_totals_add_up(paper_plan):
     assert totals["total"]["gpu_hours"] == pytest.approx(sum(totals[s]["gpu_hours"] for s in plan.STAGES))
     assert totals["finetuning"]["gpu_hours"] == pytest.approx(sum(r["finetuning"] for r in paper_plan["finetuning"]))
     assert totals["total"]["usd"] > 0 and math.isfinite(totals["total"]["gpu_hours"])
-    # 5 experiments x 3 students, each 2 sources x 3 learning rates, and gold x 3 learning rates once per
-    # (dataset, budget, student): 4 x 3 of them (the Gemini pair's math/low cells share Gemma2's).
-    assert len(paper_plan["finetuning"]) == 15 and sum(r["runs"] for r in paper_plan["finetuning"]) == 90 + 36
+    # 5 experiments x 3 students, each 7 sources (wc, se and the five beyond) x 3 learning rates, and gold x 3
+    # learning rates once per (dataset, budget, student): 4 x 3 of them (the Gemini pair's math/low cells share
+    # Gemma2's).
+    assert len(paper_plan["finetuning"]) == 15 and sum(r["runs"] for r in paper_plan["finetuning"]) == 315 + 36
+
+
+def test_sources_beyond_the_main_studys_run_where_their_scope_lets_them(paper):
+    scoped = {**paper, "source_scope": {"students": ["gemma-7b"], "datasets": ["math"], "budgets": ["low"]}}
+    rows = {(r["dataset"], r["pair"], r["budget"], r["student"]): r for r in plan.study_plan(scoped, 8)["finetuning"]}
+    # in scope: wc, se, gold and the five beyond (gold counted with the first pair that has it)
+    assert rows["math", "gemma2", "low", "gemma-7b"]["runs"] == 8 * 3
+    assert rows["math", "gemini", "low", "gemma-7b"]["runs"] == 7 * 3
+    assert rows["math", "gemma2", "high", "gemma-7b"]["runs"] == rows["gsm8k", "gemma2", "low", "gemma-7b"]["runs"] == 9
+    assert rows["math", "gemma2", "low", "gemma2-9b"]["runs"] == 9
 
 
 def test_render_has_assumptions_and_tables(paper_plan):
     text = plan.render_plan(paper_plan)
     for heading in ("## Assumptions", "## Finetuning memory per GPU", "## GPU-hours", "### Sampling",
-                    "### Finetuning, checkpoint validation and test evaluation (126 finetuning runs)"):
+                    "### Finetuning, checkpoint validation and test evaluation (351 finetuning runs)"):
         assert heading in text, heading
     headers = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines()
                if line.startswith("| ") and "---" not in line]

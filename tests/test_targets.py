@@ -77,8 +77,8 @@ def test_gold_runs_are_shared_by_the_pairs(paper):
     gold = [cell for cell in cells if cell[4] == "gold"]
     # MATH and GSM8K, low and high, 3 students: once each, whichever pairs train on them
     assert len(gold) == 2 * 2 * 3 and all(cell[1] == targets.GOLD for cell in gold)
-    # 5 experiments, 3 students, WC and SE
-    assert len(cells) - len(gold) == 5 * 3 * 2
+    # 5 experiments, 3 students, WC and SE, and the five sources without gold answers and mixed
+    assert len(cells) - len(gold) == 5 * 3 * (2 + 5)
     assert len(targets.evaluation_files(paper, layout(paper))) == len(cells) * paper["replicates"]
 
 

@@ -34,9 +34,14 @@ def test_paper_dry_run_lists_the_whole_study(tmp_path):
     gold = 2 * 2 * 3
     # The ablations: six variants of the data (tests/test_ablations.py lists them), 3 students each.
     ablation = 6 * 3
-    assert counts["evaluate"] == 5 * 3 * 2 + gold + ablation
-    assert counts["select_checkpoint"] == 5 * 3 * 2 + gold + ablation
-    assert counts["finetune"] == (5 * 3 * 2 + gold + ablation) * 3
+    # Without gold answers (wc/se.unfiltered, wc/se.judged) and mixed (mix): 5 sources per experiment and student.
+    extra = 5 * 3 * 5
+    assert counts["evaluate"] == 5 * 3 * 2 + gold + ablation + extra
+    assert counts["select_checkpoint"] == 5 * 3 * 2 + gold + ablation + extra
+    assert counts["finetune"] == (5 * 3 * 2 + gold + ablation + extra) * 3
+    assert counts["build_extra_sft_data"] == 5 * 5 and counts["make_source_table"] == 2
+    # the judge rates every generator's samples once per dataset for the judged sources
+    assert counts["judge_samples"] == 6
     # every generator and student before finetuning, per dataset: MATH 3 Gemma and 2 Gemini, GSM8K 3 Gemma
     assert counts["evaluate_base"] == 5 + 3
     assert counts["measure_data"] == 5
@@ -126,8 +131,8 @@ def test_code_passes_the_formatter_and_linter(tool):
 
 # The rules whose jobs go to the cluster: they load or train models, read the data sets, or grade for minutes.
 HEAVY_RULES = {"prepare_dataset", "build_toy_corpus", "train_toy_model", "sample_solutions", "grade_samples",
-               "judge_solutions", "judge_student_solutions", "finetune", "evaluate", "evaluate_base",
-               "prepare_transfer_dataset", "evaluate_transfer"}
+               "judge_solutions", "judge_student_solutions", "judge_samples", "finetune", "evaluate",
+               "evaluate_base", "prepare_transfer_dataset", "evaluate_transfer"}
 # The workflow as Snakemake loads it: the rules with a job to run, the Snakefile's localrules, and the rules
 # with a param that has no name.
 RULES_PROBE = """
@@ -171,6 +176,8 @@ def test_every_param_has_a_name(loaded_rules):
     (lambda c: c["sampling"].__setitem__("temprature", 0.7), "sampling"),
     (lambda c: c.pop("budgets"), "budgets"),
     (lambda c: c["generator_pairs"]["toy"].__setitem__("weak", "toy-xl"), "generator_pairs.toy.weak"),
+    (lambda c: c.__setitem__("sources", ["wc", "se", "wc.filtered"]), "sources[2]"),
+    (lambda c: c.__setitem__("sources", ["wc", "se", "se.judged"]), "sources[2]"),   # no judge in the toy world
 ])
 def test_bad_config_stops_with_the_key_named(tmp_path, edit, key):
     config = yaml.safe_load((REPO / "configs" / "toy.yaml").read_text())

@@ -154,10 +154,12 @@ def check_references(config: dict) -> list[str]:
     if "gold" in config["generator_pairs"]:
         problems.append("config key 'generator_pairs.gold': the name 'gold' is reserved for the finetuning runs "
                         "on the datasets' own solutions")
-    if not problems:  # the ablations' checks rest on the pairs' models being sound
+    if not problems:  # the ablations' and the sources' checks rest on the pairs' models being sound
         from weakstrong.ablations import check as ablation_problems
+        from weakstrong.sources import check as source_problems
 
         problems.extend(ablation_problems(config))
+        problems.extend(source_problems(config))
     return problems
 
 

@@ -29,7 +29,11 @@ Each finding is tested per cell by the verdict of a WC minus SE comparison at 95
 * the number-matched reversal, per row of the ``number_matched`` ablation's table
   (:func:`weakstrong.ablations.table_rows`, its ``.json``): WC data with as many samples per question as SE
   data, minus SE data, test pass@1 paired by replicate and problem.  The paper: at an equal number of samples
-  SE data wins.
+  SE data wins;
+* without gold answers, per row of Table 1b (:func:`weakstrong.source_tables.nogold_rows`) of each filter
+  configured (none, the LLM judge, the majority answer): WC-trained minus SE-trained as above; and the mixed
+  pool, per row of Table 1c (:func:`weakstrong.source_tables.mixed_rows`), minus WC-only and minus SE-only.
+  PAPER.md records that the ICLR version runs these experiments, not their numbers.
 
 A cell *holds* when the interval lies on the paper's side of 0, *does not hold* when it lies on the other
 side, and is *unresolved* otherwise (no difference at 95%, nothing to compare).  A finding holds
@@ -96,6 +100,28 @@ TRANSFER_FINDINGS = (
      "Gemma2-9B: WC ahead by 2.5% to 4.5%; Figure 6"),
     ("weak-to-strong", "The SE model trained on WC data (weak-to-strong) does better on {dataset} than trained on "
      "its own data", "Gemma2-27B: about equal, WC 2% higher at k = 8; Figure 6"),
+)
+#: Findings without gold answers, per filter (weakstrong.sources): (filter, statement, the paper's).
+_NOGOLD_PAPER = ("the ICLR version learns without gold answers by no filtering and by LM-as-a-judge filtering (a "
+                 "Gemini judge) [card]; PAPER.md (sections 5 and 10) records neither its numbers nor which data won. "
+                 "With gold answers the paper's WC-trained models beat the SE-trained ones in every setting (section 1)")
+NOGOLD_FINDINGS = (
+    ("unfiltered", "Without gold answers and without filtering (every sample kept), models trained on WC data beat "
+     "those trained on SE data", _NOGOLD_PAPER),
+    ("judged", "Without gold answers, filtered by the LLM judge (question and solution only), models trained on WC "
+     "data beat those trained on SE data", _NOGOLD_PAPER),
+    ("majority", "Without gold answers, filtered by the majority answer (a label-free filter), models trained on WC "
+     "data beat those trained on SE data",
+     "not one of the paper's filters: a label-free filter this workflow adds where no judge can run (the toy world); "
+     "the paper's own without gold answers are none and an LM judge (PAPER.md section 5). With gold answers the "
+     "paper's WC-trained models beat the SE-trained ones in every setting (section 1)"),
+)
+_MIXED_PAPER = ("the ICLR version mixes WC and SE data [card]; PAPER.md (section 10) records neither its numbers nor "
+                "which data won")
+#: Findings of the mixed pool: (the arm it is compared with, statement, the paper's).
+MIXED_FINDINGS = (
+    ("wc", "Models trained on the mixed WC+SE pool beat those trained on WC data alone", _MIXED_PAPER),
+    ("se", "Models trained on the mixed WC+SE pool beat those trained on SE data alone", _MIXED_PAPER),
 )
 NUMBER_FINDING = ("At an equal number of samples, SE data beats WC data (the WC advantage comes from compute "
                   "matching)", "the number-matched ablation (Figure 8)")
@@ -313,6 +339,35 @@ def transfer_findings(rows: list[dict]) -> list[dict]:
     return findings
 
 
+def source_findings(nogold: list[dict], mixed: list[dict], matches: dict[str, str]) -> list[dict]:
+    """The findings of the sources beyond the main study's: WC against SE without gold answers, one per filter
+    that Table 1b has (``nogold``: :func:`weakstrong.source_tables.nogold_rows`), and the mixed pool against
+    WC-only and SE-only where Table 1c has rows (``mixed``: :func:`weakstrong.source_tables.mixed_rows`).  None
+    where the config has no such source."""
+    findings = []
+    for name, statement, paper in NOGOLD_FINDINGS:
+        rows = [row for row in nogold if row["filter"] == name]
+        if not rows:
+            continue
+        cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
+                  "budget": row["budget"], "student": row["student"], "settings": row["settings"],
+                  "se": row.get("se"), "wc": row.get("wc"), "difference": row["difference"],
+                  "verdict": row["difference"]["verdict"],
+                  "status": cell_status(row["difference"]["verdict"], "WC better", "SE better")}
+                 for row in rows if row.get("difference")]
+        findings.append(_finding(statement, paper, "sources", cells,
+                                 f"no cell has {name} data of both sides (config key 'sources')"))
+    for side, statement, paper in MIXED_FINDINGS if mixed else ():
+        cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
+                  "budget": row["budget"], "student": row["student"], "settings": row["settings"],
+                  "against": side.upper(), "mix": row.get("mix"), "other": row.get(side),
+                  "difference": row["against"][side], "verdict": row["against"][side]["verdict"],
+                  "status": cell_status(row["against"][side]["verdict"], "mix better", f"{side.upper()} better")}
+                 for row in mixed if side in row["against"]]
+        findings.append({**_finding(statement, paper, "sources", cells), "kind": "mixed"})
+    return findings
+
+
 # --- Markdown --------------------------------------------------------------------------------------------
 
 def _value(value, kind: str) -> str:
@@ -401,6 +456,19 @@ def _student_table(finding: dict) -> str:
     return _markdown(headers, body)
 
 
+def _mixed_table(finding: dict) -> str:
+    """The cells of a mixed-pool finding: the mixed pool against the one-generator data it is compared with."""
+    against = finding["cells"][0]["against"]
+    headers = ["Dataset", "Pair (match)", "Budget", "Student", "Setting (WC data / SE data)",
+               f"{against}-trained pass@1 (%) [95%]", "Mix-trained pass@1 (%) [95%]",
+               f"Mix - {against} (points) [95%]", "Verdict", "Finding"]
+    body = [[c["dataset"], f"{c['pair']} ({c['match']})", c["budget"], c["student"],
+             f"{c['settings'].get('wc', '--')} / {c['settings'].get('se', '--')}", _accuracy(c["other"]),
+             _accuracy(c["mix"]), _difference(c["difference"], "percent"), c["verdict"], c["status"]]
+            for c in finding["cells"]]
+    return _markdown(headers, body)
+
+
 def _replicates_for_half(difference: dict) -> str:
     """The replicates it takes to detect half the detectable difference (:func:`weakstrong.stats.with_power`);
     '--' where the design cannot say."""
@@ -418,9 +486,11 @@ def _markdown(headers: list[str], body: list[list[str]]) -> str:
 SECTIONS = {"data": "Data quality at equal sampling cost (the paper's Figure 3)",
             "training": "Finetuning on WC data against SE data (Figures 4, 5 and 10; Table 1)",
             "students": "Reasoning errors of the finetuned students (the submission's Figure 7)",
-            "transfer": "Transfer to datasets the students never trained on (Figure 6: Functional MATH)"}
+            "transfer": "Transfer to datasets the students never trained on (Figure 6: Functional MATH)",
+            "sources": "Without gold answers, and mixed WC+SE data (the ICLR version's extra experiments; Tables 1b "
+                       "and 1c)"}
 TABLES = {"data": _data_table, "training": _training_table, "students": _student_table,
-          "transfer": _training_table}
+          "transfer": _training_table, "sources": _training_table}
 INTRO = ("Each of the paper's findings, tested on this run's result files by `weakstrong.findings` (written by "
          "the workflow, not by hand). A cell holds when the 95% interval of WC minus SE lies on the paper's side "
          "of zero, does not hold when it lies on the other side, and is unresolved otherwise (no difference at "
@@ -441,12 +511,13 @@ def findings_markdown(findings: list[dict], title: str = "Findings", machines: s
     lines += [f"- **{f['status']}**: {f['statement']} ({f['reason']})" for f in findings]
     for section, heading in SECTIONS.items():
         if not any(f["section"] == section for f in findings):
-            continue  # transfer: only where the config has a transfer dataset
+            continue  # transfer and sources: only where the config has them
         lines += ["", f"## {heading}"]
         for finding in (f for f in findings if f["section"] == section):
             lines += ["", f"### {finding['statement']}: {finding['status']}", "",
                       f"Paper: {finding['paper']}. This run: {finding['reason']}."
                       + (f" {finding['note']}" if finding.get("note") else "")]
             if finding["cells"]:
-                lines += ["", TABLES[section](finding)]
+                render = _mixed_table if finding.get("kind") == "mixed" else TABLES[section]
+                lines += ["", render(finding)]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,9 @@ OUTPUTS = {
     # arm, and one blind audit form of both arms per student
     "student_judge": "{results}/rep-{replicate}/student_judge/{dataset}/{pair}/{budget}/{student}/{source}.{ext}",
     "student_audit": "{results}/rep-{replicate}/student_audit/{dataset}/{pair}/{budget}/{student}/{file}",
+    # the LLM judge's verdict on every sample of a generator, without gold answers (the judged sources); ext
+    # jsonl: the verdicts, json: their summary
+    "verdicts": "{results}/rep-{replicate}/verdicts/{dataset}/{generator}.{ext}",
     "finetune": "{results}/rep-{replicate}/finetune/{dataset}/{pair}/{budget}/{student}/{source}/lr-{lr}",
     "selection": "{results}/rep-{replicate}/selection/{dataset}/{pair}/{budget}/{student}/{source}.json",
     "evaluation": "{results}/rep-{replicate}/evaluation/{dataset}/{pair}/{budget}/{student}/{source}.json",
@@ -45,6 +48,8 @@ OUTPUTS = {
     "training_figure": "{tables}/figures/{dataset}/{pair}/{figure}.{ext}",
     "table1": "{tables}/table1.{ext}",
     "table1_detail": "{tables}/table1-detail.{ext}",
+    # Table 1b (table: nogold, the sources without gold answers) and 1c (mixed, the mixed pool)
+    "source_table": "{tables}/table1-{table}.{ext}",
     "table2": "{tables}/table2.{ext}",
     "paper": "{tables}/paper.{ext}",
     "findings": "{tables}/findings.md",

@@ -47,6 +47,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from weakstrong import study
+from weakstrong.sources import in_scope
 from weakstrong.training import resolve_precision
 
 GIB = 1024 ** 3
@@ -310,8 +311,10 @@ def _finetune_rows(config: dict, plan: dict) -> list[dict]:
         for student in config["generator_pairs"][exp.pair]["students"]:
             settings = study.finetune_settings(config, student, exp.budget)
             parameters = study.model_parameters(config, student)
-            # gold runs are shared by the pairs: counted with the first pair that has them
-            row_sources = [s for s in sources if s != "gold" or (exp.dataset, exp.budget, student) not in gold_seen]
+            # gold runs are shared by the pairs: counted with the first pair that has them; the sources beyond
+            # wc, se and gold run where source_scope lets them
+            row_sources = [s for s in sources if (s != "gold" or (exp.dataset, exp.budget, student) not in gold_seen)
+                           and in_scope(config, s, exp.dataset, exp.budget, student)]
             gold_seen.add((exp.dataset, exp.budget, student))
             runs = len(row_sources) * len(study.student_lrs(config, student))
             tokens = settings["steps"] * settings["batch_size"] * (plan["mean_prompt_tokens"] + completion)

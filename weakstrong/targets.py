@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict
 
-from weakstrong import ablations, study
+from weakstrong import ablations, sources, study
 from weakstrong.layout import Layout
 from weakstrong.study import Experiment
 
@@ -176,7 +176,7 @@ def finetune_cells(config: dict) -> list[tuple[str, str, str, str, str]]:
     cells = [(e.dataset, data_pair(e.pair, source), e.budget, student, source)
              for e in finetuned(config)
              for student in config["generator_pairs"][e.pair]["students"]
-             for source in config["sources"]]
+             for source in config["sources"] if sources.in_scope(config, source, e.dataset, e.budget, student)]
     return list(dict.fromkeys(cells))
 
 
@@ -372,8 +372,8 @@ def student_error_files(config: dict, layout: Layout, exts: tuple[str, ...] = ("
 # --- tables -------------------------------------------------------------------------------------------------
 
 def table1_cells(config: dict, layout: Layout) -> list[dict]:
-    """One cell per (experiment, student, source) with its evaluation and the student's base evaluation per
-    replicate, the gold runs shared by every pair's rows."""
+    """One cell per (experiment, student, source) of the main study (wc, se, gold) with its evaluation and the
+    student's base evaluation per replicate, the gold runs shared by every pair's rows."""
     replicates = study.replicates(config)
     return [
         {
@@ -389,7 +389,7 @@ def table1_cells(config: dict, layout: Layout) -> list[dict]:
         }
         for e in finetuned(config)
         for student in config["generator_pairs"][e.pair]["students"]
-        for source in config["sources"]
+        for source in config["sources"] if source in sources.MAIN
     ]
 
 
@@ -599,7 +599,7 @@ def transfer_cells(config: dict, layout: Layout, dataset: str) -> list[dict]:
         }
         for e in finetuned(config) if e.dataset == base
         for student in config["generator_pairs"][e.pair]["students"]
-        for source in config["sources"]
+        for source in config["sources"] if source in sources.MAIN  # Table 1's sources, as the paper's Figure 6
     ]
 
 
@@ -633,3 +633,86 @@ def transfer_toy_corpus(config: dict, dataset: str) -> dict | None:
         return None
     return {"datasets": toy_datasets(config), "corpus": config["toy_corpus"], "data_seed": config["seed"],
             "seeds": [study.replicate_seed(config["seed"], r) for r in range(1, variant["pretraining_replicates"] + 1)]}
+# --- the sources beyond the main study's: without gold answers, and the mixed pool ----------------------------
+
+#: Table 1b (``nogold``: the sources without gold answers against the answer-filtered ones) and Table 1c
+#: (``mixed``: the mixed pool against WC-only and SE-only data).
+SOURCE_TABLES = ("nogold", "mixed")
+
+
+def source_tables(config: dict) -> list[str]:
+    """The source tables the config's ``sources`` call for."""
+    configured = [sources.parse(name) for name in config["sources"]]
+    return [table for table, wanted in (("nogold", any(s.filter in sources.FILTERS for s in configured)),
+                                        ("mixed", sources.MIX in config["sources"])) if wanted]
+
+
+def source_table_files(config: dict, layout: Layout, exts: tuple[str, ...] = ("tex", "md")) -> list[str]:
+    """Every source table's files (LaTeX and Markdown, or ``exts``); none where the config has no such source."""
+    return [layout.output("source_table", table=table, ext=ext) for table in source_tables(config) for ext in exts]
+
+
+def source_table_json(config: dict, layout: Layout) -> dict[str, str]:
+    """Each source table's rows (its ``.json``) by table, for the findings."""
+    return {table: layout.output("source_table", table=table, ext="json") for table in source_tables(config)}
+
+
+def source_cells(config: dict, layout: Layout, table: str) -> list[dict]:
+    """The cells of a source table, per finetuned (experiment, student) in the sources' scope: for ``nogold``
+    each side's source per filter, the main study's answer-filtered ``wc`` and ``se`` first as the reference;
+    for ``mixed`` ``se``, ``wc`` and ``mix``.  Each with its side (None for mix), filter, setting (of its
+    side's data; "mixed" for mix), the data and the evaluation per replicate."""
+    if table not in SOURCE_TABLES:
+        raise ValueError(f"unknown source table {table!r}; expected one of {', '.join(SOURCE_TABLES)}")
+    replicates = study.replicates(config)
+    cells = []
+    for e in finetuned(config):
+        for student in config["generator_pairs"][e.pair]["students"]:
+            extra = [name for name in config["sources"] if name in sources.EXTRA
+                     and (name == sources.MIX) == (table == "mixed")
+                     and sources.in_scope(config, name, e.dataset, e.budget, student)]
+            if not extra:
+                continue
+            names = [name for name in sources.SIDES[::-1] if name in config["sources"]] + extra
+            for name in names:
+                source = sources.parse(name)
+                side = source.sides[0] if len(source.sides) == 1 else None
+                cells.append({
+                    "dataset": e.dataset, "pair": e.pair, "budget": e.budget, "student": student, "source": name,
+                    "side": side, "filter": source.filter,
+                    "setting": study.setting(config, e.pair, student, side) if side else "mixed",
+                    "sft": {str(r): layout.output("sft", vars(e), source=name, replicate=r) for r in replicates},
+                    "paths": {str(r): evaluation_file(layout, e.dataset, e.pair, e.budget, student, name, r)
+                              for r in replicates},
+                })
+    return cells
+
+
+def source_per_question(config: dict, pair: str, budget: str, source: str) -> list[int]:
+    """The budget's samples per question of each side whose samples ``source`` keeps, in its sides' order."""
+    return [study.samples_per_question(config, pair, budget, side) for side in sources.parse(source).sides]
+
+
+def source_graded(config: dict, layout: Layout, wildcards, kind: str = "graded") -> list[str]:
+    """The graded samples (``kind`` graded) or the judge's verdicts (``kind`` verdicts; a judged source's only)
+    of each side whose samples the wildcards' source keeps, in its sides' order."""
+    source = sources.parse(wildcards.source)
+    if kind == "verdicts" and source.filter != "judged":
+        return []
+    extension = {"ext": "jsonl"} if kind == "verdicts" else {}
+    return [layout.output(kind, wildcards, generator=study.generator_of(config, wildcards.pair, side), **extension)
+            for side in source.sides]
+
+
+def judged_per_question(config: dict, dataset: str, generator: str) -> int:
+    """The samples per question of a generator that the judge rates without gold answers: the most any
+    finetuned budget's judged source in scope needs of it."""
+    counts = [study.samples_per_question(config, e.pair, e.budget, side)
+              for e in finetuned(config) if e.dataset == dataset
+              for side in sources.SIDES if study.generator_of(config, e.pair, side) == generator
+              and any(sources.in_scope(config, f"{side}.judged", e.dataset, e.budget, student)
+                      for student in config["generator_pairs"][e.pair]["students"])
+              and f"{side}.judged" in config["sources"]]
+    if not counts:
+        raise ValueError(f"no judged source keeps samples of {generator!r} on {dataset!r}")
+    return max(counts)
