@@ -140,7 +140,7 @@ def run_project(args, model, tokenizer, examples, out_dir, accelerator=None) -> 
     return {"stamps": steps + [saves[-1][0]], "save_s": sum(d for _, d in saves), "total_s": total,
             "setup_s": steps[0] - started, "padding_share": summary["padding_share"],
             "attention": summary.get("attention"), "buffer_dtypes": summary.get("buffer_dtypes"),
-            "bytes_written": summary.get("bytes_written")}
+            "bytes_written": training.directory_bytes(out_dir)}  # the one checkpoint: weights and state
 
 
 def run_plain(args, model, tokenizer, examples, out_dir) -> dict:

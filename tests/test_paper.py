@@ -192,7 +192,9 @@ def test_paper_findings_and_report_of_the_test_study(local_test_run: Path):
     findings = (results / "findings.md").read_text()
     assert findings.startswith("# Findings of results/test")
     summary = [line for line in findings.splitlines() if line.startswith("- **")]
-    assert len(summary) == 8                           # 3 data findings (no judge), 3 settings, price, number
+    # 3 data findings (no judge), 3 settings, price, number; the students' reasoning errors (arithmetic checker,
+    # no judge); transfer to the toy Functional MATH, one per setting
+    assert len(summary) == 12
     assert all(re.match(r"- \*\*(holds|does not hold|unresolved)\*\*: ", line) for line in summary)
     # two replicates: intervals over replicates x problems, named; the design's power beside each cell
     assert "two-way crossed random-effects interval over replicates x test problems" in findings

@@ -161,9 +161,9 @@ def finetune(request: FinetuneRequest) -> None:
         # training.json first: once it exists a rerun does not train again, so the state can go.
         summary = {**summary, "machine": request.machine}
         (out / "training.json").write_text(json.dumps(summary, indent=2))
-        summary["bytes_kept"] = finish_training(out)
+        summary.update(finish_training(out))
         (out / "training.json").write_text(json.dumps(summary, indent=2))
-        print(f"training wrote {summary.get('bytes_written', 0) / 2**30:.2f} GiB of checkpoints; "
+        print(f"training wrote {summary['bytes_written'] / 2**30:.2f} GiB of checkpoints; "
               f"keeps {summary['bytes_kept'] / 2**30:.2f} GiB", flush=True)
 
 

@@ -132,12 +132,18 @@ def directory_bytes(path: Path) -> int:
     return sum(item.stat().st_size for item in Path(path).rglob("*") if item.is_file())
 
 
-def finish_training(out_dir: str | Path) -> int:
-    """Delete the resumable training state once a run is complete (its weights are the checkpoints); returns
-    the bytes the run keeps."""
-    for state in Path(out_dir).glob(f"{CHECKPOINT_PREFIX}*/{STATE_DIR}"):
+def finish_training(out_dir: str | Path) -> dict:
+    """Delete the resumable training state once a run is complete (its weights are the checkpoints).  Returns
+    the bytes the run wrote, every checkpoint's weights and, at each save, a training state of the size of the
+    newest (the same whether or not the run was interrupted and resumed), and the bytes it keeps."""
+    out_dir = Path(out_dir)
+    checkpoints = [path for path in out_dir.glob(f"{CHECKPOINT_PREFIX}*") if path.is_dir()]
+    states = [path / STATE_DIR for path in checkpoints if (path / STATE_DIR).is_dir()]
+    state_bytes = max((directory_bytes(state) for state in states), default=0)
+    weights_bytes = sum(directory_bytes(path) for path in checkpoints) - sum(directory_bytes(s) for s in states)
+    for state in states:
         shutil.rmtree(state)
-    return directory_bytes(out_dir)
+    return {"bytes_written": weights_bytes + len(checkpoints) * state_bytes, "bytes_kept": directory_bytes(out_dir)}
 
 
 def checkpoint_steps(steps: int, count: int) -> list[int]:
@@ -288,7 +294,7 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
     bar = tqdm(range(start, settings.steps), desc="train", disable=not (progress and accelerator.is_main_process),
                initial=start, total=settings.steps)
     step_loss = torch.zeros((), device=accelerator.device)
-    buffer_dtypes, bytes_written = [], 0
+    buffer_dtypes = []
     for step in bar:
         indices = batch_indices(len(encoded), settings.batch_size, settings.seed, step)
         tokens = sum(predicted_tokens(encoded[i][1]) for i in indices)
@@ -318,13 +324,11 @@ def train(model, tokenizer, examples: list[tuple[str, str]], out_dir: str | Path
         if step + 1 in saves:
             _check_finite_weights(accelerator, model, out_dir, step + 1, settings, indices)
             bar.set_postfix(loss=f"{loss_value:.3f}")
-            bytes_written += _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings,
-                                              loss_value, precision)
+            _save_checkpoint(accelerator, model, tokenizer, out_dir, step + 1, settings, loss_value, precision)
     accelerator.wait_for_everyone()
     return {"examples": len(encoded), "padding_share": padding, "precision": precision,
             "processes": processes, "accumulation_steps": accumulation, "buffer_dtypes": buffer_dtypes,
-            "attention": getattr(accelerator.unwrap_model(model).config, "_attn_implementation", None),
-            "bytes_written": bytes_written}
+            "attention": getattr(accelerator.unwrap_model(model).config, "_attn_implementation", None)}
 
 
 def _diverged(out_dir: Path, what: str, step: int, settings: TrainSettings, indices: list[int]) -> str:
