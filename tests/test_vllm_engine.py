@@ -155,6 +155,7 @@ def engines(monkeypatch):
             super().__init__(**kwargs)
 
     monkeypatch.setattr(vllm, "LLM", CountedLLM)
+    vllm_backend.close_engines()  # engines other tests left cached hold memory; free them first
     monkeypatch.setattr(vllm_backend, "_ENGINES", {})
     yield built
     vllm_backend.close_engines()
