@@ -409,9 +409,12 @@ class Moment:
 
 
 def checkpoint_files(reference: Path) -> int:
-    """Files a checkpoint with its training state has, as the reference run's newest ones show."""
-    return max(sum(p.is_file() for p in checkpoint.rglob("*"))
-               for checkpoint in reference.rglob("checkpoint-*") if (checkpoint / "training_state").is_dir())
+    """Files a save writes (a checkpoint with its training state), as the reference run's finetuning runs
+    recorded before deleting the state."""
+    counts = [json.loads(path.read_text()).get("files_per_save", 0) for path in reference.rglob("training.json")]
+    if not any(counts):
+        raise ValueError(f"no finetuning run under {reference} recorded files_per_save in its training.json")
+    return max(counts)
 
 
 def scoring_seconds(log: Path) -> float:

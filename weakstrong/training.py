@@ -135,15 +135,18 @@ def directory_bytes(path: Path) -> int:
 def finish_training(out_dir: str | Path) -> dict:
     """Delete the resumable training state once a run is complete (its weights are the checkpoints).  Returns
     the bytes the run wrote, every checkpoint's weights and, at each save, a training state of the size of the
-    newest (the same whether or not the run was interrupted and resumed), and the bytes it keeps."""
+    newest (the same whether or not the run was interrupted and resumed), the files one save writes (the newest
+    checkpoint's, state included), and the bytes it keeps."""
     out_dir = Path(out_dir)
     checkpoints = [path for path in out_dir.glob(f"{CHECKPOINT_PREFIX}*") if path.is_dir()]
     states = [path / STATE_DIR for path in checkpoints if (path / STATE_DIR).is_dir()]
     state_bytes = max((directory_bytes(state) for state in states), default=0)
     weights_bytes = sum(directory_bytes(path) for path in checkpoints) - sum(directory_bytes(s) for s in states)
+    files_per_save = max((sum(item.is_file() for item in state.parent.rglob("*")) for state in states), default=0)
     for state in states:
         shutil.rmtree(state)
-    return {"bytes_written": weights_bytes + len(checkpoints) * state_bytes, "bytes_kept": directory_bytes(out_dir)}
+    return {"bytes_written": weights_bytes + len(checkpoints) * state_bytes, "files_per_save": files_per_save,
+            "bytes_kept": directory_bytes(out_dir)}
 
 
 def checkpoint_steps(steps: int, count: int) -> list[int]:
