@@ -28,8 +28,8 @@ rule build_ablation_sft_data:
 
 rule make_ablation_table:
     input:
-        evaluations=get_make_ablation_table_evaluations,
-        sft=get_make_ablation_table_sft,
+        evaluations=get_cell_files(get_make_ablation_table_cells, "paths"),
+        sft=get_cell_files(get_make_ablation_table_cells, "sft"),
     output:
         tex=report(layout("ablation_table", ext="tex"), caption="../report/ablations.rst", category="Ablations"),
         md=report(layout("ablation_table", ext="md"), caption="../report/ablations.rst", category="Ablations"),
@@ -38,7 +38,7 @@ rule make_ablation_table:
     log:
         log_path("make_ablation_table", "{ablation}", replicate=False),
     wildcard_constraints:
-        ablation=_choices(ABLATIONS),
+        ablation=targets.wildcard_choices(ABLATIONS),
     conda:
         "../envs/light.yaml"
     threads: 1

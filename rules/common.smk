@@ -63,27 +63,21 @@ NUMERICS = config["numerics"]
 os.environ.update(numerics.job_environment(NUMERICS))
 
 
-def _choices(names):
-    """A wildcard constraint matching exactly ``names``; one that matches nothing where there are none (an empty
-    constraint would match anything)."""
-    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
-
-
 # The main study's sources of finetuning data; the ablations add variants of wc and se (weakstrong/ablations.py).
-DATA_SOURCES = _choices(["wc", "se", targets.GOLD])
+DATA_SOURCES = targets.wildcard_choices(["wc", "se", targets.GOLD])
 # The sources beyond those (weakstrong/sources.py): without gold answers, and the mixed pool.
-EXTRA_SOURCES = _choices(sources.EXTRA)
+EXTRA_SOURCES = targets.wildcard_choices(sources.EXTRA)
 
 
 wildcard_constraints:
-    dataset=_choices(config["datasets"]),
-    generator=_choices(config["models"]),
-    model=_choices(config["models"]),
-    student=_choices(config["models"]),
-    pair=_choices([*config["generator_pairs"], targets.GOLD]),
-    budget=_choices(config["budgets"]),
+    dataset=targets.wildcard_choices(config["datasets"]),
+    generator=targets.wildcard_choices(config["models"]),
+    model=targets.wildcard_choices(config["models"]),
+    student=targets.wildcard_choices(config["models"]),
+    pair=targets.wildcard_choices([*config["generator_pairs"], targets.GOLD]),
+    budget=targets.wildcard_choices(config["budgets"]),
     source=f"{DATA_SOURCES}|{EXTRA_SOURCES}|{ablations.VARIANT_PATTERN}",
-    lr=_choices(LR_LABELS),
+    lr=targets.wildcard_choices(LR_LABELS),
     shard=r"\d+",
     replicate=r"\d+",
 
@@ -174,6 +168,13 @@ def get_source_generator(wildcards):
     return study.generator_of(config, wildcards.pair, wildcards.source)
 
 
+def get_samples_per_question(wildcards):
+    """Solutions per question of the wildcards' source at its budget (gold data: the dataset's one)."""
+    if wildcards.source == targets.GOLD:
+        return 1
+    return study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
+
+
 def get_coverage_labels(wildcards):
     return targets.coverage_labels(config, wildcards.pair)
 
@@ -183,12 +184,10 @@ def get_pair_cells(wildcards):
     return targets.pair_cells(config, LAYOUT, wildcards.dataset, wildcards.pair)
 
 
-def get_pair_evaluations(wildcards):
-    return sorted({path for cell in get_pair_cells(wildcards) for path in cell["paths"].values()})
-
-
-def get_pair_base_evaluations(wildcards):
-    return sorted({path for cell in get_pair_cells(wildcards) for path in cell["bases"].values()})
+def get_cell_files(get_cells, key):
+    """An input function: the files under `key` (paths, bases, static, sft: per replicate) of the cells that the
+    input function get_cells gives for the wildcards."""
+    return lambda wildcards: targets.cell_files(get_cells(wildcards), key)
 
 
 # --- of one rule ----------------------------------------------------------------------------------------------
@@ -200,16 +199,6 @@ def get_train_toy_model_corpus(wildcards):
 
 def get_train_toy_model_seed(wildcards):
     return targets.toy_model_seed(config, wildcards.model, int(wildcards.replicate))
-
-
-def get_build_sft_data_per_question(wildcards):
-    if wildcards.source == targets.GOLD:
-        return 1
-    return study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
-
-
-def get_judge_solutions_per_question(wildcards):
-    return study.samples_per_question(config, wildcards.pair, wildcards.budget, wildcards.source)
 
 
 def get_export_audit_form_per_question(wildcards):
@@ -264,15 +253,6 @@ def get_make_ablation_table_cells(wildcards):
     return targets.ablation_cells(config, LAYOUT, wildcards.ablation)
 
 
-def get_make_ablation_table_evaluations(wildcards):
-    return [path for cell in get_make_ablation_table_cells(wildcards) for path in cell["paths"].values()]
-
-
-def get_make_ablation_table_sft(wildcards):
-    cells = get_make_ablation_table_cells(wildcards)
-    return list(dict.fromkeys(path for cell in cells for path in cell["sft"].values()))
-
-
 def get_write_findings_student_errors(wildcards):
     """The student-errors table's rows, where the config has students finetuned on both WC and SE data."""
     return targets.student_error_files(config, LAYOUT, exts=("json",))
@@ -287,24 +267,17 @@ def get_write_findings_number_matched(wildcards):
 
 def get_transfer_base_splits(wildcards):
     """The prepared splits of the dataset that the wildcards' transfer dataset varies."""
-    base = TRANSFER[wildcards.dataset]["transfer_of"]
-    return {split: layout("data", dataset=base, split=split) for split in ("train", "validation", "test", "exemplars")}
+    return targets.transfer_base_splits(config, LAYOUT, wildcards.dataset)
 
 
 def get_evaluate_transfer_selection(wildcards):
     """The checkpoint selected on the validation split of the dataset the transfer dataset varies."""
-    return layout("selection", wildcards, dataset=TRANSFER[wildcards.dataset]["transfer_of"])
+    return targets.transfer_selection(config, LAYOUT, wildcards)
 
 
 def get_transfer_cells(wildcards):
     """The transfer dataset's cells (targets.transfer_cells), of the wildcards' pair where it has one."""
-    cells = targets.transfer_cells(config, LAYOUT, wildcards.dataset)
-    return [cell for cell in cells if cell["pair"] == wildcards.pair] if "pair" in wildcards.keys() else cells
-
-
-def get_transfer_evaluations(key):
-    """An input function: the cells' evaluations on the transfer dataset (key paths) or on the test set (static)."""
-    return lambda wildcards: sorted({path for cell in get_transfer_cells(wildcards) for path in cell[key].values()})
+    return targets.transfer_cells(config, LAYOUT, wildcards.dataset, wildcards.get("pair"))
 
 
 def get_extra_source_inputs(kind):
@@ -323,8 +296,3 @@ def get_judge_samples_per_question(wildcards):
 
 def get_make_source_table_cells(wildcards):
     return targets.source_cells(config, LAYOUT, wildcards.table)
-
-
-def get_make_source_table_files(key):
-    """An input function: the evaluations (key paths) or the data (key sft) of the wildcards' source table."""
-    return lambda wildcards: [path for cell in get_make_source_table_cells(wildcards) for path in cell[key].values()]

@@ -13,7 +13,7 @@ rule prepare_dataset:
         log_path("prepare_dataset", "{dataset}", replicate=False),
     # the datasets that are sampled and trained on; a transfer dataset is prepare_transfer_dataset's
     wildcard_constraints:
-        dataset=_choices(targets.trained_datasets(config)),
+        dataset=targets.wildcard_choices(targets.trained_datasets(config)),
     conda:
         "../envs/light.yaml"
     threads: 1

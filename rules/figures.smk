@@ -112,8 +112,8 @@ rule plot_coverage_cost:
 
 rule plot_finetuning:
     input:
-        evaluations=get_pair_evaluations,
-        base=get_pair_base_evaluations,
+        evaluations=get_cell_files(get_pair_cells, "paths"),
+        base=get_cell_files(get_pair_cells, "bases"),
     output:
         pdf=layout("training_figure", figure="finetuning", ext="pdf"),
         png=report(
@@ -140,8 +140,8 @@ rule plot_finetuning:
 
 rule plot_majority:
     input:
-        evaluations=get_pair_evaluations,
-        base=get_pair_base_evaluations,
+        evaluations=get_cell_files(get_pair_cells, "paths"),
+        base=get_cell_files(get_pair_cells, "bases"),
     output:
         pdf=layout("training_figure", figure="majority", ext="pdf"),
         png=report(

@@ -44,7 +44,7 @@ rule build_sft_data:
     resources:
         **resources_of("build_sft_data"),
     params:
-        per_question=get_build_sft_data_per_question,
+        per_question=get_samples_per_question,
         code_version=get_code_version("scripts/build_sft_data.py"),
     script:
         "../scripts/build_sft_data.py"

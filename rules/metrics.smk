@@ -55,7 +55,7 @@ rule judge_solutions:
         n=get_judge_setting("solutions_per_source"),
         seed=get_replicate_seed,
         generator=get_source_generator,
-        per_question=get_judge_solutions_per_question,
+        per_question=get_samples_per_question,
         model=get_judge_model_path,
         judge=get_judge_setting("model"),
         backend=get_judge_backend,

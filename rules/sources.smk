@@ -73,8 +73,8 @@ rule judge_samples:
 
 rule make_source_table:
     input:
-        evaluations=get_make_source_table_files("paths"),
-        sft=get_make_source_table_files("sft"),
+        evaluations=get_cell_files(get_make_source_table_cells, "paths"),
+        sft=get_cell_files(get_make_source_table_cells, "sft"),
         provenance=layout("provenance"),
     output:
         tex=report(layout("source_table", ext="tex"), caption="../report/source_tables.rst", category="Tables"),
@@ -83,7 +83,7 @@ rule make_source_table:
     log:
         log_path("make_source_table", "{table}", replicate=False),
     wildcard_constraints:
-        table=_choices(targets.SOURCE_TABLES),
+        table=targets.wildcard_choices(targets.SOURCE_TABLES),
     conda:
         "../envs/light.yaml"
     threads: 1

@@ -15,7 +15,7 @@ rule prepare_transfer_dataset:
     log:
         log_path("prepare_transfer_dataset", "{dataset}", replicate=False),
     wildcard_constraints:
-        dataset=_choices(TRANSFER),
+        dataset=targets.wildcard_choices(TRANSFER),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -41,7 +41,7 @@ rule evaluate_transfer:
     benchmark:
         benchmark_path("evaluate_transfer", "{dataset}/{pair}/{budget}/{student}/{source}")
     wildcard_constraints:
-        dataset=_choices(TRANSFER),
+        dataset=targets.wildcard_choices(TRANSFER),
     conda:
         MODEL_ENV
     threads: threads_of("evaluate_transfer")
@@ -63,9 +63,9 @@ rule evaluate_transfer:
 
 rule make_transfer_table:
     input:
-        evaluations=get_transfer_evaluations("paths"),
+        evaluations=get_cell_files(get_transfer_cells, "paths"),
         # the same students on the test problems the transfer problems vary
-        static=get_transfer_evaluations("static"),
+        static=get_cell_files(get_transfer_cells, "static"),
         test=layout("data", split="test"),
         report=layout("splits"),
     output:
@@ -76,7 +76,7 @@ rule make_transfer_table:
     log:
         log_path("make_transfer_table", "{dataset}", replicate=False),
     wildcard_constraints:
-        dataset=_choices(TRANSFER),
+        dataset=targets.wildcard_choices(TRANSFER),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -92,7 +92,7 @@ rule make_transfer_table:
 
 rule plot_transfer:
     input:
-        evaluations=get_transfer_evaluations("paths"),
+        evaluations=get_cell_files(get_transfer_cells, "paths"),
     output:
         pdf=layout("training_figure", figure="transfer", ext="pdf"),
         png=report(
@@ -105,7 +105,7 @@ rule plot_transfer:
     log:
         log_path("plot_transfer", "{dataset}/{pair}", replicate=False),
     wildcard_constraints:
-        dataset=_choices(TRANSFER),
+        dataset=targets.wildcard_choices(TRANSFER),
     conda:
         "../envs/light.yaml"
     threads: 1

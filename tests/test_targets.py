@@ -273,3 +273,22 @@ def test_ledger_cells_price_each_side(paper):
     assert gemini["cost_per_token"] == {side: study.pair_token_cost(paper, "gemini", side) for side in ("se", "wc")}
     assert gemini["cost_per_prompt_token"]["wc"] == paper["models"]["gemini-1.5-flash"][
         "input_price_per_million_tokens"] / 1e6
+
+
+def test_cell_files_once_each_and_sorted():
+    cells = [{"paths": {"1": "b.json", "2": "a.json"}, "sft": {"1": "d"}}, {"paths": {"1": "a.json"}, "sft": {}}]
+    assert targets.cell_files(cells, "paths") == ["a.json", "b.json"]
+    assert targets.cell_files(cells, "sft") == ["d"] and targets.cell_files([], "paths") == []
+
+
+@pytest.mark.parametrize("names, matches, rejects", [
+    (["low", "high"], ["low", "high"], ["lo", "lowhigh", ""]),
+    (["gemma2-9b", "a.b"], ["gemma2-9b", "a.b"], ["axb", "gemma2"]),
+    ([], [], ["", "anything"]),  # an empty alternation would match anything
+])
+def test_wildcard_choices_match_exactly_the_names(names, matches, rejects):
+    import re
+
+    pattern = re.compile(targets.wildcard_choices(names))
+    assert all(pattern.fullmatch(name) for name in matches)
+    assert not any(pattern.fullmatch(name) for name in rejects)

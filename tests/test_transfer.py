@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from conftest import REPO, snakemake
-from weakstrong import toy
+from weakstrong import targets, toy
 from weakstrong.arithmetic import check_solution, evaluate
 from weakstrong.config import ConfigError, validate
 from weakstrong.data import normalize, read_jsonl
@@ -382,6 +382,14 @@ def test_transfer_targets_of_the_paper_config():
     assert cell["static"] == {"1": "results/rep-1/evaluation/math/gemma2/high/gemma2-9b/wc.json"}
     assert cell["setting"] == "self-improvement" and cell["match"] == "compute"
     assert len(transfer_evaluation_files(config, layout)) == 24  # gold runs once for both pairs
+    gemini = transfer_cells(config, layout, "functional_math", "gemini")
+    assert gemini == [c for c in cells if c["pair"] == "gemini"] and len(gemini) == 3 * 3
+    assert targets.transfer_base_splits(config, layout, "functional_math") == {
+        split: f"results/data/math/{split}.jsonl" for split in ("train", "validation", "test", "exemplars")}
+    wildcards = {"dataset": "functional_math", "pair": "gemma2", "budget": "high", "student": "gemma2-9b",
+                 "source": "wc", "replicate": "1"}
+    assert targets.transfer_selection(config, layout, wildcards) == layout.output(
+        "selection", wildcards, dataset="math")
     assert transfer_table_files(config, layout) == ["results/transfer/functional_math.tex",
                                                     "results/transfer/functional_math.md"]
     assert [f["path"] for f in transfer_figures(config, layout)] == [

@@ -9,7 +9,8 @@ rules/common.smk turns them into the rules' inputs and params.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 
 from weakstrong import ablations, sources, study
@@ -556,6 +557,12 @@ def ablation_cells(config: dict, layout: Layout, ablation: str) -> list[dict]:
 
 # --- transfer datasets (evaluated only) ---------------------------------------------------------------------
 
+def wildcard_choices(names: Iterable) -> str:
+    """A wildcard constraint matching exactly ``names``; one that matches nothing where there are none (an empty
+    constraint would match anything)."""
+    return "|".join(re.escape(str(name)) for name in names) or "(?!)"
+
+
 def transfer_datasets(config: dict) -> dict[str, dict]:
     """The datasets the students are evaluated on but never trained on (``transfer_of``)."""
     return {name: d for name, d in config["datasets"].items() if "transfer_of" in d}
@@ -577,9 +584,23 @@ def transfer_evaluation_file(layout: Layout, dataset: str, pair: str, budget: st
                          source=source, replicate=replicate)
 
 
-def transfer_cells(config: dict, layout: Layout, dataset: str) -> list[dict]:
-    """One cell per finetuning result on the dataset a transfer dataset varies (Table 1's cells of that dataset):
-    its evaluation on the transfer dataset (``paths``) and on its own test set (``static``), per replicate."""
+def transfer_base_splits(config: dict, layout: Layout, dataset: str) -> dict[str, str]:
+    """The prepared splits of the dataset that a transfer dataset varies."""
+    base = config["datasets"][dataset]["transfer_of"]
+    return {split: layout.output("data", dataset=base, split=split)
+            for split in ("train", "validation", "test", "exemplars")}
+
+
+def transfer_selection(config: dict, layout: Layout, wildcards: Mapping[str, str]) -> str:
+    """The checkpoint selection, on the validation split of the dataset that the wildcards' transfer dataset
+    varies, of the wildcards' finetuning result."""
+    return layout.output("selection", wildcards, dataset=config["datasets"][wildcards["dataset"]]["transfer_of"])
+
+
+def transfer_cells(config: dict, layout: Layout, dataset: str, pair: str | None = None) -> list[dict]:
+    """One cell per finetuning result on the dataset a transfer dataset varies (Table 1's cells of that dataset,
+    of one pair if given): its evaluation on the transfer dataset (``paths``) and on its own test set
+    (``static``), per replicate."""
     base = config["datasets"][dataset]["transfer_of"]
     replicates = study.replicates(config)
     return [
@@ -597,16 +618,22 @@ def transfer_cells(config: dict, layout: Layout, dataset: str) -> list[dict]:
             "static": {str(r): evaluation_file(layout, base, data_pair(e.pair, source), e.budget, student, source, r)
                        for r in replicates},
         }
-        for e in finetuned(config) if e.dataset == base
+        for e in finetuned(config) if e.dataset == base and pair in (None, e.pair)
         for student in config["generator_pairs"][e.pair]["students"]
         for source in config["sources"] if source in sources.MAIN  # Table 1's sources, as the paper's Figure 6
     ]
 
 
+def cell_files(cells: list[dict], key: str) -> list[str]:
+    """The files under ``key`` (a replicate -> path mapping: paths, bases, static, sft) of table cells, each once
+    (cells share files: a gold run is every pair's, a data file every student's), sorted."""
+    return sorted({path for cell in cells for path in cell[key].values()})
+
+
 def transfer_evaluation_files(config: dict, layout: Layout) -> list[str]:
     """Every transfer evaluation, each once (gold runs are shared by the pairs)."""
-    return list(dict.fromkeys(path for dataset in transfer_datasets(config)
-                              for cell in transfer_cells(config, layout, dataset) for path in cell["paths"].values()))
+    return cell_files([cell for dataset in transfer_datasets(config) for cell in transfer_cells(config, layout, dataset)],
+                      "paths")
 
 
 def transfer_table_files(config: dict, layout: Layout, exts: tuple[str, ...] = ("tex", "md")) -> list[str]:
