@@ -7,7 +7,7 @@ from weakstrong.devices import claim_gpus
 from weakstrong.judge_filter import judge_samples, load_template
 from weakstrong.logs import log_to
 from weakstrong.numerics import apply as apply_numerics
-from weakstrong.sampling import make_generator
+from weakstrong.sampling import make_judge
 from weakstrong.tables import fraction
 
 if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
@@ -17,10 +17,9 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         w = snakemake.wildcards
         # Finished API requests, kept when the job fails so that its rerun does not pay for them again.
         journal = Path(f"{snakemake.output.records}.journal")
-        api = {**p.openai_api, "model_key": f"models.{p.judge}.source (the judge.model)"}
         records, summary = judge_samples(
-            make_generator(p.backend, p.model, gpus=snakemake.resources.gpu, memory_mb=snakemake.resources.mem_mb,
-                           api=api, journal=str(journal)),
+            make_judge(p.backend, p.model, p.judge, p.openai_api, gpus=snakemake.resources.gpu,
+                       memory_mb=snakemake.resources.mem_mb, journal=str(journal)),
             read_jsonl(snakemake.input.graded), read_jsonl(snakemake.input.problems), load_template(p.template),
             per_question=p.per_question, seed=p.seed, max_tokens=p.max_tokens)
         write_jsonl(snakemake.output.records, records)

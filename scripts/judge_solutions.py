@@ -5,7 +5,7 @@ from weakstrong.devices import claim_gpus
 from weakstrong.judge import judge_solutions, load_template
 from weakstrong.logs import log_to
 from weakstrong.numerics import apply as apply_numerics
-from weakstrong.sampling import make_generator
+from weakstrong.sampling import make_judge
 from weakstrong.tables import fraction
 
 if __name__ == "__main__":  # vLLM starts worker processes that re-import the main module
@@ -13,11 +13,9 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         p = snakemake.params
         machine = apply_numerics(p.numerics, snakemake.threads, p.backend)
         w = snakemake.wildcards
-        # model_key: where the model came from, for the API backend's error if the API does not serve it
-        api = {**p.openai_api, "model_key": f"models.{p.judge}.source (the judge.model)"}
         records, summary = judge_solutions(
-            make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
-                           memory_mb=snakemake.resources.mem_mb, api=api),
+            make_judge(p.backend, p.model, p.judge, p.openai_api, gpus=snakemake.resources.gpu,
+                       memory_mb=snakemake.resources.mem_mb),
             read_jsonl(snakemake.input.graded), read_jsonl(snakemake.input.problems), load_template(p.template),
             n=p.n, seed=p.seed, per_question=p.per_question, max_tokens=p.max_tokens)
         write_jsonl(snakemake.output.records, records)

@@ -7,7 +7,7 @@ from weakstrong.devices import claim_gpus
 from weakstrong.judge import load_template
 from weakstrong.logs import log_to
 from weakstrong.numerics import apply as apply_numerics
-from weakstrong.sampling import make_generator
+from weakstrong.sampling import make_judge
 from weakstrong.student_errors import judge_student_solutions
 from weakstrong.tables import fraction
 
@@ -16,11 +16,10 @@ if __name__ == "__main__":  # vLLM starts worker processes that re-import the ma
         p = snakemake.params
         machine = apply_numerics(p.numerics, snakemake.threads, p.backend)
         w = snakemake.wildcards
-        api = {**p.openai_api, "model_key": f"models.{p.judge}.source (the judge.model)"}
         evaluation = json.load(open(snakemake.input.evaluation))
         records, summary = judge_student_solutions(
-            make_generator(p.backend, p.model, gpus=snakemake.resources.gpu,
-                           memory_mb=snakemake.resources.mem_mb, api=api),
+            make_judge(p.backend, p.model, p.judge, p.openai_api, gpus=snakemake.resources.gpu,
+                       memory_mb=snakemake.resources.mem_mb),
             evaluation, read_jsonl(snakemake.input.problems), load_template(p.template), source=w.source,
             generator=p.generator, n=p.n, seed=p.seed, max_tokens=p.max_tokens)
         write_jsonl(snakemake.output.records, records)

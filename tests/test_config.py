@@ -305,3 +305,11 @@ def test_steps_per_budget_cover_every_budget(raw_paper):
 def test_precision_must_be_known(raw_paper):
     message = _error(_edit(raw_paper, lambda c: c["finetune"].__setitem__("precision", "fp16")))
     assert "config key 'finetune.precision'" in message
+
+
+def test_a_toy_test_source_is_refused_by_name(raw_toy):
+    """A toy dataset's test set is its source's: a test_source of kind toy would be read by nothing."""
+    config = copy.deepcopy(raw_toy)
+    config["datasets"]["gsm8k"]["test_source"] = {"toy": {"train": 10, "validation": 10, "test": 10}}
+    with pytest.raises(ConfigError, match="test_source"):
+        validate(config)

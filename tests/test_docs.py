@@ -107,6 +107,55 @@ def test_configuration_reference_covers_every_key_of_the_schema():
         assert f"`{key}`" in page, key
 
 
+def undescribed(node: dict, path: str) -> list[str]:
+    """The keys under ``node`` without a ``description:`` of their own: each of its ``properties`` and a map's
+    values (``additionalProperties``, as ``<name>``), looking through ``items`` and the alternatives of
+    ``oneOf``, ``anyOf`` and ``allOf`` (``|i``)."""
+    missing = []
+    for name, prop in node.get("properties", {}).items():
+        missing += [] if prop.get("description", "").strip() else [f"{path}.{name}"]
+        missing += undescribed(prop, f"{path}.{name}")
+    if isinstance(node.get("additionalProperties"), dict):
+        value = node["additionalProperties"]
+        missing += [] if value.get("description", "").strip() else [f"{path}.<name>"]
+        missing += undescribed(value, f"{path}.<name>")
+    if isinstance(node.get("items"), dict):
+        missing += undescribed(node["items"], f"{path}[]")
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        for i, alternative in enumerate(node.get(keyword, ())):
+            missing += undescribed(alternative, f"{path}|{i}")
+    return missing
+
+
+def undescribed_in_schema(schema: dict) -> list[str]:
+    """The definitions, and the keys under them and under the top level, that lack a description."""
+    missing = []
+    for name, definition in schema.get("$defs", {}).items():
+        missing += [] if definition.get("description", "").strip() else [f"$defs.{name}"]
+        missing += undescribed(definition, f"$defs.{name}")
+    return missing + undescribed(schema, "")
+
+
+def test_every_key_and_definition_of_the_schema_has_a_description():
+    missing = undescribed_in_schema(schema_docs.load_schema())
+    assert not missing, (f"{len(missing)} keys of schemas/config.schema.yaml have no description (then run "
+                         f"`make config-docs`):\n  " + "\n  ".join(missing))
+
+
+def test_description_check_finds_what_lacks_one():
+    schema = {"$defs": {"count": {"type": "integer"}, "named": {"type": "string", "description": "a name"}},
+              "properties": {
+                  "a": {"type": "object", "description": "section a",
+                        "properties": {"k": {"$ref": "#/$defs/count"}, "d": {"type": "string", "description": " "}}},
+                  "m": {"type": "object", "description": "a map",
+                        "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
+                            "x": {"type": "number"}}}}},
+                  "e": {"description": "forms", "oneOf": [{"properties": {"from": {"enum": ["p"]}}},
+                                                          {"properties": {"file": {"description": "a file"}}}]},
+                  "r": {"description": "described", "type": "integer"}}}
+    assert undescribed_in_schema(schema) == ["$defs.count", ".a.k", ".a.d", ".m.<name>", ".m.<name>[].x", ".e|0.from"]
+
+
 def test_reference_resolves_refs_maps_and_forms():
     schema = {
         "required": ["a"],

@@ -292,3 +292,15 @@ def test_rate_limits_and_server_errors_are_still_retried():
                                 progress=False)
     assert usage.retries == 3 and usage.requests == 2 and server.hits == 5 and server.refused == 0
     assert texts(results) == expected(["x", "y"], SamplingParams(n=1))
+
+
+def test_a_retired_judge_model_names_the_judge_entry():
+    """The judge's generator (make_judge, as the three judge scripts build it): its model gone, the error
+    names the judge's entry under models and that it is the judge.model."""
+    from weakstrong.sampling import make_judge
+
+    with ServingServer(status=404, message="models/{model} is not found") as server:
+        judge = make_judge("openai_api", "gemini-1.5-pro", "gemini-pro", api(server))
+        with pytest.raises(ModelNotFound, match=r"models\.gemini-pro\.source \(the judge\.model\)"):
+            judge(["x"], SamplingParams())
+    assert server.hits == 1

@@ -309,11 +309,9 @@ def student_findings(rows: list[dict] | None, matches: dict[str, str], margin: f
             if not measured:
                 continue
             difference = measured["difference"]
-            values = ({source: (measured[source]["rate"], measured[source]["ci95"]) for source in ("se", "wc")})
-            cells.append({"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
-                          "budget": row["budget"], "student": row["student"], "settings": row["settings"],
-                          "se": values["se"], "wc": values["wc"], "difference": difference,
-                          "verdict": difference["verdict"], "status": no_more_errors_status(difference, margin)})
+            cells.append(_row_cell(row, matches, difference, no_more_errors_status(difference, margin),
+                                   **{source: (measured[source]["rate"], measured[source]["ci95"])
+                                      for source in ("se", "wc")}))
         findings.append({**_finding(statement, STUDENT_PAPER, "students", cells), "note": note})
     return findings
 
@@ -339,6 +337,14 @@ def transfer_findings(rows: list[dict]) -> list[dict]:
     return findings
 
 
+def _row_cell(row: dict, matches: dict[str, str], difference: dict, status: str, **values) -> dict:
+    """A finding's cell from a table row of one finetuned (dataset, pair, budget, student): the row's keys, its
+    pair's match, the compared ``values``, the difference, its verdict and the finding's status."""
+    return {"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]], "budget": row["budget"],
+            "student": row["student"], "settings": row["settings"], **values, "difference": difference,
+            "verdict": difference["verdict"], "status": status}
+
+
 def source_findings(nogold: list[dict], mixed: list[dict], matches: dict[str, str]) -> list[dict]:
     """The findings of the sources beyond the main study's: WC against SE without gold answers, one per filter
     that Table 1b has (``nogold``: :func:`weakstrong.source_tables.nogold_rows`), and the mixed pool against
@@ -349,20 +355,16 @@ def source_findings(nogold: list[dict], mixed: list[dict], matches: dict[str, st
         rows = [row for row in nogold if row["filter"] == name]
         if not rows:
             continue
-        cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
-                  "budget": row["budget"], "student": row["student"], "settings": row["settings"],
-                  "se": row.get("se"), "wc": row.get("wc"), "difference": row["difference"],
-                  "verdict": row["difference"]["verdict"],
-                  "status": cell_status(row["difference"]["verdict"], "WC better", "SE better")}
+        cells = [_row_cell(row, matches, row["difference"],
+                           cell_status(row["difference"]["verdict"], "WC better", "SE better"),
+                           se=row.get("se"), wc=row.get("wc"))
                  for row in rows if row.get("difference")]
         findings.append(_finding(statement, paper, "sources", cells,
                                  f"no cell has {name} data of both sides (config key 'sources')"))
     for side, statement, paper in MIXED_FINDINGS if mixed else ():
-        cells = [{"dataset": row["dataset"], "pair": row["pair"], "match": matches[row["pair"]],
-                  "budget": row["budget"], "student": row["student"], "settings": row["settings"],
-                  "against": side.upper(), "mix": row.get("mix"), "other": row.get(side),
-                  "difference": row["against"][side], "verdict": row["against"][side]["verdict"],
-                  "status": cell_status(row["against"][side]["verdict"], "mix better", f"{side.upper()} better")}
+        cells = [_row_cell(row, matches, row["against"][side],
+                           cell_status(row["against"][side]["verdict"], "mix better", f"{side.upper()} better"),
+                           against=side.upper(), mix=row.get("mix"), other=row.get(side))
                  for row in mixed if side in row["against"]]
         findings.append({**_finding(statement, paper, "sources", cells), "kind": "mixed"})
     return findings

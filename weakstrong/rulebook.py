@@ -16,6 +16,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from weakstrong import generated_pages
 from weakstrong.envs import ROOT
 
 ACCELERATORS = ("cpu", "gpu")
@@ -119,23 +120,12 @@ def table_markdown(rules: list[Rule]) -> str:
 
 def with_table(readme: str, table: str, where: str = "docs/rules.md") -> str:
     """``readme`` with the text between the rules-table markers replaced by ``table``."""
-    if readme.count(BEGIN) != 1 or readme.count(END) != 1 or readme.index(BEGIN) > readme.index(END):
-        raise ValueError(f"{where}: needs one '{BEGIN}' line and, after it, one '{END}' line")
-    head, rest = readme.split(BEGIN)
-    _, tail = rest.split(END)
-    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+    return generated_pages.splice(readme, BEGIN, END, table, where)
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m weakstrong.rulebook docs/rules.md")
-    readme = Path(argv[0])
-    try:
-        readme.write_text(with_table(readme.read_text(encoding="utf-8"), table_markdown(load_rules()), str(readme)),
-                          encoding="utf-8")
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
+    generated_pages.rewrite(sys.argv[1:] if argv is None else argv, "weakstrong.rulebook",
+                            lambda page, where: with_table(page, table_markdown(load_rules()), where))
 
 
 if __name__ == "__main__":

@@ -64,3 +64,11 @@ def make_generator(backend: str, model: str, *, gpus: int = 0, memory_mb: int | 
         return generate(backend, model, prompts, params, tensor_parallel_size=max(1, gpus),
                         memory_mb=memory_mb, api=api, journal=journal)
     return run
+
+
+def make_judge(backend: str, model: str, judge: str, api: dict, *, gpus: int = 0, memory_mb: int | None = None,
+               journal: str | None = None):
+    """The LLM judge's ``generate`` (:func:`make_generator`): ``judge`` is its name under ``models``, which an
+    API backend's error names (``api`` is the config's ``openai_api`` section)."""
+    return make_generator(backend, model, gpus=gpus, memory_mb=memory_mb, journal=journal,
+                          api={**api, "model_key": f"models.{judge}.source (the judge.model)"})
