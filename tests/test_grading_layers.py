@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.import_graph import find_cycle
+
 PACKAGE = "weakstrong.grading"
 ROOT = Path(__file__).resolve().parents[1] / "weakstrong" / "grading"
 MAX_LINES = 500
@@ -62,33 +64,6 @@ def import_graph() -> dict[str, set[str]]:
     files = {p.stem: p for p in ROOT.glob("*.py")}
     submodules = set(files) - {"__init__"}
     return {name: package_imports(path.read_text(encoding="utf-8"), name, submodules) for name, path in files.items()}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One cycle of the graph as a path [a, b, ..., a], or None."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return path[path.index(nxt) :] + [nxt]
-            if nxt not in state:
-                cycle = visit(nxt)
-                if cycle:
-                    return cycle
-        path.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state:
-            cycle = visit(node)
-            if cycle:
-                return cycle
-    return None
 
 
 def test_every_module_is_a_declared_layer():
@@ -159,8 +134,3 @@ def test_public_names_and_private_names_in_use_are_importable():
 def test_import_reader(module, source, expected):
     submodules = {"text", "exact", "trees", "pool", "compare"}
     assert package_imports(source, module, submodules) == expected
-
-
-def test_cycle_finder():
-    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
-    assert find_cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]

@@ -15,11 +15,12 @@ from conftest import REPO, snakemake
 
 from weakstrong import targets
 from weakstrong.config import validate
-from weakstrong.findings import FAILS, HOLDS, NOT_MEASURED_CELL, UNRESOLVED, findings_markdown, student_findings
+from weakstrong.findings import (FAILS, HOLDS, NOT_MEASURED_CELL, UNRESOLVED, findings_markdown, no_more_errors_status,
+                                 student_findings)
 from weakstrong.layout import Layout
 from weakstrong.stats import Z95, paired_proportion_difference, proportion_difference, random_effects_mean
 from weakstrong.student_errors import (combined_difference, correct_solutions, export_student_form,
-                                       judge_student_solutions, no_more_errors_status, problem_order,
+                                       judge_student_solutions, problem_order,
                                        replicate_comparison, select_for_judging, student_errors_table, student_rows)
 from weakstrong.tables import NOT_MEASURED
 

@@ -21,7 +21,7 @@ Each finding is tested per cell by the verdict of a WC minus SE comparison at 95
   students solved) and by the LLM judge where the config has one. The paper: models finetuned on WC data make no
   more reasoning errors; a cell holds when the interval lies below the non-inferiority margin
   (``student_errors.margin``), does not hold when it lies above 0
-  (:func:`weakstrong.student_errors.no_more_errors_status`);
+  (:func:`no_more_errors_status`);
 * transfer, per row of a transfer dataset's table (:func:`weakstrong.tables.transfer_rows`, its ``.json``) and
   maj@k: WC-trained minus SE-trained on a dataset that varies the training dataset's test problems (Functional
   MATH), paired by replicate and problem, one finding per setting. The paper (Figure 6): WC ahead for Gemma-7B
@@ -286,13 +286,27 @@ def training_findings(rows: list[dict], matches: dict[str, str], number_matched:
     return findings
 
 
+def no_more_errors_status(difference: dict, margin: float) -> str:
+    """The finding "WC-data students make no more reasoning errors than SE-data students" in one cell, from WC
+    minus SE's 95% interval: *does not hold* when it lies above 0 (more errors on WC data); *holds* when it lies
+    below ``margin`` (non-inferiority: WC's rate is at most ``margin`` above SE's, config key
+    ``student_errors.margin``); *unresolved* otherwise or without an interval; *not measured* where both arms
+    are the untrained student."""
+    if difference.get("verdict") == NOT_MEASURED:
+        return NOT_MEASURED_CELL
+    if difference.get("ci95") is None:
+        return UNRESOLVED
+    low, high = difference["ci95"]
+    if low > 0:
+        return FAILS
+    return HOLDS if high < margin else UNRESOLVED
+
+
 def student_findings(rows: list[dict] | None, matches: dict[str, str], margin: float) -> list[dict]:
     """The finetuned students' reasoning-error findings: by the arithmetic checker, and by the LLM judge where
     some row has its verdicts. ``rows`` are :func:`weakstrong.student_errors.student_rows` (the student-errors
     table's ``.json``), None where the configuration has no student finetuned on both WC and SE data; ``margin``
-    is the non-inferiority margin of :func:`weakstrong.student_errors.no_more_errors_status`."""
-    from weakstrong.student_errors import no_more_errors_status
-
+    is the non-inferiority margin of :func:`no_more_errors_status`."""
     note = (f"A cell holds when the 95% interval of WC minus SE lies below +{percent(margin)} points (the "
             f"non-inferiority margin, config key 'student_errors.margin'), does not hold when it lies above 0, and "
             f"is unresolved otherwise.")

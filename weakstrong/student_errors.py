@@ -275,26 +275,6 @@ def student_rows(cells: list[dict], evaluations: dict[str, dict], judge: dict[st
     return rows
 
 
-# --- the finding's cells --------------------------------------------------------------------------------------
-
-def no_more_errors_status(difference: dict, margin: float) -> str:
-    """The finding "WC-data students make no more reasoning errors than SE-data students" in one cell, from WC
-    minus SE's 95% interval: *does not hold* when it lies above 0 (more errors on WC data); *holds* when it lies
-    below ``margin`` (non-inferiority: WC's rate is at most ``margin`` above SE's, config key
-    ``student_errors.margin``); *unresolved* otherwise or without an interval; *not measured* where both arms
-    are the untrained student."""
-    from weakstrong.findings import FAILS, HOLDS, NOT_MEASURED_CELL, UNRESOLVED
-
-    if difference.get("verdict") == NOT_MEASURED:
-        return NOT_MEASURED_CELL
-    if difference.get("ci95") is None:
-        return UNRESOLVED
-    low, high = difference["ci95"]
-    if low > 0:
-        return FAILS
-    return HOLDS if high < margin else UNRESOLVED
-
-
 # --- the table ----------------------------------------------------------------------------------------------
 
 CAPTION = ("Reasoning errors of the finetuned students (the paper's finding that models finetuned on WC data make "

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from weakstrong.sampling import SamplingParams
+from weakstrong.sampling.params import SamplingParams
 
 DEFAULTS = {"concurrency": 8, "max_retries": 8, "timeout_s": 600.0, "max_n": 8, "backoff_s": 1.0,
             "max_backoff_s": 60.0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from weakstrong.sampling import SamplingParams, truncate_at_stop
+from weakstrong.sampling.params import SamplingParams, truncate_at_stop
 from weakstrong.tokens import encode_prompts
 
 

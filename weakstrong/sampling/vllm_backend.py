@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 
-from weakstrong.sampling import SamplingParams
+from weakstrong.sampling.params import SamplingParams
 from weakstrong.tokens import encode_prompts
 
 _ENGINES: dict = {}
