@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository's paths, Snakemake of this venv, and one local run of the test study."""
+"""Shared fixtures: the repository's paths, Snakemake of this venv, the paper's and the toy config, and one local
+run of the test study."""
 
 from __future__ import annotations
 
@@ -17,6 +18,22 @@ def snakemake(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.
     """Run this venv's Snakemake on the repository's Snakefile; output merged into .stdout."""
     return subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args], cwd=cwd, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def paper() -> dict:
+    """The paper's config (config.yaml), validated; one copy per test module."""
+    from weakstrong.config import load
+
+    return load(REPO / "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def toy() -> dict:
+    """The toy config (configs/toy.yaml), validated; one copy per test module."""
+    from weakstrong.config import load
+
+    return load(REPO / "configs" / "toy.yaml")
 
 
 @pytest.fixture(scope="session")

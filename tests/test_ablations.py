@@ -32,11 +32,6 @@ def load(path: Path) -> dict:
     return ws_config.load(path)
 
 
-@pytest.fixture(scope="module")
-def paper():
-    return load(CONFIGS["paper"])
-
-
 # --- variants --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, selection", [

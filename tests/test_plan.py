@@ -18,11 +18,6 @@ TOY_PLAN = {"gpu_memory_gb": 80, "gpu_peak_tflops": 989, "training_mfu": 0.35, "
 
 
 @pytest.fixture(scope="module")
-def paper():
-    return load(REPO / "config.yaml")
-
-
-@pytest.fixture(scope="module")
 def paper_micro_4(paper):
     """config.yaml with Gemma2-27B at the shared micro batch of 4, where the planner's margins are thin."""
     config = copy.deepcopy(paper)

@@ -285,11 +285,6 @@ def test_the_inputs_of_each_source(paper):
         targets.judged_per_question({**paper, "sources": ["wc", "se", "mix"]}, "math", "gemma2-9b")
 
 
-@pytest.fixture(scope="module")
-def paper():
-    return ws_config.load(REPO / "config.yaml")
-
-
 def test_the_papers_config_runs_every_new_source_and_the_judge(paper):
     assert set(paper["sources"]) == {"wc", "se", "gold", "wc.unfiltered", "se.unfiltered", "wc.judged", "se.judged",
                                      "mix"}

@@ -17,16 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def paper():
-    return load(ROOT / "config.yaml")
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load(ROOT / "configs" / "toy.yaml")
-
-
-@pytest.fixture(scope="module")
 def tiny():
     return load(ROOT / "configs" / "test.yaml")
 

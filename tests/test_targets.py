@@ -8,20 +8,9 @@ from pathlib import Path
 import pytest
 
 from weakstrong import study, targets
-from weakstrong.config import load
 from weakstrong.layout import OUTPUTS, Layout, fill
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def paper():
-    return load(ROOT / "config.yaml")
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return load(ROOT / "configs" / "toy.yaml")
 
 
 @pytest.fixture(scope="module")
