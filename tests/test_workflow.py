@@ -49,6 +49,13 @@ def test_paper_dry_run_lists_the_whole_study(tmp_path):
     assert counts["gather_samples"] == counts["grade_samples"] == 6
     assert counts["sample_solutions"] == 6 * 16
     assert counts["make_table1"] == counts["make_table2"] == 1
+    # the job count the README and docs/workflow.md give: with TeX (without it the paper's PDF is no target)
+    from weakstrong.paper import tex_engine
+
+    total = sum(counts.values()) + (0 if tex_engine() else 1)
+    for page in (REPO / "README.md", REPO / "docs" / "workflow.md"):
+        stated = re.findall(r"the whole paper study \(config\.yaml\)[:,] ([\d,]+) jobs", page.read_text())
+        assert stated == [f"{total:,}"], f"{page.name} gives {stated} jobs for the dry run of config.yaml, not {total}"
 
 
 def test_paper_dry_run_names_every_finetuning_target():
