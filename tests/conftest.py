@@ -40,7 +40,7 @@ def toy() -> dict:
 def local_test_run(tmp_path_factory) -> Path:
     """The whole toy study at test sizes (configs/test.yaml), run once locally with 2 cores; its directory.
 
-    The end-to-end test checks it, and the Slurm test compares its tables with a run through Slurm.
+    The end-to-end test checks it, and the Slurm test compares its first replicate with a run through Slurm.
     """
     workdir = tmp_path_factory.mktemp("local-test-run")
     proc = snakemake("--directory", str(workdir), "--configfile", str(TEST_CONFIG), "--cores", "2",

@@ -422,21 +422,36 @@ def test_sbatch_options_with_executor_profile_alone(tmp_path):
     assert (_option(argv, "-t"), _option(argv, "--mem"), _option(argv, "--gpus")) == ("20", "2000", None), argv
 
 
-# --- 5. the toy study through Slurm gives the same tables as the local run --------------------------------
+# --- 5. the test study's first replicate through Slurm gives the same bits as the local run ---------------
+
+#: Rules left out of the Slurm run: tables, figures, findings and the paper are local rules (the profile runs them
+#: on the submit host, as a local run does) over every replicate; the Slurm jobs are the replicate's.
+LOCAL_SUMMARY_RULES = ("plot_", "make_", "write_", "record_")
+
+
+def first_replicate_targets(local_dir: Path, config: Path) -> list[str]:
+    """The outputs of the local run's first replicate made by the rules that Slurm runs as jobs (and the local
+    rules they need, which come along as their inputs), from the run's ``snakemake --summary``."""
+    proc = subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(config), "--summary"],
+                          cwd=local_dir, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    rows = [line.split("\t") for line in proc.stdout.splitlines()[1:] if line.count("\t") >= 5]
+    return sorted(path for path, _, rule, *_ in rows if "/rep-1/" in path and not rule.startswith(LOCAL_SUMMARY_RULES))
+
 
 @pytest.mark.slurm
 @pytest.mark.e2e
-def test_toy_study_through_slurm_matches_local_run(slurm_cluster, tmp_path, request):
+def test_first_replicate_through_slurm_matches_local_run(slurm_cluster, tmp_path, request):
+    """The test study's first replicate (every job kind Slurm runs: data, toy models, sampling, finetuning,
+    evaluations, transfer) through Slurm, with one sampling job killed by scancel midway and rerun by the
+    profile's retry: every file it writes is bitwise the local run's."""
     config = REPO / "configs" / "test.yaml"
-    if not (REPO / "Snakefile").exists() or not config.exists():
-        pytest.skip("the study workflow (Snakefile, configs/test.yaml) is not in this checkout yet")
-    try:
-        local_dir = Path(request.getfixturevalue("local_test_run"))
-    except pytest.FixtureLookupError:
-        pytest.skip("fixture local_test_run (tests/conftest.py) is not defined yet")
+    local_dir = Path(request.getfixturevalue("local_test_run"))
+    targets = first_replicate_targets(local_dir, config)
+    rules = {path.split("/")[3] for path in targets}  # results/test/rep-1/<stage>/...
+    assert {"samples", "finetune", "evaluation", "transfer"} <= rules, rules
     wd = tmp_path / "slurm-run"
     wd.mkdir()
-    # Midway, one sampling job is killed with scancel; the profile's retry reruns it, nothing else.
     victim = {}
 
     def sampling_job_running() -> bool:
@@ -452,26 +467,25 @@ def test_toy_study_through_slurm_matches_local_run(slurm_cluster, tmp_path, requ
     rc, log = run_and_interrupt(
         slurm_cluster, wd, sampling_job_running, "a sample_solutions job to run for 5 s",
         lambda: slurm_cluster.run("scancel", victim["job"]),
-        "-s", str(REPO / "Snakefile"), "--configfile", str(config), ready_timeout=900, timeout=1500)
+        *targets, "-s", str(REPO / "Snakefile"), "--configfile", str(config), ready_timeout=900, timeout=1500)
     elapsed = time.monotonic() - t0
     assert rc == 0, log[-20000:]
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)/\d+\.log\)", log)
-    print(f"toy study through Slurm: {len(submitted)} Slurm jobs in {elapsed:.0f}s")
+    print(f"first replicate of the test study through Slurm: {len(submitted)} Slurm jobs in {elapsed:.0f}s")
     assert f"SLURM-job '{victim['job']}' failed, SLURM status is: 'CANCELLED'" in log
     sampling = [logdir for _, logdir in submitted if "/rule_sample_solutions/" in logdir]
     killed_dir = next(logdir for job, logdir in submitted if job == victim["job"])
     assert sampling.count(killed_dir) == 2, sampling  # the killed job ran again ...
     assert all(sampling.count(d) == 1 for d in set(sampling) - {killed_dir}), sampling  # ... no other did
-    # Every result is bitwise the same as the local run's: data, models, samples, checkpoints, tables, figures.
-    results = local_dir / "results" / "test"
-    outputs = sorted(p.relative_to(local_dir) for p in results.rglob("*") if p.is_file())
-    assert {p.name for p in outputs} >= {"table1.md", "table1.tex", "table2.md", "table2.tex", "toy-se.jsonl",
-                                         "model.safetensors", "coverage.pdf"}, outputs
-    assert sorted(p.relative_to(wd) for p in (wd / "results" / "test").rglob("*") if p.is_file()) == outputs
-    differ = [str(path) for path in outputs if (wd / path).read_bytes() != (local_dir / path).read_bytes()]
-    assert not differ, f"{len(differ)} of {len(outputs)} results differ from the local run: {differ[:10]}"
-    for table in ("table1.md", "table2.md"):
-        print((results / table).read_text())
+    # Every file written is bitwise the local run's: data, models, samples, graded data, checkpoints, evaluations.
+    assert all((wd / target).exists() for target in targets)
+    written = sorted(p.relative_to(wd) for p in (wd / "results" / "test").rglob("*") if p.is_file())
+    assert {p.name for p in written} >= {"toy-se.jsonl", "model.safetensors", "scores.json"}, written
+    assert not any("rep-2" in p.parts for p in written), "the Slurm run wrote the second replicate"
+    missing = [str(p) for p in written if not (local_dir / p).is_file()]
+    assert not missing, f"{len(missing)} files the local run does not have: {missing[:10]}"
+    differ = [str(p) for p in written if (wd / p).read_bytes() != (local_dir / p).read_bytes()]
+    assert not differ, f"{len(differ)} of {len(written)} results differ from the local run: {differ[:10]}"
 
 
 def _seconds(squeue_time: str) -> int:
