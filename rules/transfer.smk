@@ -22,7 +22,8 @@ rule prepare_transfer_dataset:
     resources:
         **resources_of("prepare_transfer_dataset"),
     params:
-        dataset=lookup(dpath="datasets/{dataset}", within=config),
+        # what the problems depend on (maj_k does not)
+        dataset=lambda wildcards: targets.transfer_data_spec(config, wildcards.dataset),
         # a toy variant's numbers are drawn by the data's seed
         seed=SEED,
         toy_corpus=lambda wildcards: targets.transfer_toy_corpus(config, wildcards.dataset),

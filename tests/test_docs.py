@@ -69,6 +69,22 @@ def test_relative_links_resolve(page):
     assert not problems, "\n".join(problems)
 
 
+def placeholders(markdown: str) -> list[str]:
+    """Lines of a page's prose that are a bare placeholder left for text to come (TIMING, TODO, TBD, ...)."""
+    return [line for line in prose(markdown).splitlines()
+            if re.fullmatch(r"\s*(TODO|TBD|FIXME|XXX|[A-Z]{4,}(_[A-Z]+)*)\s*:?\s*", line)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_placeholder_is_left_in_the_docs(page):
+    assert not placeholders(page.read_text(encoding="utf-8")), page
+
+
+def test_placeholder_finder():
+    assert placeholders("## Timing\n\nTIMING\n\nText with TODO inside.\nTBD\n") == ["TIMING", "TBD"]
+    assert placeholders("```\nTIMING\n```\nNOTE: text\n") == []
+
+
 def test_every_docs_page_is_linked_from_the_readme():
     readme = prose((REPO / "README.md").read_text(encoding="utf-8"))
     linked = {(REPO / target.partition("#")[0]).resolve() for target in LINK.findall(readme)}

@@ -382,6 +382,8 @@ def test_transfer_targets_of_the_paper_config():
     assert cell["static"] == {"1": "results/rep-1/evaluation/math/gemma2/high/gemma2-9b/wc.json"}
     assert cell["setting"] == "self-improvement" and cell["match"] == "compute"
     assert len(transfer_evaluation_files(config, layout)) == 24  # gold runs once for both pairs
+    spec = targets.transfer_data_spec(config, "functional_math")
+    assert "maj_k" not in spec and spec["transfer_of"] == "math"  # maj@k changes rerun no preparation
     gemini = transfer_cells(config, layout, "functional_math", "gemini")
     assert gemini == [c for c in cells if c["pair"] == "gemini"] and len(gemini) == 3 * 3
     assert targets.transfer_base_splits(config, layout, "functional_math") == {

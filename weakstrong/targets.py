@@ -573,6 +573,11 @@ def trained_datasets(config: dict) -> list[str]:
     return [name for name, d in config["datasets"].items() if "transfer_of" not in d]
 
 
+def transfer_data_spec(config: dict, dataset: str) -> dict:
+    """What a transfer dataset's problems depend on: its entry without ``maj_k`` (how it is evaluated)."""
+    return {key: value for key, value in config["datasets"][dataset].items() if key != "maj_k"}
+
+
 def transfer_metrics(config: dict, dataset: str) -> list[str]:
     """What a transfer dataset's table compares: pass@1 (greedy) and maj@k for each of its k."""
     return ["pass@1", *(f"maj@{k}" for k in sorted(config["datasets"][dataset]["maj_k"]))]
