@@ -71,14 +71,14 @@ localrules:
 rule all:
     input:
         rules.make_table1.output,
-        targets.source_table_files(config, LAYOUT),
+        targets.source_table_files(STUDY, LAYOUT),
         rules.make_table2.output,
         rules.make_ledger.output,
-        targets.ablation_table_files(config, LAYOUT),
-        targets.transfer_table_files(config, LAYOUT),
-        targets.figure_files(config, LAYOUT),
-        targets.judge_files(config, LAYOUT),
-        targets.student_error_files(config, LAYOUT),
+        targets.ablation_table_files(STUDY, LAYOUT),
+        targets.transfer_table_files(STUDY, LAYOUT),
+        targets.figure_files(STUDY, LAYOUT),
+        targets.judge_files(STUDY, LAYOUT),
+        targets.student_error_files(STUDY, LAYOUT),
         PAPER_FILES,
         rules.write_findings.output,
 
@@ -91,15 +91,15 @@ rule data_metrics:
 # The paper's ablations (the config's `ablations` section), a table each under ablations/.
 rule ablations:
     input:
-        targets.ablation_table_files(config, LAYOUT),
+        targets.ablation_table_files(STUDY, LAYOUT),
 
 
 # The finetuned students' reasoning errors: the table (arithmetic checker; the LLM judge's and the human audit's
 # columns where they ran) and, with a judge, its verdicts and the students' audit forms.
 rule student_errors:
     input:
-        targets.student_error_files(config, LAYOUT),
-        targets.student_judge_files(config, LAYOUT),
+        targets.student_error_files(STUDY, LAYOUT),
+        targets.student_judge_files(STUDY, LAYOUT),
 
 
 # What the samples cost, planned against realized.
@@ -111,13 +111,13 @@ rule ledger:
 # Each transfer dataset's table (Functional MATH: the paper's Figure 6) and its maj@k figure per pair.
 rule transfer:
     input:
-        targets.transfer_table_files(config, LAYOUT),
-        [figure["path"] for figure in targets.transfer_figures(config, LAYOUT)],
+        targets.transfer_table_files(STUDY, LAYOUT),
+        [figure["path"] for figure in targets.transfer_figures(STUDY, LAYOUT)],
 
 
 rule figures:
     input:
-        targets.figure_files(config, LAYOUT),
+        targets.figure_files(STUDY, LAYOUT),
 
 
 # The paper (every table and figure in one PDF) and the findings of this run against the paper's.
@@ -131,10 +131,10 @@ rule paper:
 # students' correct test solutions; empty without a `judge` section in the config.
 rule judge:
     input:
-        targets.judge_files(config, LAYOUT),
+        targets.judge_files(STUDY, LAYOUT),
 
 
 # Human-audit summaries of the forms whose ratings.csv the user has provided (see rules/metrics.smk).
 rule audit:
     input:
-        targets.audit_summary_files(config, LAYOUT),
+        targets.audit_summary_files(STUDY, LAYOUT),

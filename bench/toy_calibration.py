@@ -47,20 +47,20 @@ def main() -> None:
     parser.add_argument("--replicate", type=int, default=1, help="whose toy models (rep-N)")
     args = parser.parse_args()
     config = ws_config.load(args.config)
-    run_pinned(config["numerics"])  # the kernels and threads the workflow's jobs run
-    results = Path(config["paths"]["results"])
-    pair = next(iter(config["generator_pairs"].values()))
-    weak, strong = pair["weak"], pair["strong"]
-    student = next(s for s in pair["students"] if s not in (weak, strong))
-    ratio = study.samples_ratio(config, next(iter(config["generator_pairs"])))
-    cost = study.cost_ratio(config, next(iter(config["generator_pairs"])))
-    budgets = sorted(config["budgets"][b] for b in pair["budgets"])
+    run_pinned(config.numerics.as_dict())  # the kernels and threads the workflow's jobs run
+    results = Path(config.paths.results)
+    pair = next(iter(config.generator_pairs.values()))
+    weak, strong = pair.weak, pair.strong
+    student = next(s for s in pair.students if s not in (weak, strong))
+    ratio = study.samples_ratio(config, pair.name)
+    cost = study.cost_ratio(config, pair.name)
+    budgets = sorted(config.budgets[b] for b in pair.budgets)
     samples_needed = ratio * budgets[-1]
-    temperature = config["sampling"]["temperature"]
+    temperature = config.sampling.temperature
     print(f"P_SE / P_WC = {cost:.3f}; samples ratio {ratio}; budgets (SE samples) {budgets}")
     rows = []
-    for dataset in pair["datasets"]:
-        style = config["datasets"][dataset]["style"]
+    for dataset in pair.datasets:
+        style = config.datasets[dataset].style
         problems = read_jsonl(results / "data" / dataset / "validation.jsonl")[:args.problems]
         exemplars = read_jsonl(results / "data" / dataset / "exemplars.jsonl")
         row = {"dataset": dataset}
@@ -68,11 +68,11 @@ def main() -> None:
             generate = make_generator("transformers", str(results / f"rep-{args.replicate}" / "models" / model))
             started = time.time()
             row[f"{role}_fewshot"] = evaluate(generate, problems, style, exemplars=exemplars,
-                                              max_tokens=config["sampling"]["max_tokens"], workers=1)["pass@1"]
+                                              max_tokens=config.sampling.max_tokens, workers=1)["pass@1"]
             n = samples_needed if role == "wc" else budgets[-1]
             samples = generate(build_prompts([p["question"] for p in problems], exemplars, style),
-                               SamplingParams(n=n, temperature=temperature, max_tokens=config["sampling"]["max_tokens"],
-                                              seed=config["seed"], stop=stop_strings(style)))
+                               SamplingParams(n=n, temperature=temperature, max_tokens=config.sampling.max_tokens,
+                                              seed=config.seed, stop=stop_strings(style)))
             for k in budgets:
                 kk = ratio * k if role == "wc" else k
                 row[f"{role}_coverage@{kk}"], row[f"{role}_tokens"] = coverage(samples, problems, style, kk)
@@ -80,7 +80,7 @@ def main() -> None:
         row["realized_ratio"] = ratio * row["wc_tokens"] / (cost * row["se_tokens"])
         row["student_zero_shot"] = evaluate(make_generator("transformers", str(results / f"rep-{args.replicate}" / "models" / student)),
                                             problems, style, exemplars=None,
-                                            max_tokens=config["sampling"]["max_tokens"], workers=1)["pass@1"]
+                                            max_tokens=config.sampling.max_tokens, workers=1)["pass@1"]
         rows.append(row)
         print(json.dumps(row))
     print("\n| dataset | WC few-shot | SE few-shot | " + " | ".join(

@@ -38,7 +38,7 @@ rule make_ablation_table:
     log:
         log_path("make_ablation_table", "{ablation}", replicate=False),
     wildcard_constraints:
-        ablation=targets.wildcard_choices(ABLATIONS),
+        ablation=targets.wildcard_choices(STUDY.ablations),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -56,7 +56,7 @@ rule make_ablation_table:
 # What each experiment's samples cost, planned against realized, from the ledger measure_data writes.
 rule make_ledger:
     input:
-        metrics=targets.metrics_files(config, LAYOUT),
+        metrics=targets.metrics_files(STUDY, LAYOUT),
     output:
         tex=report(layout("ledger", ext="tex"), caption="../report/ledger.rst", category="Tables"),
         md=report(layout("ledger", ext="md"), caption="../report/ledger.rst", category="Tables"),
@@ -68,7 +68,7 @@ rule make_ledger:
     resources:
         **resources_of("make_ledger"),
     params:
-        cells=targets.ledger_cells(config, LAYOUT),
+        cells=targets.ledger_cells(STUDY, LAYOUT),
         code_version=get_code_version("scripts/make_ledger.py"),
     script:
         "../scripts/make_ledger.py"

@@ -13,15 +13,15 @@ rule prepare_dataset:
         log_path("prepare_dataset", "{dataset}", replicate=False),
     # the datasets that are sampled and trained on; a transfer dataset is prepare_transfer_dataset's
     wildcard_constraints:
-        dataset=targets.wildcard_choices(targets.trained_datasets(config)),
+        dataset=targets.wildcard_choices(targets.trained_datasets(STUDY)),
     conda:
         "../envs/light.yaml"
     threads: 1
     resources:
         **resources_of("prepare_dataset"),
     params:
-        dataset=lookup(dpath="datasets/{dataset}", within=config),
-        seed=SEED,
+        dataset=lambda wildcards: STUDY.datasets[wildcards.dataset].as_dict(),
+        seed=STUDY.seed,
     script:
         "../scripts/prepare_dataset.py"
 
@@ -40,12 +40,12 @@ rule build_toy_corpus:
     resources:
         **resources_of("build_toy_corpus"),
     params:
-        datasets=targets.toy_datasets(config),
+        datasets=targets.toy_datasets(STUDY),
         # read per job: a config without toy models has no toy corpus, and no job of this rule
-        corpus=lambda wildcards: config["toy_corpus"],
-        prompt_sha256=targets.toy_prompt_digests(config),
+        corpus=lambda wildcards: STUDY.toy_corpus.as_dict(),
+        prompt_sha256=targets.toy_prompt_digests(STUDY),
         # the problems' seed keeps the corpus clear of every split's questions; the replicate's draws the corpus
-        data_seed=SEED,
+        data_seed=STUDY.seed,
         seed=get_replicate_seed,
     script:
         "../scripts/build_toy_corpus.py"
@@ -68,7 +68,7 @@ rule train_toy_model:
         **resources_of("train_toy_model"),
     params:
         numerics=NUMERICS,
-        spec=lookup(dpath="models/{model}/toy", within=config),
+        spec=get_setting("models/{model}/toy"),
         seed=get_train_toy_model_seed,
     script:
         "../scripts/train_toy_model.py"

@@ -21,12 +21,12 @@ rule evaluate:
         **resources_of("evaluate"),
     params:
         numerics=NUMERICS,
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        style=get_setting("datasets/{dataset}/style"),
         prompt_sha256=get_prompt_sha256,
-        backend=config["evaluation"]["backend"],
-        max_tokens=config["evaluation"]["max_tokens"],
-        maj_k=MAJ_K,
-        maj_temperature=config["evaluation"]["maj_temperature"],
+        backend=STUDY.evaluation.backend,
+        max_tokens=STUDY.evaluation.max_tokens,
+        maj_k=STUDY.evaluation.maj_k,
+        maj_temperature=STUDY.evaluation.maj_temperature,
         # the replicate's seed also seeds the maj@k votes
         seed=get_replicate_seed,
         # what the file holds (weakstrong.evaluation): a new format reruns the evaluations
@@ -55,16 +55,16 @@ rule evaluate_base:
     params:
         numerics=NUMERICS,
         model=get_model_path("model"),
-        backend=lambda wildcards: study.model_backend(config, wildcards.model, config["evaluation"]["backend"]),
-        chat=lookup(dpath="models/{model}/chat", within=config),
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        backend=lambda wildcards: study.model_backend(STUDY, wildcards.model, STUDY.evaluation.backend),
+        chat=get_setting("models/{model}/chat"),
+        style=get_setting("datasets/{dataset}/style"),
         prompt_sha256=get_prompt_sha256,
-        max_tokens=config["evaluation"]["max_tokens"],
-        maj_k=MAJ_K,
-        maj_temperature=config["evaluation"]["maj_temperature"],
+        max_tokens=STUDY.evaluation.max_tokens,
+        maj_k=STUDY.evaluation.maj_k,
+        maj_temperature=STUDY.evaluation.maj_temperature,
         # the untrained student's validation score, as finetune scores its checkpoints
-        validation_problems=config["finetune"]["validation_problems"],
+        validation_problems=STUDY.finetune.validation_problems,
         seed=get_replicate_seed,
-        openai_api=config["openai_api"],
+        openai_api=STUDY.openai_api,
     script:
         "../scripts/evaluate_base.py"

@@ -3,7 +3,7 @@
 #   data at each budget), coverage@k curves of both generators, and their coverage against sampling cost;
 #   the false-positive panel shows the LLM judge's rate when the config has a judge (the paper's measure),
 #   else the arithmetic checker's, labelled as such;
-# - of the finetuning runs, under TABLES (they combine the replicates): test pass@1 per student, budget and
+# - of the finetuning runs, under the tables' directory (they combine the replicates): test pass@1 per student, budget and
 #   source (Figures 4 and 5), and maj@k curves when `evaluation.maj_k` is not empty.
 # Each rule's code_version param reruns it when the package code that draws the figure changes.
 
@@ -101,7 +101,7 @@ rule plot_coverage_cost:
         **resources_of("plot_coverage_cost"),
     params:
         cost_per_token=get_plot_coverage_cost_per_token,
-        match=lookup(dpath="generator_pairs/{pair}/match", within=config),
+        match=get_setting("generator_pairs/{pair}/match"),
         labels=get_coverage_labels,
         budgets=get_plot_coverage_cost_budgets,
         title=lambda wildcards: f"{wildcards.dataset}: coverage against sampling cost, {wildcards.pair}",
@@ -160,7 +160,7 @@ rule plot_majority:
         **resources_of("plot_majority"),
     params:
         cells=get_pair_cells,
-        maj_k=MAJ_K,
+        maj_k=STUDY.evaluation.maj_k,
         title=lambda wildcards: f"{wildcards.dataset}: finetuning on {wildcards.pair} data",
         code_version=get_code_version("scripts/plot_majority.py"),
     script:

@@ -23,13 +23,13 @@ rule finetune:
     params:
         numerics=NUMERICS,
         base_model=get_model_path("student"),
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        style=get_setting("datasets/{dataset}/style"),
         prompt_sha256=get_prompt_sha256,
         settings=get_finetune_settings,
         # checkpoints are scored on validation, as the untrained student in evaluate_base
-        validation_problems=config["finetune"]["validation_problems"],
-        eval_backend=config["finetune"]["eval_backend"],
-        max_tokens=config["evaluation"]["max_tokens"],
+        validation_problems=STUDY.finetune.validation_problems,
+        eval_backend=STUDY.finetune.eval_backend,
+        max_tokens=STUDY.evaluation.max_tokens,
         fit=get_finetune_fit,
     script:
         "../scripts/finetune.py"
@@ -49,7 +49,7 @@ rule select_checkpoint:
     resources:
         **resources_of("select_checkpoint"),
     params:
-        untrained_candidate=config["finetune"]["untrained_candidate"],
+        untrained_candidate=STUDY.finetune.untrained_candidate,
         code_version=get_code_version("scripts/select_checkpoint.py"),
     script:
         "../scripts/select_checkpoint.py"

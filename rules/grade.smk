@@ -18,8 +18,8 @@ rule grade_samples:
     resources:
         **resources_of("grade_samples"),
     params:
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
-        timeout=config["grading"]["timeout"],
+        style=get_setting("datasets/{dataset}/style"),
+        timeout=STUDY.grading.timeout,
         # a new grader version may change verdicts: regrade. Its version, not a digest of its code, so that
         # editing a comment in weakstrong/grading/ does not regrade and refinetune a whole GPU study
         grader_version=GRADER_VERSION,

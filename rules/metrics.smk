@@ -17,11 +17,11 @@ rule measure_data:
     resources:
         **resources_of("measure_data"),
     params:
-        k_se=lookup(dpath="budgets/{budget}", within=config),
-        ratio=lambda wildcards: study.samples_ratio(config, wildcards.pair),
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
-        cost_ratio=lambda wildcards: study.cost_ratio(config, wildcards.pair),
-        match=lookup(dpath="generator_pairs/{pair}/match", within=config),
+        k_se=get_setting("budgets/{budget}"),
+        ratio=lambda wildcards: study.samples_ratio(STUDY, wildcards.pair),
+        style=get_setting("datasets/{dataset}/style"),
+        cost_ratio=lambda wildcards: study.cost_ratio(STUDY, wildcards.pair),
+        match=get_setting("generator_pairs/{pair}/match"),
         code_version=get_code_version("scripts/measure_data.py"),
     script:
         "../scripts/measure_data.py"
@@ -62,7 +62,7 @@ rule judge_solutions:
         max_tokens=get_judge_setting("max_tokens"),
         template=JUDGE_TEMPLATE,
         template_sha256=versions.file_digest(JUDGE_TEMPLATE),
-        openai_api=config["openai_api"],
+        openai_api=STUDY.openai_api,
         code_version=get_code_version("scripts/judge_solutions.py"),
     script:
         "../scripts/judge_solutions.py"

@@ -10,7 +10,7 @@ rule write_plan:
     conda:
         MODEL_ENV
     params:
-        study_config=config,
+        study=STUDY,
         finetune_gpus=resources_of("finetune")["gpu"],
         code_version=get_code_version("scripts/plan.py"),
     script:

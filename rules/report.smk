@@ -19,13 +19,13 @@ rule write_paper:
             rules.make_table1.output.tex,
             rules.make_table2.output.tex,
             rules.make_table1.output.detail_tex,
-            *targets.source_table_files(config, LAYOUT, exts=("tex",)),
+            *targets.source_table_files(STUDY, LAYOUT, exts=("tex",)),
             rules.make_ledger.output.tex,
-            *targets.student_error_files(config, LAYOUT, exts=("tex",)),
-            *targets.ablation_table_files(config, LAYOUT, exts=("tex",)),
-            *targets.transfer_table_files(config, LAYOUT, exts=("tex",)),
+            *targets.student_error_files(STUDY, LAYOUT, exts=("tex",)),
+            *targets.ablation_table_files(STUDY, LAYOUT, exts=("tex",)),
+            *targets.transfer_table_files(STUDY, LAYOUT, exts=("tex",)),
         ],
-        figures=[figure["path"] for figure in targets.paper_figures(config, LAYOUT)],
+        figures=[figure["path"] for figure in targets.paper_figures(STUDY, LAYOUT)],
         provenance=layout("provenance"),
     output:
         layout("paper", ext="tex"),
@@ -37,8 +37,8 @@ rule write_paper:
     resources:
         **resources_of("write_paper"),
     params:
-        run=targets.run_description(config, GRADER_VERSION),
-        figures=targets.paper_figures(config, LAYOUT),
+        run=targets.run_description(STUDY, GRADER_VERSION),
+        figures=targets.paper_figures(STUDY, LAYOUT),
         code_version=get_code_version("scripts/write_paper.py"),
     script:
         "../scripts/write_paper.py"
@@ -47,7 +47,7 @@ rule write_paper:
 rule make_paper:
     input:
         tex=rules.write_paper.output[0],
-        figures=[figure["path"] for figure in targets.paper_figures(config, LAYOUT)],
+        figures=[figure["path"] for figure in targets.paper_figures(STUDY, LAYOUT)],
     output:
         report(layout("paper", ext="pdf"), caption="../report/paper.rst", category="Paper"),
     log:
@@ -65,16 +65,16 @@ rule make_paper:
 
 rule write_findings:
     input:
-        metrics=targets.metrics_files(config, LAYOUT),
-        judge=targets.judge_summary_files(config, LAYOUT),
-        evaluations=targets.evaluation_files(config, LAYOUT),
-        base=targets.base_evaluation_files(config, LAYOUT),
+        metrics=targets.metrics_files(STUDY, LAYOUT),
+        judge=targets.judge_summary_files(STUDY, LAYOUT),
+        evaluations=targets.evaluation_files(STUDY, LAYOUT),
+        base=targets.base_evaluation_files(STUDY, LAYOUT),
         number_matched=get_write_findings_number_matched,
         student_errors=get_write_findings_student_errors,
         # the transfer tables' rows (Functional MATH), where the config has a transfer dataset
-        transfer=targets.transfer_table_files(config, LAYOUT, exts=("json",)),
+        transfer=targets.transfer_table_files(STUDY, LAYOUT, exts=("json",)),
         # the rows of Tables 1b and 1c, where the config has their sources
-        source_tables=targets.source_table_files(config, LAYOUT, exts=("json",)),
+        source_tables=targets.source_table_files(STUDY, LAYOUT, exts=("json",)),
         provenance=layout("provenance"),
     output:
         report(layout("findings"), caption="../report/findings.rst", category="Findings"),
@@ -86,13 +86,13 @@ rule write_findings:
     resources:
         **resources_of("write_findings"),
     params:
-        data=targets.findings_data(config, LAYOUT),
-        cells=targets.table1_cells(config, LAYOUT),
-        matches={pair: spec["match"] for pair, spec in config["generator_pairs"].items()},
+        data=targets.findings_data(STUDY, LAYOUT),
+        cells=targets.table1_cells(STUDY, LAYOUT),
+        matches={pair: spec.match for pair, spec in STUDY.generator_pairs.items()},
         # the students' reasoning errors: non-inferiority margin of WC minus SE
-        student_errors_margin=config["student_errors"]["margin"],
-        source_tables=targets.source_table_json(config, LAYOUT),
-        title=f"Findings of {TABLES} against the paper's",
+        student_errors_margin=STUDY.student_errors.margin,
+        source_tables=targets.source_table_json(STUDY, LAYOUT),
+        title=f"Findings of {STUDY.paths.tables} against the paper's",
         code_version=get_code_version("scripts/write_findings.py"),
     script:
         "../scripts/write_findings.py"

@@ -23,25 +23,25 @@ rule sample_solutions:
     params:
         numerics=NUMERICS,
         model=get_model_path("generator"),
-        backend=lambda wildcards: study.model_backend(config, wildcards.generator, config["sampling"]["backend"]),
-        chat=lookup(dpath="models/{generator}/chat", within=config),
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        backend=lambda wildcards: study.model_backend(STUDY, wildcards.generator, STUDY.sampling.backend),
+        chat=get_setting("models/{generator}/chat"),
+        style=get_setting("datasets/{dataset}/style"),
         prompt_sha256=get_prompt_sha256,
-        samples_per_question=lambda wildcards: study.max_samples(config, wildcards.dataset, wildcards.generator),
-        temperature=config["sampling"]["temperature"],
-        top_k=config["sampling"]["top_k"],
-        top_p=config["sampling"]["top_p"],
-        max_tokens=config["sampling"]["max_tokens"],
-        shards=config["sampling"]["shards"],
+        samples_per_question=lambda wildcards: study.max_samples(STUDY, wildcards.dataset, wildcards.generator),
+        temperature=STUDY.sampling.temperature,
+        top_k=STUDY.sampling.top_k,
+        top_p=STUDY.sampling.top_p,
+        max_tokens=STUDY.sampling.max_tokens,
+        shards=STUDY.sampling.shards,
         seed=get_replicate_seed,
-        openai_api=config["openai_api"],
+        openai_api=STUDY.openai_api,
     script:
         "../scripts/sample_solutions.py"
 
 
 rule gather_samples:
     input:
-        expand(layout("shard"), shard=range(config["sampling"]["shards"]), allow_missing=True),
+        expand(layout("shard"), shard=range(STUDY.sampling.shards), allow_missing=True),
     output:
         layout("samples"),
     log:

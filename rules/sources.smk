@@ -58,11 +58,11 @@ rule judge_samples:
         seed=get_replicate_seed,
         model=get_judge_model_path,
         judge=get_judge_setting("model"),
-        backend=lambda wildcards: study.model_backend(config, JUDGE["model"], config["evaluation"]["backend"]),
+        backend=lambda wildcards: study.model_backend(STUDY, JUDGE.model, STUDY.evaluation.backend),
         max_tokens=get_judge_setting("max_tokens"),
         template=JUDGE_FILTER_TEMPLATE,
         template_sha256=versions.file_digest(JUDGE_FILTER_TEMPLATE),
-        openai_api=config["openai_api"],
+        openai_api=STUDY.openai_api,
         code_version=get_code_version("scripts/judge_samples.py"),
     script:
         "../scripts/judge_samples.py"
@@ -91,7 +91,7 @@ rule make_source_table:
         **resources_of("make_source_table"),
     params:
         cells=get_make_source_table_cells,
-        judge_model=JUDGE["model"] if JUDGE else None,
+        judge_model=JUDGE.model if JUDGE else None,
         code_version=get_code_version("scripts/make_source_table.py"),
     script:
         "../scripts/make_source_table.py"

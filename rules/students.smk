@@ -38,7 +38,7 @@ rule judge_student_solutions:
         max_tokens=get_judge_setting("max_tokens"),
         template=JUDGE_TEMPLATE,
         template_sha256=versions.file_digest(JUDGE_TEMPLATE),
-        openai_api=config["openai_api"],
+        openai_api=STUDY.openai_api,
         code_version=get_code_version("scripts/judge_student_solutions.py"),
     script:
         "../scripts/judge_student_solutions.py"
@@ -73,7 +73,7 @@ rule export_student_audit_form:
         n=get_judge_setting("solutions_per_source"),
         seed=get_replicate_seed,
         per_source=get_judge_setting("audit_size"),
-        generators=lambda wildcards: targets.student_generators(config, wildcards.pair),
+        generators=lambda wildcards: targets.student_generators(STUDY, wildcards.pair),
         ratings=get_student_audit_ratings,
         code_version=get_code_version("scripts/export_student_audit_form.py"),
     script:
@@ -105,9 +105,9 @@ rule summarize_student_audit:
 # The table (Table 2's style, one row per student and data) and its rows as JSON for the findings.
 rule make_student_errors_table:
     input:
-        evaluations=targets.student_error_inputs(config, LAYOUT, "paths"),
-        judge=targets.student_error_inputs(config, LAYOUT, "judge"),
-        audit=targets.student_error_inputs(config, LAYOUT, "audit"),
+        evaluations=targets.student_error_inputs(STUDY, LAYOUT, "paths"),
+        judge=targets.student_error_inputs(STUDY, LAYOUT, "judge"),
+        audit=targets.student_error_inputs(STUDY, LAYOUT, "audit"),
     output:
         tex=report(layout("student_errors", ext="tex"), caption="../report/student_errors.rst", category="Tables"),
         md=report(layout("student_errors", ext="md"), caption="../report/student_errors.rst", category="Tables"),
@@ -120,8 +120,8 @@ rule make_student_errors_table:
     resources:
         **resources_of("make_student_errors_table"),
     params:
-        cells=targets.student_error_cells(config, LAYOUT),
-        judge_model=JUDGE["model"] if JUDGE else None,
+        cells=targets.student_error_cells(STUDY, LAYOUT),
+        judge_model=JUDGE.model if JUDGE else None,
         code_version=get_code_version("scripts/make_student_errors_table.py"),
     script:
         "../scripts/make_student_errors_table.py"

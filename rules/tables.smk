@@ -5,12 +5,12 @@
 # (weakstrong.numerics): Table 1's caption, the findings and the paper name them.
 rule record_provenance:
     input:
-        toy_models=targets.toy_model_dirs(config, LAYOUT),
-        samples=targets.sample_machine_files(config, LAYOUT),
-        finetune_runs=targets.finetune_run_dirs(config, LAYOUT),
-        evaluations=targets.evaluation_files(config, LAYOUT),
-        base=targets.base_evaluation_files(config, LAYOUT),
-        transfer=targets.transfer_evaluation_files(config, LAYOUT),
+        toy_models=targets.toy_model_dirs(STUDY, LAYOUT),
+        samples=targets.sample_machine_files(STUDY, LAYOUT),
+        finetune_runs=targets.finetune_run_dirs(STUDY, LAYOUT),
+        evaluations=targets.evaluation_files(STUDY, LAYOUT),
+        base=targets.base_evaluation_files(STUDY, LAYOUT),
+        transfer=targets.transfer_evaluation_files(STUDY, LAYOUT),
     output:
         layout("provenance"),
     log:
@@ -29,8 +29,8 @@ rule record_provenance:
 
 rule make_table1:
     input:
-        evaluations=targets.evaluation_files(config, LAYOUT),
-        base=targets.base_evaluation_files(config, LAYOUT),
+        evaluations=targets.evaluation_files(STUDY, LAYOUT),
+        base=targets.base_evaluation_files(STUDY, LAYOUT),
         provenance=layout("provenance"),
     output:
         tex=report(layout("table1", ext="tex"), caption="../report/table1.rst", category="Tables"),
@@ -46,8 +46,8 @@ rule make_table1:
     resources:
         **resources_of("make_table1"),
     params:
-        cells=targets.table1_cells(config, LAYOUT),
-        maj_k=MAJ_K,
+        cells=targets.table1_cells(STUDY, LAYOUT),
+        maj_k=STUDY.evaluation.maj_k,
         code_version=get_code_version("scripts/make_table1.py"),
     script:
         "../scripts/make_table1.py"
@@ -57,9 +57,9 @@ rule make_table1:
 # human audit's where ratings exist; the arithmetic checker's rate is a column of its own.
 rule make_table2:
     input:
-        metrics=targets.metrics_files(config, LAYOUT),
-        judge=targets.judge_summary_files(config, LAYOUT),
-        audit=targets.audit_summary_files(config, LAYOUT),
+        metrics=targets.metrics_files(STUDY, LAYOUT),
+        judge=targets.judge_summary_files(STUDY, LAYOUT),
+        audit=targets.audit_summary_files(STUDY, LAYOUT),
     output:
         tex=report(layout("table2", ext="tex"), caption="../report/table2.rst", category="Tables"),
         md=report(layout("table2", ext="md"), caption="../report/table2.rst", category="Tables"),
@@ -71,8 +71,8 @@ rule make_table2:
     resources:
         **resources_of("make_table2"),
     params:
-        cells=targets.table2_cells(config, LAYOUT),
-        judge_model=JUDGE["model"] if JUDGE else None,
+        cells=targets.table2_cells(STUDY, LAYOUT),
+        judge_model=JUDGE.model if JUDGE else None,
         code_version=get_code_version("scripts/make_table2.py"),
     script:
         "../scripts/make_table2.py"

@@ -15,7 +15,7 @@ rule prepare_transfer_dataset:
     log:
         log_path("prepare_transfer_dataset", "{dataset}", replicate=False),
     wildcard_constraints:
-        dataset=targets.wildcard_choices(TRANSFER),
+        dataset=targets.wildcard_choices(targets.transfer_datasets(STUDY)),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -23,10 +23,10 @@ rule prepare_transfer_dataset:
         **resources_of("prepare_transfer_dataset"),
     params:
         # what the problems depend on (maj_k does not)
-        dataset=lambda wildcards: targets.transfer_data_spec(config, wildcards.dataset),
+        dataset=lambda wildcards: targets.transfer_data_spec(STUDY, wildcards.dataset),
         # a toy variant's numbers are drawn by the data's seed
-        seed=SEED,
-        toy_corpus=lambda wildcards: targets.transfer_toy_corpus(config, wildcards.dataset),
+        seed=STUDY.seed,
+        toy_corpus=lambda wildcards: targets.transfer_toy_corpus(STUDY, wildcards.dataset),
     script:
         "../scripts/prepare_transfer_dataset.py"
 
@@ -42,7 +42,7 @@ rule evaluate_transfer:
     benchmark:
         benchmark_path("evaluate_transfer", "{dataset}/{pair}/{budget}/{student}/{source}")
     wildcard_constraints:
-        dataset=targets.wildcard_choices(TRANSFER),
+        dataset=targets.wildcard_choices(targets.transfer_datasets(STUDY)),
     conda:
         MODEL_ENV
     threads: threads_of("evaluate_transfer")
@@ -50,12 +50,12 @@ rule evaluate_transfer:
         **resources_of("evaluate_transfer"),
     params:
         numerics=NUMERICS,
-        style=lookup(dpath="datasets/{dataset}/style", within=config),
+        style=get_setting("datasets/{dataset}/style"),
         prompt_sha256=get_prompt_sha256,
-        backend=config["evaluation"]["backend"],
-        max_tokens=config["evaluation"]["max_tokens"],
-        maj_k=lookup(dpath="datasets/{dataset}/maj_k", within=config),
-        maj_temperature=config["evaluation"]["maj_temperature"],
+        backend=STUDY.evaluation.backend,
+        max_tokens=STUDY.evaluation.max_tokens,
+        maj_k=get_setting("datasets/{dataset}/maj_k"),
+        maj_temperature=STUDY.evaluation.maj_temperature,
         # the replicate's seed also seeds the maj@k votes
         seed=get_replicate_seed,
     script:
@@ -77,7 +77,7 @@ rule make_transfer_table:
     log:
         log_path("make_transfer_table", "{dataset}", replicate=False),
     wildcard_constraints:
-        dataset=targets.wildcard_choices(TRANSFER),
+        dataset=targets.wildcard_choices(targets.transfer_datasets(STUDY)),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -85,7 +85,7 @@ rule make_transfer_table:
         **resources_of("make_transfer_table"),
     params:
         cells=get_transfer_cells,
-        metrics=lambda wildcards: targets.transfer_metrics(config, wildcards.dataset),
+        metrics=lambda wildcards: targets.transfer_metrics(STUDY, wildcards.dataset),
         code_version=get_code_version("scripts/make_transfer_table.py"),
     script:
         "../scripts/make_transfer_table.py"
@@ -106,7 +106,7 @@ rule plot_transfer:
     log:
         log_path("plot_transfer", "{dataset}/{pair}", replicate=False),
     wildcard_constraints:
-        dataset=targets.wildcard_choices(TRANSFER),
+        dataset=targets.wildcard_choices(targets.transfer_datasets(STUDY)),
     conda:
         "../envs/light.yaml"
     threads: 1
@@ -114,7 +114,7 @@ rule plot_transfer:
         **resources_of("plot_transfer"),
     params:
         cells=get_transfer_cells,
-        maj_k=lookup(dpath="datasets/{dataset}/maj_k", within=config),
+        maj_k=get_setting("datasets/{dataset}/maj_k"),
         title=lambda wildcards: f"{wildcards.dataset}: students finetuned on {wildcards.pair} data",
         ylabel=lambda wildcards: f"{wildcards.dataset} maj@k (%)",
         code_version=get_code_version("scripts/plot_transfer.py"),

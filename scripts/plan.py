@@ -3,5 +3,5 @@ from weakstrong.logs import log_to
 from weakstrong.plan import summary, write_plan
 
 with log_to(snakemake.log[0]):
-    plan = write_plan(snakemake.params.study_config, snakemake.params.finetune_gpus, snakemake.output[0])
+    plan = write_plan(snakemake.params.study, snakemake.params.finetune_gpus, snakemake.output[0])
     print(summary(plan))

@@ -1,5 +1,5 @@
-"""Shared fixtures: the repository's paths, Snakemake of this venv, the paper's and the toy config, and one local
-run of the test study."""
+"""Shared fixtures: the repository's paths, Snakemake of this venv, the paper's and the toy config (typed studies,
+and as written), and one local run of the test study."""
 
 from __future__ import annotations
 
@@ -21,19 +21,35 @@ def snakemake(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.
 
 
 @pytest.fixture(scope="module")
-def paper() -> dict:
-    """The paper's config (config.yaml), validated; one copy per test module."""
+def paper():
+    """The paper's config (config.yaml), validated and typed (weakstrong.study_config.Study)."""
     from weakstrong.config import load
 
     return load(REPO / "config.yaml")
 
 
 @pytest.fixture(scope="module")
-def toy() -> dict:
-    """The toy config (configs/toy.yaml), validated; one copy per test module."""
+def toy():
+    """The toy config (configs/toy.yaml), validated and typed."""
     from weakstrong.config import load
 
     return load(REPO / "configs" / "toy.yaml")
+
+
+@pytest.fixture(scope="module")
+def raw_paper() -> dict:
+    """config.yaml as written (not validated: no defaults filled in); one copy per test module."""
+    import yaml
+
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def raw_toy() -> dict:
+    """configs/toy.yaml as written; one copy per test module."""
+    import yaml
+
+    return yaml.safe_load((REPO / "configs" / "toy.yaml").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from conftest import REPO, snakemake
 from weakstrong import ablations, study
 from weakstrong.ablations import Selection, keep, parse_variant
 from weakstrong import config as ws_config
-from weakstrong.config import ConfigError, validate
+from weakstrong.config import ConfigError, build, validate
+from weakstrong.study_config import Study
 from weakstrong.stats import crossed_difference, crossed_mean
 from weakstrong.tables import NOT_MEASURED, ablation_table, ledger_table
 
@@ -24,10 +25,10 @@ CONFIGS = {name: REPO / path for name, path in
            (("paper", "config.yaml"), ("toy", "configs/toy-ablations.yaml"), ("test", "configs/test.yaml"))}
 
 
-def load(path: Path) -> dict:
+def load(path: Path) -> Study:
     """A shipped config; the toy ablations are given after configs/toy.yaml."""
     if path == CONFIGS["toy"]:
-        return validate({**yaml.safe_load((REPO / "configs" / "toy.yaml").read_text()),
+        return build({**yaml.safe_load((REPO / "configs" / "toy.yaml").read_text()),
                          **yaml.safe_load(path.read_text())})
     return ws_config.load(path)
 
@@ -117,7 +118,7 @@ def test_the_papers_arms(paper):
 @pytest.mark.parametrize("name", CONFIGS)
 def test_the_samples_drawn_cover_every_arm(name):
     config = load(CONFIGS[name])
-    assert config["ablations"], "every config runs some ablation"
+    assert config.ablations, "every config runs some ablation"
     for ablation, experiment in ablations.experiments(config):
         for arm in ablations.arms(config, ablation, experiment.pair, experiment.budget):
             generator = study.generator_of(config, experiment.pair, arm.base)
@@ -164,7 +165,7 @@ def test_bad_ablations_stop_with_the_key_named(edit, message):
 def test_no_ablations_section_runs_none():
     config = _test_config()
     del config["ablations"]
-    assert ablations.experiments(validate(config)) == []
+    assert ablations.experiments(build(config)) == []
 
 
 # --- tables -----------------------------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ def test_paper_dry_run_lists_the_ablations_and_the_ledger(tmp_path):
 def test_the_test_study_tabulates_every_ablation_and_the_ledger(local_test_run: Path):
     results = local_test_run / "results" / "test"
     config = load(CONFIGS["test"])
-    for name in config["ablations"]:
+    for name in config.ablations:
         rows = _rows((results / "ablations" / f"{name}.md").read_text())
         arms = ablations.arms(config, name, "toy", "low")
         assert [(row["Data"], row["Samples/q"]) for row in rows] == [(a.label, str(a.per_question)) for a in arms]

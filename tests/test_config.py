@@ -8,20 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from weakstrong.config import SCHEMA, ConfigError, check_references, key_path, load, validate
+from weakstrong.config import SCHEMA, ConfigError, build, check_references, key_path, load, validate
+from weakstrong.study_config import Study
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "config.yaml", ROOT / "configs" / "toy.yaml", ROOT / "configs" / "test.yaml"]
-
-
-@pytest.fixture(scope="module")
-def raw_paper():
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def raw_toy():
-    return yaml.safe_load((ROOT / "configs" / "toy.yaml").read_text())
 
 
 def _error(config: dict) -> str:
@@ -51,7 +42,8 @@ def _given_keys_kept(given, filled, where="config"):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_configs_validate(path):
-    config = load(path)
+    config = validate(yaml.safe_load(path.read_text()), source=str(path))
+    assert isinstance(load(path), Study)
     _given_keys_kept(yaml.safe_load(path.read_text()), config)  # completed with defaults, nothing overwritten
     assert check_references(config) == []
 
@@ -272,7 +264,7 @@ def test_non_mapping_top_level_names_the_file(tmp_path):
 def test_loaded_copy_in_tmp_validates(tmp_path):
     path = tmp_path / "toy.yaml"
     path.write_text((ROOT / "configs" / "toy.yaml").read_text())
-    assert load(path)["models"]["toy-se"]["toy"]["hidden_size"] == 96
+    assert load(path).models["toy-se"].toy["hidden_size"] == 96
 
 
 # --- finetuning per student and budget ------------------------------------------------------------------
@@ -280,13 +272,13 @@ def test_loaded_copy_in_tmp_validates(tmp_path):
 def test_finetune_settings_follow_the_paper(raw_paper):
     from weakstrong.study import finetune_settings
 
-    config = validate(copy.deepcopy(raw_paper))
+    config = build(copy.deepcopy(raw_paper))
     assert finetune_settings(config, "gemma2-9b", "low") == {
         "steps": 600, "batch_size": 32, "micro_batch_size": 4, "precision": "auto", "gradient_checkpointing": True}
     assert finetune_settings(config, "gemma2-27b", "high")["steps"] == 6000
     gemma7b = finetune_settings(config, "gemma-7b", "high")
     assert (gemma7b["steps"], gemma7b["batch_size"], gemma7b["micro_batch_size"]) == (24000, 8, 1)
-    toy = validate(yaml.safe_load((ROOT / "configs" / "toy.yaml").read_text()))
+    toy = build(yaml.safe_load((ROOT / "configs" / "toy.yaml").read_text()))
     assert finetune_settings(toy, "toy-se", "low")["gradient_checkpointing"] is False  # toy models are tiny
 
 

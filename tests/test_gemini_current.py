@@ -15,14 +15,10 @@ from snakemake.utils import update_config
 from conftest import REPO, snakemake
 from weakstrong import study
 from weakstrong.config import ConfigError, check_references, validate
+from weakstrong.study_config import Study
 
 PAPER = REPO / "config.yaml"
 OVERLAY = REPO / "configs" / "gemini-current.yaml"
-
-
-@pytest.fixture(scope="module")
-def raw_paper() -> dict:
-    return yaml.safe_load(PAPER.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +48,7 @@ def test_only_the_gemini_pair_and_the_judge_are_swapped(raw_paper, overlay, merg
     weak, strong = pair["weak"], pair["strong"]
     assert {weak, strong} == set(overlay["models"]) and not {weak, strong} & set(raw_paper["models"])
     assert merged["judge"]["model"] == strong  # the paper judges with its SE model, Pro
-    assert study.model_backend(merged, merged["judge"]["model"], "vllm") == "openai_api"
+    assert study.model_backend(Study.from_config(merged), merged["judge"]["model"], "vllm") == "openai_api"
     assert {k: v for k, v in pair.items() if k not in ("weak", "strong")} == \
         {k: v for k, v in paper_pair.items() if k not in ("weak", "strong")}  # match, budgets, datasets, students
     assert merged["generator_pairs"]["gemma2"] == raw_paper["generator_pairs"]["gemma2"]
@@ -72,15 +68,15 @@ def test_the_samples_ratio_follows_from_the_prices(merged):
     price_wc = merged["models"][pair["weak"]]["price_per_million_tokens"]
     price_se = merged["models"][pair["strong"]]["price_per_million_tokens"]
     assert price_se > price_wc  # the SE model is the dearer one
-    assert study.cost_ratio(merged, "gemini") == pytest.approx(price_se / price_wc)
-    assert study.samples_ratio(merged, "gemini") == max(1, round(price_se / price_wc))
+    assert study.cost_ratio(Study.from_config(merged), "gemini") == pytest.approx(price_se / price_wc)
+    assert study.samples_ratio(Study.from_config(merged), "gemini") == max(1, round(price_se / price_wc))
     for budget in pair["budgets"]:
         se = merged["budgets"][budget]
-        assert study.samples_per_question(merged, "gemini", budget, "wc") == \
-            study.samples_ratio(merged, "gemini") * study.samples_per_question(merged, "gemini", budget, "se") \
-            == study.samples_ratio(merged, "gemini") * se
+        assert study.samples_per_question(Study.from_config(merged), "gemini", budget, "wc") == \
+            study.samples_ratio(Study.from_config(merged), "gemini") * study.samples_per_question(Study.from_config(merged), "gemini", budget, "se") \
+            == study.samples_ratio(Study.from_config(merged), "gemini") * se
     # the cheaper-WC ablation stays below the matched ratio
-    assert merged["ablations"]["cheaper_wc"]["wc_per_se"] < study.samples_ratio(merged, "gemini")
+    assert merged["ablations"]["cheaper_wc"]["wc_per_se"] < study.samples_ratio(Study.from_config(merged), "gemini")
 
 
 def test_the_header_states_the_prices_ratio_and_their_date(merged):
@@ -92,7 +88,7 @@ def test_the_header_states_the_prices_ratio_and_their_date(merged):
     se, wc, quotient, ratio = float(match[1]), float(match[2]), float(match[3]), int(match[4])
     assert se == merged["models"][pair["strong"]]["price_per_million_tokens"]
     assert wc == merged["models"][pair["weak"]]["price_per_million_tokens"]
-    assert quotient == pytest.approx(se / wc) and ratio == study.samples_ratio(merged, "gemini")
+    assert quotient == pytest.approx(se / wc) and ratio == study.samples_ratio(Study.from_config(merged), "gemini")
     assert "https://ai.google.dev/gemini-api/docs/pricing" in text
     assert re.search(r"read 2026-\d\d-\d\d", text)  # the date of the prices
     assert "snakemake --configfile config.yaml configs/gemini-current.yaml" in text

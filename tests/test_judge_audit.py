@@ -216,16 +216,17 @@ def _fake_judge(prompts, params):
 def test_judge_solutions_judges_the_budget_only():
     template = "{question} {gold_solution} {candidate_solution}"
     records, summary = judge.judge_solutions(_fake_judge, _records(), PROBLEMS, template, n=100, seed=0,
-                                             per_question=1)
+                                             max_tokens=64, per_question=1)
     # the low budget's data: sample 0 only, all of it "flawed"
     assert {r["sample_index"] for r in records} == {0} and summary["kept"] == summary["n"] == len(PROBLEMS)
     assert summary["rate"] == 1.0
     records, summary = judge.judge_solutions(_fake_judge, _records(), PROBLEMS, template, n=100, seed=0,
-                                             per_question=4)
+                                             max_tokens=64, per_question=4)
     assert summary["kept"] == summary["n"] == 2 * len(PROBLEMS) and summary["rate"] == 0.5
     # a budget whose samples kept nothing: no records, rate None
     wrong_first = [{**r, "correct": r["sample_index"] == 2} for r in _records()]
-    records, summary = judge.judge_solutions(_fake_judge, wrong_first, PROBLEMS, template, per_question=2)
+    records, summary = judge.judge_solutions(_fake_judge, wrong_first, PROBLEMS, template, n=100, seed=0,
+                                             max_tokens=64, per_question=2)
     assert records == [] and summary["kept"] == 0 and summary["rate"] is None
 
 

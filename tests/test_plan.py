@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 
@@ -11,6 +12,9 @@ import pytest
 from conftest import REPO, snakemake
 from weakstrong import plan, study
 from weakstrong.config import load
+from weakstrong.study_config import Plan, SourceScope
+
+from helpers.studies import edit
 
 GIB = 1024 ** 3
 TOY_PLAN = {"gpu_memory_gb": 80, "gpu_peak_tflops": 989, "training_mfu": 0.35, "sampling_mfu": 0.1,
@@ -20,16 +24,15 @@ TOY_PLAN = {"gpu_memory_gb": 80, "gpu_peak_tflops": 989, "training_mfu": 0.35, "
 @pytest.fixture(scope="module")
 def paper_micro_4(paper):
     """config.yaml with Gemma2-27B at the shared micro batch of 4, where the planner's margins are thin."""
-    config = copy.deepcopy(paper)
-    del config["finetune"]["students"]["gemma2-27b"]
-    return config
+    return edit(paper, "finetune/students", {name: own for name, own in paper.finetune.students.items()
+                                             if name != "gemma2-27b"})
 
 
 @pytest.fixture(scope="module")
 def toy():
     config = load(REPO / "configs" / "toy.yaml")
-    assert "plan" not in config
-    return {**config, "plan": TOY_PLAN}
+    assert config.plan is None
+    return dataclasses.replace(config, plan=Plan(**TOY_PLAN))
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +61,10 @@ def test_architecture_from_config_toy_spec_or_none(paper, toy):
     assert plan.model_architecture(paper, "gemini-1.5-pro") is None
 
 
-def test_soft_capping_needs_heads_in_the_config(paper):
+def test_soft_capping_needs_heads_in_the_config(raw_paper):
     from weakstrong.config import ConfigError, validate
 
-    config = copy.deepcopy(paper)
+    config = copy.deepcopy(raw_paper)
     del config["models"]["gemma2-27b"]["architecture"]["heads"]
     with pytest.raises(ConfigError, match=r"models\.gemma2-27b\.architecture.*'heads' is a required property"):
         validate(config)
@@ -244,8 +247,7 @@ def test_fit_options_name_the_smaller_micro_batch_or_checkpointing_that_fits(pap
 
     # Without gradient checkpointing Gemma2-27B keeps 46 layers of activations and eager scores: no micro
     # batch fits, and checkpointing at the configured micro batch does.
-    config = copy.deepcopy(paper_micro_4)
-    config["finetune"]["gradient_checkpointing"] = False
+    config = edit(paper_micro_4, "finetune/gradient_checkpointing", False)
     assert plan.job_memory(config, "gemma2-27b", "low", 8)["total"] > 80
     [option] = plan.fit_options(config, "gemma2-27b", "low", 8, 80)
     assert (option["micro_batch_size"], option["gradient_checkpointing"]) == (4, True)
@@ -256,15 +258,14 @@ def test_fit_options_name_the_smaller_micro_batch_or_checkpointing_that_fits(pap
 
 
 def test_a_student_that_does_not_fit_is_named(paper_micro_4):
-    config = copy.deepcopy(paper_micro_4)
-    config["plan"] = {**config["plan"], "gpu_memory_gb": 75}
+    config = edit(paper_micro_4, "plan/gpu_memory_gb", 75)
     result = plan.study_plan(config, 8)
     assert result["configured"]["too_big"] == ["gemma2-27b"]
     text = plan.render_plan(result)
     assert "**not gemma2-27b**" in text and "does not fit" in text
     assert "**does not fit** 75 GB. It fits with micro batch 2, 2 accumulation steps" in text
     assert "(not gemma2-27b)" in plan.summary(result)
-    config["plan"]["gpu_memory_gb"] = 40
+    config = edit(config, "plan/gpu_memory_gb", 40)
     text = plan.render_plan(plan.study_plan(config, 8))
     assert "**not gemma2-9b, gemma2-27b**" in text
     assert "finetune.students.gemma2-9b.micro_batch_size: 2" in text
@@ -316,7 +317,8 @@ def test_totals_add_up(paper_plan):
 
 
 def test_sources_beyond_the_main_studys_run_where_their_scope_lets_them(paper):
-    scoped = {**paper, "source_scope": {"students": ["gemma-7b"], "datasets": ["math"], "budgets": ["low"]}}
+    scoped = dataclasses.replace(paper, source_scope=SourceScope(students=["gemma-7b"], datasets=["math"],
+                                                                 budgets=["low"]))
     rows = {(r["dataset"], r["pair"], r["budget"], r["student"]): r for r in plan.study_plan(scoped, 8)["finetuning"]}
     # in scope: wc, se, gold and the five beyond (gold counted with the first pair that has it)
     assert rows["math", "gemma2", "low", "gemma-7b"]["runs"] == 8 * 3
@@ -345,11 +347,10 @@ def test_render_has_assumptions_and_tables(paper_plan):
 
 
 def test_missing_plan_section_or_dataset_size_names_the_key(paper):
-    config = {key: value for key, value in paper.items() if key != "plan"}
     with pytest.raises(plan.PlanError, match="config has no 'plan' section"):
-        plan.study_plan(config, 8)
-    config = copy.deepcopy(paper)
-    del config["plan"]["dataset_sizes"]["gsm8k"]
+        plan.study_plan(dataclasses.replace(paper, plan=None), 8)
+    config = edit(paper, "plan/dataset_sizes", {name: sizes for name, sizes in paper.plan.dataset_sizes.items()
+                                                if name != "gsm8k"})
     with pytest.raises(plan.PlanError, match=r"plan\.dataset_sizes\.gsm8k"):
         plan.study_plan(config, 8)
 

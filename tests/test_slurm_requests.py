@@ -116,19 +116,19 @@ def study_jobs(tmp_path_factory) -> dict[str, list[dict]]:
 def test_every_gpu_rule_is_in_the_dry_run_with_one_set_of_resources(study_jobs, config):
     assert set(GPU_RULES) <= set(study_jobs), sorted(study_jobs)
     # The GPU rules are the ones the study config gives GPUs, and the judge (gpu: 0 in the paper, API judge).
-    assert {rule for rule, res in config["resources"].items() if res.get("gpu", 0) > 0} | {"judge_solutions"} \
+    assert {rule for rule in config.resources if config.rule_resources(rule)["gpu"] > 0} | {"judge_solutions"} \
         == set(GPU_RULES)
     for rule in GPU_RULES:
         first = study_jobs[rule][0]
         assert all(job == first for job in study_jobs[rule]), rule
-        assert first["resources"]["gpu"] == config["resources"][rule]["gpu"], rule
+        assert first["resources"]["gpu"] == config.rule_resources(rule)["gpu"], rule
 
 
 @pytest.mark.parametrize("rule", GPU_RULES)
 def test_sbatch_request_of_a_gpu_rule(rule, study_jobs, config):
     job = study_jobs[rule][0]
     argv = render(_job(rule, job["threads"], job["resources"]))
-    gpus = config["resources"][rule]["gpu"]
+    gpus = config.rule_resources(rule)["gpu"]
     print(rule, " ".join(argv))
     # One node, whatever the GPU count: Slurm cannot spread --gpus=N over nodes.
     assert _option(argv, "--nodes") == "1", argv
@@ -141,10 +141,10 @@ def test_sbatch_request_of_a_gpu_rule(rule, study_jobs, config):
         # The paper's judge is an API model: a CPU job, no GPU request at all (never --gpus=a100:0).
         assert requests == [], argv
         assert _option(argv, "-p") == "cpu", argv
-        assert _option(argv, "--cpus-per-task") == str(config["resources"][rule]["threads"]), argv
+        assert _option(argv, "--cpus-per-task") == str(config.rule_resources(rule)["threads"]), argv
         assert _option(argv, "--ntasks") == "1", argv
-    assert _option(argv, "-t") == str(config["resources"][rule]["runtime"]), argv
-    assert _option(argv, "--mem") == str(config["resources"][rule]["mem_mb"]), argv
+    assert _option(argv, "-t") == str(config.rule_resources(rule)["runtime"]), argv
+    assert _option(argv, "--mem") == str(config.rule_resources(rule)["mem_mb"]), argv
     assert "--requeue" in argv, argv
 
 
@@ -165,8 +165,7 @@ def test_gpu_model_on_a_zero_gpu_rule_would_ask_for_zero_gpus():
 
 def test_site_example_gives_gpu_model_only_to_rules_with_gpus(config):
     site = yaml.safe_load((SITE_EXAMPLE / "config.yaml").read_text())
-    default_gpu = config["resources"]["default"]["gpu"]
     for rule, resources in site["set-resources"].items():
         if "gpu_model" in resources:
-            gpu = resources.get("gpu", config["resources"].get(rule, {}).get("gpu", default_gpu))
+            gpu = resources.get("gpu", config.rule_resources(rule)["gpu"])
             assert gpu > 0, f"{rule}: gpu_model with gpu {gpu} renders --gpus={resources['gpu_model']}:{gpu}"

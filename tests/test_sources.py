@@ -5,6 +5,8 @@ their findings, dry runs of the paper's config and of the toy extras, and the te
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import shutil
@@ -17,7 +19,8 @@ import yaml
 from conftest import REPO, TEST_CONFIG, snakemake
 from weakstrong import sources, study, targets
 from weakstrong import config as ws_config
-from weakstrong.config import ConfigError, validate
+from weakstrong.config import ConfigError, build, validate
+from weakstrong.study_config import SourceScope, Study
 from weakstrong.findings import HOLDS, UNRESOLVED, findings_markdown, source_findings
 from weakstrong.judge_filter import build_prompts, check_template, judge_samples, load_template
 from weakstrong.layout import Layout
@@ -126,7 +129,7 @@ def test_judged_keeps_what_the_judge_rates_correct_without_seeing_the_gold_answe
                   "VERDICT: FLAWED" if "work 8" in prompt else "no verdict", "completion_tokens": 3,
                   "prompt_tokens": 50, "finish_reason": "stop"}] for prompt in prompts]
 
-    verdicts, summary = judge_samples(judge, GRADED, PROBLEMS, load_template(), per_question=3)
+    verdicts, summary = judge_samples(judge, GRADED, PROBLEMS, load_template(), per_question=3, seed=0, max_tokens=64)
     assert len(seen) == 12 and not any(text in prompt for prompt in seen for text in gold_texts)
     assert "What is 4*2?" in seen[3] and "work 8" in seen[3] and "## Reference" not in seen[3]
     assert [v["verdict"] for v in verdicts[:4]] == ["correct", "correct", None, "flawed"]
@@ -229,12 +232,12 @@ def test_a_judged_source_with_a_judge_validates():
 
 # --- where they run ---------------------------------------------------------------------------------------------
 
-def _toy_extras() -> dict:
+def _toy_extras() -> Study:
     from snakemake.utils import update_config
 
     raw = yaml.safe_load((REPO / "configs" / "toy.yaml").read_text())
     update_config(raw, yaml.safe_load((REPO / "configs" / "toy-extras.yaml").read_text()))  # as --configfile merges
-    return validate(raw)
+    return build(raw)
 
 
 def test_the_toy_extras_finetune_the_toy_student_on_gsm8k_style_data_only():
@@ -279,14 +282,14 @@ def test_the_inputs_of_each_source(paper):
     # the judge rates what the largest finetuned budget takes: Gemma2's high budget, Flash's 35 at the low
     assert [targets.judged_per_question(paper, "math", g) for g in
             ("gemma2-9b", "gemma2-27b", "gemini-1.5-flash", "gemini-1.5-pro")] == [30, 10, 35, 1]
-    scoped = {**paper, "source_scope": {"budgets": ["low"]}}
+    scoped = dataclasses.replace(paper, source_scope=SourceScope(budgets=["low"]))
     assert targets.judged_per_question(scoped, "math", "gemma2-9b") == 3
     with pytest.raises(ValueError, match="no judged source keeps samples of 'gemma2-9b'"):
-        targets.judged_per_question({**paper, "sources": ["wc", "se", "mix"]}, "math", "gemma2-9b")
+        targets.judged_per_question(dataclasses.replace(paper, sources=["wc", "se", "mix"]), "math", "gemma2-9b")
 
 
 def test_the_papers_config_runs_every_new_source_and_the_judge(paper):
-    assert set(paper["sources"]) == {"wc", "se", "gold", "wc.unfiltered", "se.unfiltered", "wc.judged", "se.judged",
+    assert set(paper.sources) == {"wc", "se", "gold", "wc.unfiltered", "se.unfiltered", "wc.judged", "se.judged",
                                      "mix"}
     assert targets.source_tables(paper) == ["nogold", "mixed"]
     assert study.setting(paper, "gemma2", "gemma2-27b", sources.parse("wc.judged").sides[0]) == "weak-to-strong"
@@ -472,7 +475,7 @@ def check_extras_run(results: Path) -> None:
         return [json.loads(line) for line in (sft / f"{name}.jsonl").open()]
 
     graded = [json.loads(line) for line in (results / "rep-1" / "graded" / "math" / "toy-wc.jsonl").open()]
-    per_question = study.samples_per_question(ws_config.validate({**_test_config(), **TEST_EXTRAS}), "toy", "low", "wc")
+    per_question = study.samples_per_question(ws_config.build({**_test_config(), **TEST_EXTRAS}), "toy", "low", "wc")
     assert len(read("wc.unfiltered")) == sum(g["sample_index"] < per_question for g in graded)
     assert {(e["problem_id"], e["sample_index"]) for e in read("wc.majority")} <= \
         {(e["problem_id"], e["sample_index"]) for e in read("wc.unfiltered")}

@@ -5,6 +5,8 @@ and a dry run."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import json
 import re
@@ -14,7 +16,8 @@ import yaml
 from conftest import REPO, snakemake
 
 from weakstrong import targets
-from weakstrong.config import validate
+from weakstrong.config import build
+from weakstrong.study_config import Study
 from weakstrong.findings import (FAILS, HOLDS, NOT_MEASURED_CELL, UNRESOLVED, findings_markdown, no_more_errors_status,
                                  student_findings)
 from weakstrong.layout import Layout
@@ -257,14 +260,16 @@ def test_judge_student_solutions_with_a_fake_judge():
 
     template = "Q: {question}\nRef: {gold_solution}\nCandidate: {candidate_solution}\nVERDICT?"
     records, summary = judge_student_solutions(judge_fn, evaluation({"p1": SLIP, "p2": CLEAN, "p3": CLEAN}), PROBLEMS,
-                                               template, source="wc", generator="toy-wc", n=2, seed=0)
+                                               template, source="wc", generator="toy-wc", n=2, seed=0,
+                                               max_tokens=64)
     assert summary["correct"] == 3 and summary["n"] == 2 and summary["selected"] == 2
     assert [r["problem_id"] for r in records] == problem_order(["p1", "p2", "p3"], 0)[:2]
     assert all(r["source"] == "wc" and r["generator"] == "toy-wc" and r["level"] in (1, 2) for r in records)
     assert {r["problem_id"]: r["verdict"] for r in records} == {r["problem_id"]: "flawed" if r["problem_id"] == "p1"
                                                                else "correct" for r in records}
     assert calls[0][1].temperature == 0.0
-    none, empty = judge_student_solutions(judge_fn, evaluation({}), PROBLEMS, template, source="se", generator="g")
+    none, empty = judge_student_solutions(judge_fn, evaluation({}), PROBLEMS, template, source="se", generator="g",
+                                       n=2, seed=0, max_tokens=64)
     assert none == [] and empty["n"] == 0 and empty["correct"] == 0
 
 
@@ -293,8 +298,8 @@ def test_the_students_audit_form_is_blind_and_pairs_the_arms(tmp_path):
 
 # --- targets and the workflow ----------------------------------------------------------------------------------
 
-def load(path: str) -> dict:
-    return validate(yaml.safe_load((REPO / path).read_text()))
+def load(path: str) -> Study:
+    return build(yaml.safe_load((REPO / path).read_text()))
 
 
 def test_targets_of_the_toy_and_the_paper_config():
@@ -305,7 +310,7 @@ def test_targets_of_the_toy_and_the_paper_config():
     assert cells[0]["paths"]["wc"] == {"1": "results/toy/rep-1/evaluation/math/toy/low/toy-student/wc.json"}
     assert targets.student_error_files(toy, layout) == [f"results/toy/student-errors.{ext}" for ext in ("tex", "md", "json")]
     assert targets.student_judge_files(toy, layout) == []
-    assert toy["student_errors"] == {"margin": 0.05}
+    assert toy.student_errors.margin == 0.05
     paper = load("config.yaml")
     files = targets.student_judge_files(paper, Layout.from_config(paper))
     assert "results/rep-1/student_judge/math/gemma2/high/gemma2-27b/wc.json" in files
@@ -316,7 +321,7 @@ def test_targets_of_the_toy_and_the_paper_config():
     cells = targets.student_error_cells(paper, Layout.from_config(paper), exists=lambda path: path == ratings)
     assert [c["audit"] for c in cells if c["audit"]] == ["results/rep-1/student_audit/math/gemma2/low/gemma-7b/summary.json"]
     # without WC or SE data there is nothing to compare
-    no_se = {**toy, "sources": ["wc", "gold"]}
+    no_se = dataclasses.replace(toy, sources=["wc", "gold"])
     assert targets.student_cells(no_se) == [] and targets.student_error_files(no_se, layout) == []
 
 

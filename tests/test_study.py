@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from pathlib import Path
@@ -13,25 +12,14 @@ from weakstrong import study
 from weakstrong.config import load
 from weakstrong.models import count_toy_parameters
 
+from helpers.studies import edit, pair_study
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tiny():
     return load(ROOT / "configs" / "test.yaml")
-
-
-def _config(weak_params=1e9, strong_params=3e9, budgets=None, match="compute"):
-    """A minimal in-memory config (study functions do not need the schema's other sections)."""
-    return {
-        "models": {"weak": {"source": "w", "parameters": weak_params, "price_per_million_tokens": 1.0},
-                   "strong": {"source": "s", "parameters": strong_params, "price_per_million_tokens": 4.4},
-                   "student": {"source": "x", "parameters": 1e9}},
-        "generator_pairs": {"p": {"weak": "weak", "strong": "strong", "match": match,
-                                  "budgets": list(budgets or {"low": 1, "high": 10}),
-                                  "datasets": ["d"], "students": ["student", "weak", "strong"]}},
-        "budgets": budgets or {"low": 1, "high": 10},
-    }
 
 
 # --- Equation 1 ----------------------------------------------------------------------------------------------
@@ -48,11 +36,11 @@ def test_price_matched_gemini_gives_35(paper):
 
 @pytest.mark.parametrize("strong, expected", [(3e9, 3), (3.4e9, 3), (3.6e9, 4), (2e9, 2), (1e9, 1), (0.5e9, 1)])
 def test_samples_ratio_rounds_and_is_at_least_one(strong, expected):
-    assert study.samples_ratio(_config(1e9, strong), "p") == expected
+    assert study.samples_ratio(pair_study(1e9, strong), "p") == expected
 
 
 def test_price_match_uses_prices_not_parameters():
-    config = _config(1e9, 100e9, match="price")
+    config = pair_study(1e9, 100e9, match="price")
     assert study.cost_ratio(config, "p") == pytest.approx(4.4)
     assert study.samples_ratio(config, "p") == 4
 
@@ -161,7 +149,7 @@ def test_lr_label(lr, label):
 
 def test_lr_labels_of_configs_are_distinct(paper, toy):
     for config in (paper, toy):
-        labels = [study.lr_label(lr) for lr in config["finetune"]["lrs"]]
+        labels = [study.lr_label(lr) for lr in config.finetune.lrs]
         assert len(set(labels)) == len(labels)
         assert all("/" not in label and " " not in label for label in labels)
 
@@ -175,8 +163,7 @@ def test_model_backend_and_toy_models(paper, toy):
 
 def test_model_parameters_declared_and_missing(paper):
     assert study.model_parameters(paper, "gemma2-27b") == 27.2e9
-    broken = copy.deepcopy(paper)
-    del broken["models"]["gemma2-9b"]["parameters"]
+    broken = edit(paper, "models/gemma2-9b/parameters", None)
     with pytest.raises(KeyError, match="models.gemma2-9b.parameters"):
         study.model_parameters(broken, "gemma2-9b")
 
@@ -189,7 +176,7 @@ def test_toy_parameter_counts_by_hand(toy):
     # toy-se: 527*96 + 3*(4*96*96 + 3*96*288 + 2*96) + 96 = 50592 + 3*120000 + 96 = 410688
     assert study.model_parameters(toy, "toy-wc") == 134400
     assert study.model_parameters(toy, "toy-se") == 410688
-    assert count_toy_parameters(toy["models"]["toy-wc"]["toy"], 527) == 134400
+    assert count_toy_parameters(toy.models["toy-wc"].toy, 527) == 134400
 
 
 def test_toy_se_wc_ratio_close_to_3(toy):
@@ -255,6 +242,6 @@ def test_sampling_ledger_without_se_tokens_is_nan():
 
 def test_each_replicate_has_its_own_seed():
     assert [study.replicate_seed(7, r) for r in (1, 2, 3)] == [7, 1007, 2007]
-    assert study.replicates({"replicates": 3}) == [1, 2, 3]
+    assert study.replicates(dataclasses.replace(pair_study(), replicates=3)) == [1, 2, 3]
     with pytest.raises(ValueError, match="numbered from 1"):
         study.replicate_seed(7, 0)

@@ -3,12 +3,14 @@ and weakstrong.study's token costs, which the figures and the cost ledger price 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from weakstrong import study, targets
 from weakstrong.layout import OUTPUTS, Layout, fill
+from weakstrong.study_config import Model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,9 +20,11 @@ def study_config(toy):
     """The toy study: configs/toy-study.yaml over configs/toy.yaml (its replicates, its own tables)."""
     import yaml
 
-    config = {**toy, **yaml.safe_load((ROOT / "configs" / "toy-study.yaml").read_text())}
-    config["paths"] = {**toy["paths"], **config["paths"]}
-    return config
+    from weakstrong.config import build
+
+    raw = yaml.safe_load((ROOT / "configs" / "toy.yaml").read_text())
+    study_overlay = yaml.safe_load((ROOT / "configs" / "toy-study.yaml").read_text())
+    return build({**raw, **study_overlay, "paths": {**raw.get("paths", {}), **study_overlay["paths"]}})
 
 
 def layout(config):
@@ -68,13 +72,13 @@ def test_gold_runs_are_shared_by_the_pairs(paper):
     assert len(gold) == 2 * 2 * 3 and all(cell[1] == targets.GOLD for cell in gold)
     # 5 experiments, 3 students, WC and SE, and the five sources without gold answers and mixed
     assert len(cells) - len(gold) == 5 * 3 * (2 + 5)
-    assert len(targets.evaluation_files(paper, layout(paper))) == len(cells) * paper["replicates"]
+    assert len(targets.evaluation_files(paper, layout(paper))) == len(cells) * paper.replicates
 
 
 def test_finetuning_runs_per_replicate_and_learning_rate(study_config):
     runs = targets.finetune_run_dirs(study_config, layout(study_config))
-    lrs = {student: len(study.student_lrs(study_config, student)) for student in study_config["models"]}
-    assert len(runs) == len(set(runs)) == study_config["replicates"] * sum(
+    lrs = {student: len(study.student_lrs(study_config, student)) for student in study_config.models}
+    assert len(runs) == len(set(runs)) == study_config.replicates * sum(
         lrs[student] for *_, student, _ in targets.finetune_cells(study_config))
     assert "results/toy/rep-4/finetune/math/toy/low/toy-student/wc/lr-0.0015" in runs
     assert not any("/high/" in run for run in runs)  # finetune.budgets: low only
@@ -102,7 +106,7 @@ def test_base_evaluations_of_every_generator_and_student_once(paper):
 def test_metrics_per_experiment_and_replicate(study_config):
     paths = layout(study_config)
     files = targets.metrics_files(study_config, paths)
-    assert len(files) == len(study.experiments(study_config)) * study_config["replicates"]
+    assert len(files) == len(study.experiments(study_config)) * study_config.replicates
     by_budget = targets.metrics_by_budget(study_config, paths, "math", "toy", 3)
     assert by_budget == {"low": "results/toy/rep-3/metrics/math/toy/low.json",
                          "high": "results/toy/rep-3/metrics/math/toy/high.json"}
@@ -115,33 +119,33 @@ def test_toy_models_and_their_seeds(toy, paper):
     paths = layout(toy)
     assert targets.model_path(toy, paths, "toy-wc", 2) == "results/toy/rep-2/models/toy-wc"
     assert targets.model_inputs(toy, paths, "toy-wc", 2) == ["results/toy/rep-2/models/toy-wc"]
-    assert targets.model_path(paper, layout(paper), "gemma2-9b", 1) == paper["models"]["gemma2-9b"]["source"]
+    assert targets.model_path(paper, layout(paper), "gemma2-9b", 1) == paper.models["gemma2-9b"].source
     assert targets.model_inputs(paper, layout(paper), "gemma2-9b", 1) == []
-    seeds = {(model, r): targets.toy_model_seed(toy, model, r) for model in toy["models"] for r in (1, 2)}
+    seeds = {(model, r): targets.toy_model_seed(toy, model, r) for model in toy.models for r in (1, 2)}
     assert len(set(seeds.values())) == len(seeds)
-    assert seeds[("toy-se", 1)] == toy["seed"] + sorted(toy["models"]).index("toy-se")
+    assert seeds[("toy-se", 1)] == toy.seed + sorted(toy.models).index("toy-se")
     assert seeds[("toy-se", 2)] == seeds[("toy-se", 1)] + study.REPLICATE_SEED_STRIDE
-    assert targets.toy_model_dirs(toy, paths) == [f"results/toy/rep-1/models/{m}" for m in toy["models"]]
-    assert set(targets.toy_prompt_digests(toy)) == {d["style"] for d in toy["datasets"].values()}
+    assert targets.toy_model_dirs(toy, paths) == [f"results/toy/rep-1/models/{m}" for m in toy.models]
+    assert set(targets.toy_prompt_digests(toy)) == {d.style for d in toy.datasets.values()}
 
 
 def test_finetune_settings_take_the_replicate_seed(toy):
     settings = targets.finetune_settings(toy, "toy-student", "low", 0.0015, 2)
-    assert settings["lr"] == 0.0015 and settings["seed"] == study.replicate_seed(toy["seed"], 2)
-    assert settings["checkpoints"] == toy["finetune"]["checkpoints"]
+    assert settings["lr"] == 0.0015 and settings["seed"] == study.replicate_seed(toy.seed, 2)
+    assert settings["checkpoints"] == toy.finetune.checkpoints
     assert settings["steps"] == study.finetune_settings(toy, "toy-student", "low")["steps"]
-    assert targets.finetune_fit({key: value for key, value in toy.items() if key != "plan"}, "toy-student") is None
+    assert targets.finetune_fit(dataclasses.replace(toy, plan=None), "toy-student") is None
 
 
 def test_finetune_fit_from_the_plan_section(paper):
     fit = targets.finetune_fit(paper, "gemma2-27b")
-    assert fit["student"] == "gemma2-27b" and fit["gpu_memory_gb"] == paper["plan"]["gpu_memory_gb"]
+    assert fit["student"] == "gemma2-27b" and fit["gpu_memory_gb"] == paper.plan.gpu_memory_gb
     assert fit["parameters"] == study.model_parameters(paper, "gemma2-27b")
 
 
 def test_resources_merge_the_default_and_run_on_one_node(toy):
     assert targets.rule_resources(toy, "sample_solutions")["mem_mb"] == 6000
-    assert targets.rule_resources(toy, "finetune") == toy["resources"]["default"]
+    assert targets.rule_resources(toy, "finetune") == dataclasses.asdict(toy.resources["default"])
     assert targets.job_resources(toy, "sample_solutions") == {"mem_mb": 6000, "runtime": 30, "gpu": 0, "nodes": 1}
 
 
@@ -149,8 +153,8 @@ def test_student_and_sides(paper):
     assert targets.is_student(paper, "gemma-7b") and not targets.is_student(paper, "gemini-1.5-flash")
     assert targets.samples_per_source(paper, "gemma2", "low") == {"se": 1, "wc": 3}
     assert targets.coverage_labels(paper, "gemma2") == {"se": "SE (gemma2-27b)", "wc": "WC (gemma2-9b)"}
-    assert targets.coverage_cost_budgets(paper, "gemma2") == {b: paper["budgets"][b]
-                                                              for b in paper["generator_pairs"]["gemma2"]["budgets"]}
+    assert targets.coverage_cost_budgets(paper, "gemma2") == {b: paper.budgets[b]
+                                                              for b in paper.generator_pairs["gemma2"].budgets}
     assert targets.data_pair("gemma2", "gold") == targets.GOLD and targets.data_pair("gemma2", "wc") == "gemma2"
 
 
@@ -204,7 +208,7 @@ def test_run_description(paper):
     gemini = run["pairs"]["gemini"]
     assert gemini["match"] == "price" and gemini["samples_ratio"] == 35
     assert gemini["strong"] == {"name": "gemini-1.5-pro", **{
-        key: paper["models"]["gemini-1.5-pro"][key] for key in ("price_per_million_tokens",
+        key: getattr(paper.models["gemini-1.5-pro"], key) for key in ("price_per_million_tokens",
                                                                  "input_price_per_million_tokens")}}
     assert run["pairs"]["gemma2"]["budgets"]["low"] == {"se": 1, "wc": 3}
     assert run["pairs"]["gemma2"]["weak"]["parameters"] == study.model_parameters(paper, "gemma2-9b")
@@ -221,9 +225,9 @@ def test_ablation_tables_and_cells(paper, toy):
     paths = layout(paper)
     assert targets.ablation_table_files(toy, layout(toy)) == []
     assert targets.ablation_table_files(paper, paths, ("json",)) == [
-        f"results/ablations/{name}.json" for name in paper["ablations"]]
+        f"results/ablations/{name}.json" for name in paper.ablations]
     cells = targets.ablation_cells(paper, paths, "number_matched")
-    students = paper["generator_pairs"]["gemma2"]["students"]
+    students = paper.generator_pairs["gemma2"].students
     assert len(cells) == 3 * len(students)  # SE, cost-matched WC, number-matched WC
     variant = next(c for c in cells if c["source"] not in ("se", "wc"))
     assert variant["sft"] == {"1": f"results/rep-1/sft/math/gemma2/low/{variant['source']}.jsonl"}
@@ -236,10 +240,10 @@ def test_token_cost_in_flops_and_usd(paper):
     assert study.token_cost(paper, "gemma2-27b", "flops") == 2 * study.model_parameters(paper, "gemma2-27b")
     assert study.token_cost(paper, "gemma2-27b", "flops", prompt=True) == study.token_cost(paper, "gemma2-27b",
                                                                                            "flops")
-    pro = paper["models"]["gemini-1.5-pro"]
-    assert study.token_cost(paper, "gemini-1.5-pro", "usd") == pro["price_per_million_tokens"] / 1e6
-    assert study.token_cost(paper, "gemini-1.5-pro", "usd", prompt=True) == pro["input_price_per_million_tokens"] / 1e6
-    unpriced = {"models": {"m": {"price_per_million_tokens": 2.0}}}
+    pro = paper.models["gemini-1.5-pro"]
+    assert study.token_cost(paper, "gemini-1.5-pro", "usd") == pro.price_per_million_tokens / 1e6
+    assert study.token_cost(paper, "gemini-1.5-pro", "usd", prompt=True) == pro.input_price_per_million_tokens / 1e6
+    unpriced = dataclasses.replace(paper, models={"m": Model("m", False, price_per_million_tokens=2.0)})
     assert study.token_cost(unpriced, "m", "usd", prompt=True) == 0
     with pytest.raises(ValueError, match="unit"):
         study.token_cost(paper, "gemma2-27b", "joules")
@@ -247,10 +251,9 @@ def test_token_cost_in_flops_and_usd(paper):
 
 def test_pair_token_cost_is_in_the_unit_the_pair_is_matched_on(paper):
     assert study.pair_token_cost(paper, "gemma2", "se") == 2 * study.model_parameters(paper, "gemma2-27b")
-    assert study.pair_token_cost(paper, "gemini", "wc") == paper["models"]["gemini-1.5-flash"][
-        "price_per_million_tokens"] / 1e6
+    assert study.pair_token_cost(paper, "gemini", "wc") == paper.models["gemini-1.5-flash"].price_per_million_tokens / 1e6
     # the ratio of the sides' token costs is Equation 1's cost ratio
-    for pair in paper["generator_pairs"]:
+    for pair in paper.generator_pairs:
         ratio = study.pair_token_cost(paper, pair, "se") / study.pair_token_cost(paper, pair, "wc")
         assert ratio == pytest.approx(study.cost_ratio(paper, pair))
 
@@ -260,8 +263,7 @@ def test_ledger_cells_price_each_side(paper):
     gemini = next(c for c in cells if c["pair"] == "gemini")
     assert gemini["path"] == "results/rep-1/metrics/math/gemini/low.json"
     assert gemini["cost_per_token"] == {side: study.pair_token_cost(paper, "gemini", side) for side in ("se", "wc")}
-    assert gemini["cost_per_prompt_token"]["wc"] == paper["models"]["gemini-1.5-flash"][
-        "input_price_per_million_tokens"] / 1e6
+    assert gemini["cost_per_prompt_token"]["wc"] == paper.models["gemini-1.5-flash"].input_price_per_million_tokens / 1e6
 
 
 def test_cell_files_once_each_and_sorted():

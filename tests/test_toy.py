@@ -317,19 +317,19 @@ def test_toy_config_is_calibrated_as_its_design_says():
     from weakstrong import study
 
     config = ws_config.load(Path(__file__).resolve().parents[1] / "configs" / "toy.yaml")
-    [(name, pair)] = config["generator_pairs"].items()
+    [(name, pair)] = config.generator_pairs.items()
     assert study.cost_ratio(config, name) == pytest.approx(3.0, rel=0.025)
     assert study.samples_ratio(config, name) == 3
-    specs = {m: config["models"][m]["toy"] for m in config["models"]}
+    specs = {m: config.models[m].toy for m in config.models}
     parameters = {m: study.model_parameters(config, m) for m in specs}
-    students = [s for s in pair["students"] if s not in (pair["weak"], pair["strong"])]
-    assert students and all(parameters[s] < parameters[pair["weak"]] for s in students)
+    students = [s for s in pair.students if s not in (pair.weak, pair.strong)]
+    assert students and all(parameters[s] < parameters[pair.weak] for s in students)
     assert all(specs[s].get("corpus") == "unsolved" for s in students)
-    assert all(specs[g].get("corpus", "solved") == "solved" for g in (pair["weak"], pair["strong"]))
-    for model in pair["students"]:
+    assert all(specs[g].get("corpus", "solved") == "solved" for g in (pair.weak, pair.strong))
+    for model in pair.students:
         assert max(study.student_lrs(config, model)) < specs[model]["lr"], model
-    for dataset in config["datasets"].values():
-        sizes = dataset["source"]["toy"]
+    for dataset in config.datasets.values():
+        sizes = dataset.toy
         assert sizes["validation"] >= 200 and sizes["test"] >= 1000
-    assert config["finetune"]["validation_problems"] >= 200
-    assert 0 < config["toy_corpus"]["wrong_final_step"] < 1 and 0 < config["toy_corpus"]["slipped_step"] < 1
+    assert config.finetune.validation_problems >= 200
+    assert 0 < config.toy_corpus.wrong_final_step < 1 and 0 < config.toy_corpus.slipped_step < 1

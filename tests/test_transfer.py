@@ -24,7 +24,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import REPO, snakemake
 from weakstrong import targets, toy
@@ -309,11 +308,6 @@ def test_a_toy_problem_whose_numbers_cannot_change_is_an_error():
 
 
 # --- the config --------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def raw_toy():
-    return yaml.safe_load((REPO / "configs" / "toy.yaml").read_text())
-
 
 def with_functional(config: dict, **entry) -> dict:
     config = copy.deepcopy(config)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from weakstrong import study
 from weakstrong.solutions import sft_examples
+from weakstrong.study_config import Study
 from weakstrong.tables import NOT_MEASURED, arm_accuracy, arm_difference, outcomes, relative_gain
 
 #: A variant's name as a regular expression (the ``{source}`` wildcard accepts it besides wc, se and gold).
@@ -122,13 +123,13 @@ class Arm:
         return self.source.split(".")[0]
 
 
-def arms(config: dict, ablation: str, pair: str, budget: str) -> list[Arm]:
+def arms(config: Study, ablation: str, pair: str, budget: str) -> list[Arm]:
     """The arms of an ablation at one budget of a pair, the reference first."""
-    spec = config["ablations"][ablation]
+    spec = config.ablations[ablation]
     k = study.samples_per_question(config, pair, budget, "se")
     k_wc = study.samples_per_question(config, pair, budget, "wc")
     cost_ratio = study.cost_ratio(config, pair)
-    matched = f"WC, {config['generator_pairs'][pair]['match']}-matched"
+    matched = f"WC, {config.generator_pairs[pair].match}-matched"
 
     def arm(selection: Selection | str, label: str, against: str | None = None) -> Arm:
         """An arm of a main-study source (``"se"``, ``"wc"``) or of a variant."""
@@ -144,11 +145,11 @@ def arms(config: dict, ablation: str, pair: str, budget: str) -> list[Arm]:
     if ablation == "number_matched":
         return [arm("se", "SE"), arm(Selection("wc", k), "WC, SE's count", "se"), arm("wc", matched, "se")]
     if ablation == "cheaper_wc":
-        return [arm("se", "SE"), arm(Selection("wc", spec["wc_per_se"] * k), "WC, cheaper", "se"),
+        return [arm("se", "SE"), arm(Selection("wc", spec.wc_per_se * k), "WC, cheaper", "se"),
                 arm("wc", matched, "se")]
     if ablation == "dataset_size":
-        se = Selection("se", k, problems=spec["problems"])
-        return [arm(se, "SE"), arm(Selection("wc", k_wc, problems=spec["problems"]), "WC", se.name)]
+        se = Selection("se", k, problems=spec.problems)
+        return [arm(se, "SE"), arm(Selection("wc", k_wc, problems=spec.problems), "WC", se.name)]
     if ablation == "coverage_diversity":
         one, one_kept = Selection("wc", 1), Selection("wc", k_wc, per_problem=1)
         return [arm(one, "(a) 1 sample"), arm(one_kept, "(c) 1 correct kept", one.name),
@@ -156,45 +157,45 @@ def arms(config: dict, ablation: str, pair: str, budget: str) -> list[Arm]:
     raise ValueError(f"unknown ablation {ablation!r}; expected one of {', '.join(DESCRIPTIONS)}")
 
 
-def experiments(config: dict) -> list[tuple[str, study.Experiment]]:
+def experiments(config: Study) -> list[tuple[str, study.Experiment]]:
     """(ablation, experiment) of every ablation the config turns on, in config order."""
-    return [(name, study.Experiment(dataset, spec["pair"], budget))
-            for name, spec in config["ablations"].items()
-            for dataset in spec["datasets"] for budget in spec["budgets"]]
+    return [(name, study.Experiment(dataset, spec.pair, budget))
+            for name, spec in config.ablations.items()
+            for dataset in spec.datasets for budget in spec.budgets]
 
 
-def students(config: dict, ablation: str) -> list[str]:
+def students(config: Study, ablation: str) -> list[str]:
     """The students an ablation finetunes: its own list, or its pair's students."""
-    spec = config["ablations"][ablation]
-    return spec.get("students", config["generator_pairs"][spec["pair"]]["students"])
+    spec = config.ablations[ablation]
+    return spec.students if spec.students is not None else config.generator_pairs[spec.pair].students
 
 
-def check(config: dict) -> list[str]:
+def check(config: Study) -> list[str]:
     """What the schema cannot check of the ``ablations`` section: names that exist, budgets and datasets the
     pair samples (so the drawn samples cover every arm), and a cheaper setting that is cheaper."""
     problems = []
-    for name, spec in config["ablations"].items():
+    for name, spec in config.ablations.items():
         where = f"ablations.{name}"
-        pair = config["generator_pairs"].get(spec["pair"])
+        pair = config.generator_pairs.get(spec.pair)
         if pair is None:
-            problems.append(f"config key '{where}.pair': unknown generator pair {spec['pair']!r}")
+            problems.append(f"config key '{where}.pair': unknown generator pair {spec.pair!r}")
             continue
         for key in ("datasets", "budgets"):
-            for index, value in enumerate(spec[key]):
-                if value not in pair[key]:
+            for index, value in enumerate(getattr(spec, key)):
+                if value not in getattr(pair, key):
                     problems.append(f"config key '{where}.{key}[{index}]': {value!r} is not among the "
-                                    f"{key} of pair {spec['pair']!r} ({', '.join(pair[key])})")
-        for index, student in enumerate(spec.get("students", [])):
-            if student not in config["models"]:
+                                    f"{key} of pair {spec.pair!r} ({', '.join(getattr(pair, key))})")
+        for index, student in enumerate(spec.students or []):
+            if student not in config.models:
                 problems.append(f"config key '{where}.students[{index}]': unknown model {student!r}")
-        if name == "cheaper_wc" and spec["wc_per_se"] >= study.samples_ratio(config, spec["pair"]):
-            problems.append(f"config key '{where}.wc_per_se': {spec['wc_per_se']} WC samples per SE sample is "
-                            f"not cheaper than pair {spec['pair']!r}'s matched {study.samples_ratio(config, spec['pair'])}")
+        if name == "cheaper_wc" and spec.wc_per_se >= study.samples_ratio(config, spec.pair):
+            problems.append(f"config key '{where}.wc_per_se': {spec.wc_per_se} WC samples per SE sample is "
+                            f"not cheaper than pair {spec.pair!r}'s matched {study.samples_ratio(config, spec.pair)}")
         if name == "dataset_size":
-            for dataset in spec["datasets"]:
-                toy = config["datasets"].get(dataset, {}).get("source", {}).get("toy")
-                if toy and spec["problems"] >= toy["train"]:
-                    problems.append(f"config key '{where}.problems': {spec['problems']} is not below dataset "
+            for dataset in spec.datasets:
+                toy = config.datasets[dataset].toy if dataset in config.datasets else None
+                if toy and spec.problems >= toy["train"]:
+                    problems.append(f"config key '{where}.problems': {spec.problems} is not below dataset "
                                     f"{dataset!r}'s {toy['train']} training problems")
     return problems
 

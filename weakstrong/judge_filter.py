@@ -57,7 +57,7 @@ def build_prompts(samples: list[dict], problems: list[dict], template: str) -> l
 
 
 def judge_samples(generate_fn, graded: list[dict], problems: list[dict], template: str, *, per_question: int,
-                  seed: int = 0, max_tokens: int = 1024) -> tuple[list[dict], dict]:
+                  seed: int, max_tokens: int) -> tuple[list[dict], dict]:
     """The judge's verdict on each of the first ``per_question`` samples of every question, greedy, with
     ``generate_fn(prompts, SamplingParams)`` (:func:`weakstrong.sampling.make_generator`).
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from weakstrong.study_config import Study
+
 #: Each kind of output, as a pattern under "{results}" or "{tables}".
 OUTPUTS = {
     "data": "{results}/data/{dataset}/{split}.jsonl",  # split: train, validation, test or exemplars
@@ -81,9 +83,9 @@ class Layout:
     benchmarks: str
 
     @classmethod
-    def from_config(cls, config: dict) -> Layout:
-        paths = config["paths"]
-        return cls(paths["results"], paths["tables"], paths["logs"], paths["benchmarks"])
+    def from_config(cls, config: Study) -> Layout:
+        paths = config.paths
+        return cls(paths.results, paths.tables, paths.logs, paths.benchmarks)
 
     def output(self, kind: str, wildcards: Mapping | None = None, **values) -> str:
         """The pattern of ``kind`` (:data:`OUTPUTS`) with the wildcards filled in that ``wildcards`` (a job's,

@@ -48,6 +48,7 @@ from pathlib import Path
 
 from weakstrong import study
 from weakstrong.sources import in_scope
+from weakstrong.study_config import Plan, Study
 from weakstrong.training import resolve_precision
 
 GIB = 1024 ** 3
@@ -77,17 +78,17 @@ def gpu_precision(precision: str) -> str:
     return resolve_precision(precision, cuda=True)
 
 
-def model_architecture(config: dict, model: str) -> dict | None:
+def model_architecture(config: Study, model: str) -> dict | None:
     """``{layers, hidden_size, vocab_size}`` of a model, with ``heads`` and ``soft_capping`` where the config
     gives them, or None if the config does not say."""
-    spec = config["models"][model]
-    if "architecture" in spec:
-        arch = spec["architecture"]
+    spec = config.models[model]
+    if spec.architecture is not None:
+        arch = spec.architecture
         return {key: arch[key] for key in ("layers", "hidden_size", "vocab_size", "heads", "soft_capping")
                 if key in arch}
-    if "toy" in spec and "toy_corpus" in config:
-        return {"layers": spec["toy"]["layers"], "hidden_size": spec["toy"]["hidden_size"],
-                "vocab_size": config["toy_corpus"]["vocab_size"], "heads": spec["toy"]["heads"]}
+    if spec.is_toy and config.toy_corpus is not None:
+        return {"layers": spec.toy["layers"], "hidden_size": spec.toy["hidden_size"],
+                "vocab_size": config.toy_corpus.vocab_size, "heads": spec.toy["heads"]}
     return None
 
 
@@ -162,20 +163,20 @@ def _micro_batch(settings: dict, gpus: int) -> int:
         return settings["micro_batch_size"] or max(1, settings["batch_size"] // max(1, gpus))
 
 
-def job_memory(config: dict, student: str, budget: str, gpus: int, *, micro_batch_size: int | None = None,
+def job_memory(config: Study, student: str, budget: str, gpus: int, *, micro_batch_size: int | None = None,
                gradient_checkpointing: bool | None = None) -> dict:
     """``finetune_memory`` of one student's finetuning job on ``gpus`` GPUs, from the config (or with the micro
     batch or gradient checkpointing given here instead)."""
     settings = study.finetune_settings(config, student, budget)
     return finetune_memory(study.model_parameters(config, student), model_architecture(config, student),
                            gpus=gpus, micro_batch_size=micro_batch_size or _micro_batch(settings, gpus),
-                           max_length=config["finetune"]["max_length"],
+                           max_length=config.finetune.max_length,
                            precision=gpu_precision(settings["precision"]),
                            gradient_checkpointing=(settings["gradient_checkpointing"] if gradient_checkpointing is None
                                                    else gradient_checkpointing))
 
 
-def fit_options(config: dict, student: str, budget: str, gpus: int, gpu_memory_gb: float) -> list[dict]:
+def fit_options(config: Study, student: str, budget: str, gpus: int, gpu_memory_gb: float) -> list[dict]:
     """What makes a student fit in ``gpu_memory_gb`` on the job's ``gpus`` GPUs (one node), other than the
     configured setting: for gradient checkpointing as configured, and then on where it is off, the largest
     micro batch up to the configured one that fits (gradient accumulation keeps the global batch).  Each option
@@ -204,30 +205,30 @@ def fit_options(config: dict, student: str, budget: str, gpus: int, gpu_memory_g
 
 # --- the whole study ------------------------------------------------------------------------------
 
-def _plan_section(config: dict) -> dict:
-    if "plan" not in config:
+def _plan_section(config: Study) -> Plan:
+    if config.plan is None:
         raise PlanError("config has no 'plan' section: add config key 'plan' with gpu_memory_gb, gpu_peak_tflops, "
                         "training_mfu, sampling_mfu, mean_prompt_tokens, mean_completion_tokens, gpu_counts and "
                         "dataset_sizes (see config.yaml)")
-    return config["plan"]
+    return config.plan
 
 
-def dataset_problems(config: dict, dataset: str) -> dict:
+def dataset_problems(config: Study, dataset: str) -> dict:
     """Train (sampled, after the validation hold-out), validation and test problems of a dataset."""
-    spec = config["datasets"][dataset]
-    toy = spec["source"].get("toy")
+    spec = config.datasets[dataset]
+    toy = spec.toy
     if toy is not None:
         return {"train": toy["train"], "validation": toy["validation"], "test": toy["test"]}
-    sizes = _plan_section(config).get("dataset_sizes", {}).get(dataset)
+    sizes = (_plan_section(config).dataset_sizes or {}).get(dataset)
     if sizes is None:
         raise PlanError(f"config key 'plan.dataset_sizes.{dataset}' is needed: train and test problems of "
                         f"dataset {dataset!r}")
-    validation = spec["validation"]
-    exemplars_from = spec.get("exemplars", {"from": "train"}).get("from")
+    validation = spec.validation
+    exemplars_from = (spec.exemplars or {"from": "train"}).get("from")
     taken = {split: (validation["size"] if validation["from"] == split else 0)
-             + (spec["few_shot"] if exemplars_from == split else 0) for split in ("train", "test")}
+             + (spec.few_shot if exemplars_from == split else 0) for split in ("train", "test")}
     # Validation from test comes out of the test set only when the test set is the source's test split.
-    if "test_source" in spec:
+    if spec.test_source is not None:
         taken["test"] = 0
     for split, count in taken.items():
         if count >= sizes[split]:
@@ -237,32 +238,32 @@ def dataset_problems(config: dict, dataset: str) -> dict:
             "test": sizes["test"] - taken["test"]}
 
 
-def _students(config: dict) -> list[tuple[str, str]]:
+def _students(config: Study) -> list[tuple[str, str]]:
     """Every student once, with the first budget it trains at."""
     seen = {}
-    for spec in config["generator_pairs"].values():
-        for student in spec["students"]:
-            seen.setdefault(student, spec["budgets"][0])
+    for spec in config.generator_pairs.values():
+        for student in spec.students:
+            seen.setdefault(student, spec.budgets[0])
     return list(seen.items())
 
 
-def _gpu_hours(flops: float, plan: dict, mfu_key: str) -> float:
-    return flops / (plan["gpu_peak_tflops"] * 1e12 * plan[mfu_key]) / 3600
+def _gpu_hours(flops: float, plan: Plan, mfu: float) -> float:
+    return flops / (plan.gpu_peak_tflops * 1e12 * mfu) / 3600
 
 
-def _generation_cost(config: dict, plan: dict, model: str, tokens: float, default_backend: str) -> dict:
+def _generation_cost(config: Study, plan: Plan, model: str, tokens: float, default_backend: str) -> dict:
     """GPU-hours (2P FLOPs a token at the sampling MFU) or, for API models, USD (``study.token_cost``)."""
     backend = study.model_backend(config, model, default_backend)
     if backend == "openai_api":
-        if "price_per_million_tokens" not in config["models"][model]:
+        if config.models[model].price_per_million_tokens is None:
             raise PlanError(f"config key 'models.{model}.price_per_million_tokens' is needed to price its API calls")
         return {"backend": backend, "gpu_hours": 0.0, "usd": tokens * study.token_cost(config, model, "usd")}
     flops = tokens * study.token_cost(config, model, "flops")
-    return {"backend": backend, "gpu_hours": _gpu_hours(flops, plan, "sampling_mfu"), "usd": 0.0}
+    return {"backend": backend, "gpu_hours": _gpu_hours(flops, plan, plan.sampling_mfu), "usd": 0.0}
 
 
-def _memory_rows(config: dict, plan: dict, finetune_gpus: int) -> list[dict]:
-    counts = sorted(set(plan["gpu_counts"]) | {max(1, finetune_gpus)})
+def _memory_rows(config: Study, plan: Plan, finetune_gpus: int) -> list[dict]:
+    counts = sorted(set(plan.gpu_counts) | {max(1, finetune_gpus)})
     rows = []
     for student, budget in _students(config):
         settings = study.finetune_settings(config, student, budget)
@@ -274,7 +275,7 @@ def _memory_rows(config: dict, plan: dict, finetune_gpus: int) -> list[dict]:
                 accumulation = None
             memory = job_memory(config, student, budget, gpus)
             configured = gpus == max(1, finetune_gpus)
-            limit = plan["gpu_memory_gb"]
+            limit = plan.gpu_memory_gb
             fits = memory["total"] <= limit
             tight = fits and memory["total"] > (1 - TIGHT_MARGIN) * limit
             options = []
@@ -288,71 +289,69 @@ def _memory_rows(config: dict, plan: dict, finetune_gpus: int) -> list[dict]:
     return rows
 
 
-def _sampling_rows(config: dict, plan: dict) -> list[dict]:
+def _sampling_rows(config: Study, plan: Plan) -> list[dict]:
     rows = []
     for dataset, generator in study.generators(config):
         problems = dataset_problems(config, dataset)["train"]
         per_question = study.max_samples(config, dataset, generator)
-        tokens = problems * per_question * plan["mean_completion_tokens"]
+        tokens = problems * per_question * plan.mean_completion_tokens
         rows.append({"dataset": dataset, "generator": generator, "problems": problems,
                      "samples_per_question": per_question, "tokens": tokens,
-                     **_generation_cost(config, plan, generator, tokens, config["sampling"]["backend"])})
+                     **_generation_cost(config, plan, generator, tokens, config.sampling.backend)})
     return rows
 
 
-def _finetune_rows(config: dict, plan: dict) -> list[dict]:
-    finetune, evaluation = config["finetune"], config["evaluation"]
-    sources = config.get("sources", ["wc", "se"])
-    completion = plan["mean_completion_tokens"]
+def _finetune_rows(config: Study, plan: Plan) -> list[dict]:
+    finetune, evaluation = config.finetune, config.evaluation
+    completion = plan.mean_completion_tokens
     rows, gold_seen = [], set()
     for exp in study.experiments(config):
         problems = dataset_problems(config, exp.dataset)
-        validation = min(finetune.get("validation_problems", 500), problems["validation"])
-        for student in config["generator_pairs"][exp.pair]["students"]:
+        validation = min(finetune.validation_problems, problems["validation"])
+        for student in config.generator_pairs[exp.pair].students:
             settings = study.finetune_settings(config, student, exp.budget)
             parameters = study.model_parameters(config, student)
             # gold runs are shared by the pairs: counted with the first pair that has them; the sources beyond
             # wc, se and gold run where source_scope lets them
-            row_sources = [s for s in sources if (s != "gold" or (exp.dataset, exp.budget, student) not in gold_seen)
+            row_sources = [s for s in config.sources if (s != "gold" or (exp.dataset, exp.budget, student) not in gold_seen)
                            and in_scope(config, s, exp.dataset, exp.budget, student)]
             gold_seen.add((exp.dataset, exp.budget, student))
             runs = len(row_sources) * len(study.student_lrs(config, student))
-            tokens = settings["steps"] * settings["batch_size"] * (plan["mean_prompt_tokens"] + completion)
+            tokens = settings["steps"] * settings["batch_size"] * (plan.mean_prompt_tokens + completion)
             per_token = 6 * parameters * (4 / 3 if settings["gradient_checkpointing"] else 1)
-            validation_tokens = finetune["checkpoints"] * validation * completion
-            test_tokens = problems["test"] * (1 + max(evaluation.get("maj_k", []), default=0)) * completion
+            validation_tokens = finetune.checkpoints * validation * completion
+            test_tokens = problems["test"] * (1 + max(evaluation.maj_k, default=0)) * completion
             rows.append({
                 "dataset": exp.dataset, "pair": exp.pair, "budget": exp.budget, "student": student,
                 "runs": runs, "sources": len(row_sources), "lrs": len(study.student_lrs(config, student)),
                 "steps": settings["steps"],
                 "batch_size": settings["batch_size"], "train_tokens": runs * tokens,
-                "finetuning": _gpu_hours(runs * tokens * per_token, plan, "training_mfu"),
-                "validation": _gpu_hours(runs * validation_tokens * 2 * parameters, plan, "sampling_mfu"),
-                "evaluation": _gpu_hours(len(row_sources) * test_tokens * 2 * parameters, plan, "sampling_mfu"),
+                "finetuning": _gpu_hours(runs * tokens * per_token, plan, plan.training_mfu),
+                "validation": _gpu_hours(runs * validation_tokens * 2 * parameters, plan, plan.sampling_mfu),
+                "evaluation": _gpu_hours(len(row_sources) * test_tokens * 2 * parameters, plan, plan.sampling_mfu),
             })
     return rows
 
 
-def _base_evaluation_rows(config: dict, plan: dict) -> list[dict]:
+def _base_evaluation_rows(config: Study, plan: Plan) -> list[dict]:
     """Every generator and student evaluated before finetuning, once per dataset (rule evaluate_base)."""
-    evaluation = config["evaluation"]
+    evaluation = config.evaluation
     rows, seen = [], set()
     for exp in study.experiments(config):
-        spec = config["generator_pairs"][exp.pair]
-        for model in [spec["weak"], spec["strong"], *spec["students"]]:
+        for model in config.generator_pairs[exp.pair].models:
             if (exp.dataset, model) in seen:
                 continue
             seen.add((exp.dataset, model))
             # zero-shot greedy and maj@k votes, few-shot greedy, and zero-shot greedy on validation
             problems = dataset_problems(config, exp.dataset)
-            tokens = ((problems["test"] * (2 + max(evaluation.get("maj_k", []), default=0)) + problems["validation"])
-                      * plan["mean_completion_tokens"])
+            tokens = ((problems["test"] * (2 + max(evaluation.maj_k, default=0)) + problems["validation"])
+                      * plan.mean_completion_tokens)
             rows.append({"dataset": exp.dataset, "model": model, "tokens": tokens,
-                         **_generation_cost(config, plan, model, tokens, evaluation["backend"])})
+                         **_generation_cost(config, plan, model, tokens, evaluation.backend)})
     return rows
 
 
-def study_plan(config: dict, finetune_gpus: int) -> dict:
+def study_plan(config: Study, finetune_gpus: int) -> dict:
     """Memory per finetuning job and GPU-hours (and API USD) of every stage of the study."""
     plan = _plan_section(config)
     memory = _memory_rows(config, plan, finetune_gpus)
@@ -368,9 +367,9 @@ def study_plan(config: dict, finetune_gpus: int) -> dict:
     totals["total"] = {key: sum(totals[stage][key] for stage in STAGES) for key in ("gpu_hours", "usd")}
     configured = [row for row in memory if row["configured"]]
     return {
-        "assumptions": {**plan, "precision": gpu_precision(config["finetune"]["precision"]),
-                        "finetune_gpus": finetune_gpus, "sources": config.get("sources", ["wc", "se"]),
-                        "max_length": config["finetune"]["max_length"]},
+        "assumptions": {**plan.as_dict(), "precision": gpu_precision(config.finetune.precision),
+                        "finetune_gpus": finetune_gpus, "sources": config.sources,
+                        "max_length": config.finetune.max_length},
         "memory": memory, "sampling": sampling, "finetuning": finetuning, "base_evaluation": base,
         "totals": totals,
         "configured": {"gpus": max(1, finetune_gpus), "students": len(configured),
@@ -605,7 +604,7 @@ def summary(plan: dict) -> str:
             f"job{too_big}{margin}")
 
 
-def write_plan(config: dict, finetune_gpus: int, path: str | Path) -> dict:
+def write_plan(config: Study, finetune_gpus: int, path: str | Path) -> dict:
     """Write the Markdown plan to ``path``; returns the plan."""
     plan = study_plan(config, finetune_gpus)
     path = Path(path)

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from weakstrong.study_config import Study
+
 #: The sampled sides of a pair.
 SIDES = ("wc", "se")
 GOLD = "gold"
@@ -77,36 +79,35 @@ def name_of(side: str, filter_name: str) -> str:
 
 # --- where they run -------------------------------------------------------------------------------------
 
-def in_scope(config: dict, source: str, dataset: str, budget: str, student: str) -> bool:
+def in_scope(config: Study, source: str, dataset: str, budget: str, student: str) -> bool:
     """Whether ``source`` is finetuned at (dataset, budget, student): the main study's sources everywhere, the
     others where the config's ``source_scope`` (students, datasets, budgets; each default: all) lets them."""
     if source in MAIN:
         return True
-    scope = config.get("source_scope") or {}
-    return all(value in scope.get(key, [value])
+    scope = config.source_scope
+    return all(value in (getattr(scope, key) or [value])
                for key, value in (("datasets", dataset), ("budgets", budget), ("students", student)))
 
 
-def check(config: dict) -> list[str]:
+def check(config: Study) -> list[str]:
     """What the schema cannot check of ``sources`` and ``source_scope``: a judged source needs a judge, the
     mixed pool is compared with WC-only and SE-only data, and the scope names what the study has."""
     problems = []
-    configured = config["sources"]
+    configured = config.sources
     for index, name in enumerate(configured):
         source = parse(name)
-        if source.filter == "judged" and not config.get("judge"):
+        if source.filter == "judged" and config.judge is None:
             problems.append(f"config key 'sources[{index}]': {name!r} keeps what the LLM judge rates correct, "
                             f"which needs a `judge` section (judge.model)")
         if name == MIX and not {"wc", "se"} <= set(configured):
             problems.append(f"config key 'sources[{index}]': 'mix' is compared with WC-only and SE-only data: "
                             f"'wc' and 'se' must be sources too")
-    scope = config.get("source_scope") or {}
-    known = {"students": {s for pair in config["generator_pairs"].values() for s in pair["students"]},
-             "datasets": {d for pair in config["generator_pairs"].values() for d in pair["datasets"]},
-             "budgets": set(config["finetune"].get("budgets", config["budgets"]))}
+    known = {"students": set(config.students),
+             "datasets": {d for pair in config.generator_pairs.values() for d in pair.datasets},
+             "budgets": set(config.finetune.budgets)}
     where = {"students": "the pairs' students", "datasets": "the pairs' datasets", "budgets": "finetune.budgets"}
-    for key, values in scope.items():
-        for index, value in enumerate(values):
+    for key in known:
+        for index, value in enumerate(getattr(config.source_scope, key) or []):
             if value not in known[key]:
                 problems.append(f"config key 'source_scope.{key}[{index}]': {value!r} is not among "
                                 f"{where[key]} ({', '.join(sorted(known[key]))})")

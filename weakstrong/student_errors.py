@@ -94,8 +94,8 @@ def with_levels(records: list[dict], problems: list[dict], source: str, generato
 
 
 def judge_student_solutions(generate_fn, evaluation: dict, problems: list[dict], template_text: str, *,
-                            source: str, generator: str, n: int = 500, seed: int = 0,
-                            max_tokens: int = 1024) -> tuple[list[dict], dict]:
+                            source: str, generator: str, n: int, seed: int,
+                            max_tokens: int) -> tuple[list[dict], dict]:
     """The LLM judge's verdicts on ``n`` of a student's correct test solutions (:func:`select_for_judging`), with
     the data judge's prompt and reading (:func:`weakstrong.judge.judge_selected`). ``source`` is the arm (wc or
     se), ``generator`` names the student and its data. Returns ``(records, summary)``, the summary with

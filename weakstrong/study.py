@@ -10,32 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
+from weakstrong.study_config import Study
+
 SETTINGS = ("knowledge distillation", "self-improvement", "weak-to-strong")
 
 
-def model_parameters(config: dict, model: str) -> float:
+def model_parameters(config: Study, model: str) -> float:
     """Parameter count: declared for real models, computed from the architecture for toy ones."""
-    spec = config["models"][model]
-    if "toy" in spec:
+    spec = config.models[model]
+    if spec.is_toy:
         from weakstrong.models import count_toy_parameters
-        return float(count_toy_parameters(spec["toy"], config["toy_corpus"]["vocab_size"]))
-    if "parameters" not in spec:
+        return float(count_toy_parameters(spec.toy, config.toy_corpus.vocab_size))
+    if spec.parameters is None:
         raise KeyError(f"config key 'models.{model}.parameters' is needed to compare compute")
-    return float(spec["parameters"])
+    return float(spec.parameters)
 
 
-def cost_ratio(config: dict, pair: str) -> float:
+def cost_ratio(config: Study, pair: str) -> float:
     """How many times more a SE sample costs than a WC sample (unrounded)."""
     return pair_token_cost(config, pair, "se") / pair_token_cost(config, pair, "wc")
 
 
-def samples_ratio(config: dict, pair: str) -> int:
+def samples_ratio(config: Study, pair: str) -> int:
     return max(1, round(cost_ratio(config, pair)))
 
 
-def samples_per_question(config: dict, pair: str, budget: str, source: str) -> int:
+def samples_per_question(config: Study, pair: str, budget: str, source: str) -> int:
     """Per-question sample count of a source ('se' or 'wc') at a budget."""
-    se = config["budgets"][budget]
+    se = config.budgets[budget]
     if source == "se":
         return se
     if source == "wc":
@@ -43,32 +45,32 @@ def samples_per_question(config: dict, pair: str, budget: str, source: str) -> i
     raise ValueError(f"source {source!r} is not sampled (expected 'se' or 'wc')")
 
 
-def generator_of(config: dict, pair: str, source: str) -> str:
-    return config["generator_pairs"][pair]["strong" if source == "se" else "weak"]
+def generator_of(config: Study, pair: str, source: str) -> str:
+    return config.generator_pairs[pair].generator(source)
 
 
-def setting(config: dict, pair: str, student: str, source: str) -> str:
+def setting(config: Study, pair: str, student: str, source: str) -> str:
     """The paper's setting for training ``student`` on ``source`` data of a pair.
 
     The WC model on WC data is self-improvement, on SE data distillation; the SE model on WC data is
     weak-to-strong, on its own data self-improvement; any other student is distilled into.
     """
-    spec = config["generator_pairs"][pair]
+    spec = config.generator_pairs[pair]
     if source == "gold":
         return "gold"
-    if student == spec["weak"]:
+    if student == spec.weak:
         return "self-improvement" if source == "wc" else "knowledge distillation"
-    if student == spec["strong"]:
+    if student == spec.strong:
         return "weak-to-strong" if source == "wc" else "self-improvement"
     return "knowledge distillation"
 
 
-def max_samples(config: dict, dataset: str, generator: str) -> int:
+def max_samples(config: Study, dataset: str, generator: str) -> int:
     """Samples per question to draw once from a generator: the most any budget needs (a budget of k takes
     the first k samples of each question; samples are i.i.d., so this equals separate sampling)."""
     counts = [samples_per_question(config, pair, budget, source)
-              for pair, spec in config["generator_pairs"].items() if dataset in spec["datasets"]
-              for budget in spec["budgets"] for source in ("se", "wc")
+              for pair, spec in config.generator_pairs.items() if dataset in spec.datasets
+              for budget in spec.budgets for source in ("se", "wc")
               if generator_of(config, pair, source) == generator]
     if not counts:
         raise ValueError(f"model {generator!r} generates nothing for dataset {dataset!r}")
@@ -82,12 +84,12 @@ class Experiment:
     budget: str
 
 
-def experiments(config: dict) -> list[Experiment]:
-    return [Experiment(d, p, b) for p, spec in config["generator_pairs"].items()
-            for d, b in product(spec["datasets"], spec["budgets"])]
+def experiments(config: Study) -> list[Experiment]:
+    return [Experiment(d, p, b) for p, spec in config.generator_pairs.items()
+            for d, b in product(spec.datasets, spec.budgets)]
 
 
-def generators(config: dict) -> list[tuple[str, str]]:
+def generators(config: Study) -> list[tuple[str, str]]:
     """(dataset, generator) pairs to sample from."""
     seen = []
     for exp in experiments(config):
@@ -103,10 +105,10 @@ def generators(config: dict) -> list[tuple[str, str]]:
 REPLICATE_SEED_STRIDE = 1000
 
 
-def replicates(config: dict) -> list[int]:
+def replicates(config: Study) -> list[int]:
     """The study's replicates, 1..``replicates``: each redraws every random choice a new run of the study would
     make (docs/protocol.md, "Replicates and intervals"), on the same problems."""
-    return list(range(1, config["replicates"] + 1))
+    return list(range(1, config.replicates + 1))
 
 
 def replicate_seed(seed: int, replicate: int) -> int:
@@ -123,12 +125,13 @@ def lr_label(lr: float) -> str:
     return f"{lr:g}"
 
 
-def toy_models(config: dict) -> list[str]:
-    return [name for name, spec in config["models"].items() if "toy" in spec]
+def toy_models(config: Study) -> list[str]:
+    return [name for name, spec in config.models.items() if spec.is_toy]
 
 
-def model_backend(config: dict, model: str, default: str) -> str:
-    return config["models"][model].get("backend", default)
+def model_backend(config: Study, model: str, default: str) -> str:
+    """The model's own backend, else ``default`` (the stage's: sampling.backend, evaluation.backend)."""
+    return config.models[model].backend or default
 
 
 def sampling_ledger(se_samples: list[dict], wc_samples: list[dict], *, k_se: int, ratio: int,
@@ -156,46 +159,36 @@ def _side_tokens(samples: list[dict], per_question: int) -> dict:
             "prompt_tokens": sum(prompts.values())}
 
 
-def finetune_settings(config: dict, student: str, budget: str) -> dict:
+def finetune_settings(config: Study, student: str, budget: str) -> dict:
     """Steps, batch sizes, precision and gradient checkpointing of one student at one budget.
 
     ``finetune.students.<student>`` overrides the ``finetune`` defaults; ``steps`` is one number or one per
     budget.  Gradient checkpointing defaults to on for real models and off for toy ones (they are tiny).
     """
-    finetune = config["finetune"]
-    steps, where = student_setting(config, student, "steps")
+    finetune = config.finetune
+    steps, where = finetune.setting(student, "steps")
     if isinstance(steps, dict):
         if budget not in steps:
             raise KeyError(f"config key '{where}' has no entry for budget {budget!r}")
         steps = steps[budget]
+    checkpointing = finetune.gradient_checkpointing
     return {
         "steps": steps,
-        "batch_size": student_setting(config, student, "batch_size")[0],
-        "micro_batch_size": student_setting(config, student, "micro_batch_size")[0],
-        "precision": finetune["precision"],
-        "gradient_checkpointing": finetune.get("gradient_checkpointing", "toy" not in config["models"][student]),
+        "batch_size": finetune.setting(student, "batch_size")[0],
+        "micro_batch_size": finetune.setting(student, "micro_batch_size")[0],
+        "precision": finetune.precision,
+        "gradient_checkpointing": (not config.models[student].is_toy) if checkpointing is None else checkpointing,
     }
 
 
-def student_setting(config: dict, student: str, key: str):
-    """A finetuning setting of one student, and the config key it comes from: ``finetune.students.<student>.<key>``
-    where the student overrides it, else ``finetune.<key>`` (None where neither sets it).  The one place the
-    per-student override is resolved."""
-    own = config["finetune"].get("students", {}).get(student, {})
-    if key in own:
-        return own[key], f"finetune.students.{student}.{key}"
-    return config["finetune"].get(key), f"finetune.{key}"
-
-
-def student_lrs(config: dict, student: str) -> list[float]:
+def student_lrs(config: Study, student: str) -> list[float]:
     """The learning-rate grid of a student: ``finetune.students.<student>.lrs`` or ``finetune.lrs``."""
-    return student_setting(config, student, "lrs")[0]
+    return config.finetune.setting(student, "lrs")[0]
 
 
-def all_lrs(config: dict) -> list[float]:
+def all_lrs(config: Study) -> list[float]:
     """Every learning rate any student trains at, each once, in config order."""
-    students = [s for spec in config["generator_pairs"].values() for s in spec["students"]]
-    return list(dict.fromkeys([*config["finetune"]["lrs"], *(lr for s in students for lr in student_lrs(config, s))]))
+    return list(dict.fromkeys([*config.finetune.lrs, *(lr for s in config.students for lr in student_lrs(config, s))]))
 
 
 def micro_batch(batch_size: int, micro_batch_size: int | None, processes: int) -> int:
@@ -219,20 +212,20 @@ def accumulation_steps(batch_size: int, micro_batch_size: int | None, processes:
     return batch_size // (processes * micro_batch(batch_size, micro_batch_size, processes))
 
 
-def token_cost(config: dict, model: str, unit: str, *, prompt: bool = False) -> float:
+def token_cost(config: Study, model: str, unit: str, *, prompt: bool = False) -> float:
     """What one token of ``model`` costs, in ``unit``: ``"flops"``, 2P FLOPs (Equation 1; a prompt token as a
     generated one); ``"usd"``, the config's price per million output tokens, or with ``prompt`` per million
     input tokens (0 where the config has no input price: prompts unpriced), over a million."""
     if unit == "usd":
-        spec = config["models"][model]
-        return (spec.get("input_price_per_million_tokens", 0) if prompt else spec["price_per_million_tokens"]) / 1e6
+        spec = config.models[model]
+        return (spec.input_price_per_million_tokens or 0 if prompt else spec.price_per_million_tokens) / 1e6
     if unit == "flops":
         return 2 * model_parameters(config, model)
     raise ValueError(f"unit {unit!r} is not a cost (expected 'flops' or 'usd')")
 
 
-def pair_token_cost(config: dict, pair: str, source: str, *, prompt: bool = False) -> float:
+def pair_token_cost(config: Study, pair: str, source: str, *, prompt: bool = False) -> float:
     """:func:`token_cost` of the generator of a pair's ``source`` ('se' or 'wc') in the unit the pair is matched
     on: USD on a price-matched pair, FLOPs on a compute-matched one."""
-    unit = "usd" if config["generator_pairs"][pair]["match"] == "price" else "flops"
+    unit = "usd" if config.generator_pairs[pair].match == "price" else "flops"
     return token_cost(config, generator_of(config, pair, source), unit, prompt=prompt)
