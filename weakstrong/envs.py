@@ -177,6 +177,15 @@ class ImportGraph:
             self.scopes[(name, None)] = module.top
             self.scopes.update({(name, def_name): scope for def_name, scope in scopes.items()})
 
+    def module_graph(self) -> dict[str, set[str]]:
+        """Each module of the package with the package's modules it imports or names, anywhere in it (imports
+        inside functions too); a subpackage's ``__init__`` is the module of the subpackage's name, so a name
+        imported from a subpackage is an edge to its ``__init__``. The layering and cycle tests read this."""
+        graph: dict[str, set[str]] = {name: set() for name in self.modules}
+        for (module, _), scope in self.scopes.items():
+            graph[module] |= {target for target, _ in scope.edges}
+        return {module: targets - {module, PACKAGE} for module, targets in graph.items()}
+
     def _resolve(self, node: Node) -> list[Node]:
         """A reachable (module, name): the module's import-time code and the name's own scope, following a
         name that the module itself imported (a re-export) to where it is defined."""
