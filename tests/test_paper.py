@@ -177,7 +177,7 @@ def test_paper_findings_and_report_of_the_test_study(local_test_run: Path):
     results = local_test_run / "results" / "test"
     text = pdf_text(results / "paper.pdf")
     for table in ("table1.md", "table1-detail.md", "table2.md", "ledger.md",
-                  *(f"ablations/{name}.md" for name in load(TEST_CONFIG)["ablations"])):
+                  *(f"ablations/{name}.md" for name in load(TEST_CONFIG).ablations)):
         missing = sorted(numbers((results / table).read_text()) - set(re.findall(r"\d+\.\d+", text)))
         assert not missing, f"numbers of {table} not in the PDF: {missing}"
     from weakstrong.grading import GRADER_VERSION
