@@ -35,6 +35,17 @@ def key_path(parts) -> str:
 def validate(config: dict, schema_path: str | Path = SCHEMA, source: str = "config") -> dict:
     """Fill in the defaults and return ``config`` (completed in place); raise ConfigError listing every schema
     violation (with its key) and broken reference."""
+    _check(config, schema_path, source)
+    return config
+
+
+def build(config: dict, schema_path: str | Path = SCHEMA, source: str = "config") -> Study:
+    """The typed study of a config: validated, completed with its defaults (in place), then built."""
+    return _check(config, schema_path, source)
+
+
+def _check(config: dict, schema_path: str | Path, source: str) -> Study:
+    """:func:`validate`'s checks; returns the study that the reference checks built."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     problems = []
     for error in sorted(_filling_validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
@@ -43,12 +54,14 @@ def validate(config: dict, schema_path: str | Path = SCHEMA, source: str = "conf
             known = sorted(error.schema.get("properties", {}))
             hint = f" (known keys: {', '.join(known)})" if known else ""
         problems.append(f"config key '{key_path(error.absolute_path)}': {error.message}{hint}")
+    study = None
     if not problems:
         fill_derived_defaults(config)
-        problems = check_references(config)
+        study = Study.from_config(config)
+        problems = check_references(config, study)
     if problems:
         raise ConfigError(f"invalid {source}:\n  " + "\n  ".join(problems))
-    return config
+    return study
 
 
 def _filling_validator(schema: dict):
@@ -85,7 +98,9 @@ def fill_derived_defaults(config: dict) -> dict:
     return config
 
 
-def check_references(config: dict) -> list[str]:
+def check_references(config: dict, study: Study | None = None) -> list[str]:
+    """What the schema cannot check: names that refer to other keys, and the typed checks of the finetuning
+    settings, ablations and sources, on ``study`` (built from the completed ``config`` if not given)."""
     problems = []
     models, datasets, budgets = config["models"], config["datasets"], config["budgets"]
     for name, pair in config["generator_pairs"].items():
@@ -154,7 +169,7 @@ def check_references(config: dict) -> list[str]:
         from weakstrong.ablations import check as ablation_problems
         from weakstrong.sources import check as source_problems
 
-        study = Study.from_config(config)
+        study = study or Study.from_config(config)
         problems.extend(_finetune_problems(study))
         problems.extend(ablation_problems(study))
         problems.extend(source_problems(study))
@@ -223,11 +238,6 @@ def _transfer_problems(config: dict) -> list[str]:
                 problems.append(f"{key}.source.toy_variant.pretraining_replicates': below replicates "
                                 f"({config['replicates']}): the variants would not avoid every replicate's corpus")
     return problems
-
-
-def build(config: dict, schema_path: str | Path = SCHEMA, source: str = "config") -> Study:
-    """The typed study of a config: validated, completed with its defaults (in place), then built."""
-    return Study.from_config(validate(config, schema_path, source))
 
 
 def load(path: str | Path) -> Study:

@@ -39,6 +39,13 @@ def _build(cls, values: dict | None, where: str, **typed):
     return cls(**{**{name: values[name] for name in names if name in values}, **typed})
 
 
+class JobSection:
+    """A section that a job receives whole, as the plain mapping the config gives (JSON crosses into the job)."""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class Paths:
     results: str
@@ -53,24 +60,18 @@ class Software:
 
 
 @dataclass(frozen=True)
-class Numerics:
+class Numerics(JobSection):
     cpu_capability: str
     cpu_threads: int | None
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ToyCorpus:
+class ToyCorpus(JobSection):
     problems_per_style: int
     per_document: int
     vocab_size: int
     wrong_final_step: float
     slipped_step: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -233,9 +234,6 @@ class Judge:
     max_tokens: int
     ratings_dir: str
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class StudentErrors:
@@ -243,7 +241,7 @@ class StudentErrors:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(JobSection):
     gpu_memory_gb: float
     gpu_peak_tflops: float
     training_mfu: float
@@ -252,9 +250,6 @@ class Plan:
     mean_completion_tokens: int
     gpu_counts: list[int]
     dataset_sizes: dict | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -323,17 +318,6 @@ class Study:
             "plan": _build(Plan, config["plan"], "plan") if "plan" in config else None,
         }
         return _build(cls, config, "<top level>", **typed)
-
-    # --- what the rules and the package look up -------------------------------------------------------------
-
-    def pair(self, name: str) -> Pair:
-        return self.generator_pairs[name]
-
-    def model(self, name: str) -> Model:
-        return self.models[name]
-
-    def dataset(self, name: str) -> Dataset:
-        return self.datasets[name]
 
     def lookup(self, path: str):
         """The setting at a slash-separated ``path`` of config keys, as Snakemake's ``lookup(dpath=...)`` reads a
